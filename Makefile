@@ -1,0 +1,56 @@
+# sokyaku — the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint bench lock messages browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime dependencies only (what `make demo` needs).
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes --no-deps -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+# Runtime plus test, lint and type-check tools.
+$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes --no-deps -r requirements-dev.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@ $(VENV)/.runtime
+
+demo: $(VENV)/.runtime
+	$(BIN)/sokyaku demo
+
+# Browser tests drive Debian's Chromium; install it when we can (root), otherwise
+# those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium not installed: browser tests will be skipped"; }
+
+test: $(VENV)/.dev browser
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks
+
+# Re-resolve the lock files after editing pyproject.toml (needs `uv`).
+lock:
+	uv pip compile pyproject.toml requirements-build.in --generate-hashes --python-version 3.11 -q -o requirements.lock
+	uv pip compile pyproject.toml requirements-build.in --extra dev --generate-hashes --python-version 3.11 -q -o requirements-dev.lock
+
+# Extract UI strings and compile the catalogues (needs GNU gettext).
+messages: $(VENV)/.dev
+	cd src/sokyaku && ../../$(BIN)/django-admin makemessages -l ja -l en --no-obsolete --settings=sokyaku.settings
+	cd src/sokyaku && ../../$(BIN)/django-admin compilemessages --settings=sokyaku.settings
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

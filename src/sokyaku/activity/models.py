@@ -1,0 +1,100 @@
+"""The event stream: everything a contact or an anonymous visitor did.
+
+Events are the single source for the timeline, scoring and analytics. They are written by
+``services.py`` through one factory per type (``events.py``) and never updated afterwards, except
+that stitching attaches a visitor's anonymous events to the contact it turned out to be, and a
+merge re-points a contact's events.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventType(models.TextChoices):
+    PAGE_VIEW = "page_view", _("Viewed a page")
+    FORM_SUBMITTED = "form_submitted", _("Submitted a form")
+    ASSET_DOWNLOADED = "asset_downloaded", _("Downloaded a document")
+    WEBINAR_REGISTERED = "webinar_registered", _("Registered for a webinar")
+    WEBINAR_ATTENDED = "webinar_attended", _("Attended a webinar")
+    WEBINAR_NO_SHOW = "webinar_no_show", _("Missed a webinar")
+    EVENT_VISITED = "event_visited", _("Visited a trade-show booth")
+    EMAIL_SENT = "email_sent", _("Email sent")
+    EMAIL_DELIVERED = "email_delivered", _("Email delivered")
+    EMAIL_OPENED = "email_opened", _("Opened an email")
+    EMAIL_CLICKED = "email_clicked", _("Clicked a link in an email")
+    EMAIL_BOUNCED = "email_bounced", _("Email bounced")
+    EMAIL_UNSUBSCRIBED = "email_unsubscribed", _("Unsubscribed")
+    CHAT_SENT = "chat_sent", _("Chat message sent")
+    DEMO_REQUESTED = "demo_requested", _("Requested a demo")
+    TRIAL_STARTED = "trial_started", _("Started a trial")
+    INQUIRY = "inquiry", _("Sent an inquiry")
+    QUOTE_REQUESTED = "quote_requested", _("Requested a quote")
+    CART_ABANDONED = "cart_abandoned", _("Abandoned a cart")
+    PURCHASE = "purchase", _("Purchased")
+    COUPON_USED = "coupon_used", _("Used a coupon")
+    REFERRAL = "referral", _("Referred someone")
+    MEETING = "meeting", _("Meeting")
+    CALL = "call", _("Call")
+    NOTE = "note", _("Note")
+    IMPORTED = "imported", _("Imported")
+    CONTACT_CREATED = "contact_created", _("Contact created")
+    CONTACT_UPDATED = "contact_updated", _("Contact updated")
+    CONTACT_MERGED = "contact_merged", _("Contacts merged")
+
+
+class EventSource(models.TextChoices):
+    API = "api", _("API")
+    FORM = "form", _("Form")
+    TRACKING = "tracking", _("Website tracking")
+    IMPORT = "import", _("Import")
+    EMAIL = "email", _("Email")
+    UI = "ui", _("User")
+    SYSTEM = "system", _("System")
+    DEMO = "demo", _("Demo data")
+
+
+class Visitor(models.Model):
+    """An anonymous browser (first-party cookie id) and, once it identified itself, its contact."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+    )
+    first_seen_at = models.DateTimeField()
+    identified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Event(models.Model):
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    visitor_id = models.CharField(max_length=64, blank=True)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    source = models.CharField(max_length=20, choices=EventSource.choices)
+    properties = models.JSONField(default=dict, blank=True)
+    # A client-chosen key that makes a retried delivery of the same event a no-op.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    class Meta:
+        indexes = [
+            # "events of a contact by time" (timeline, scoring)
+            models.Index(fields=["contact", "occurred_at"], name="event_contact_time_idx"),
+            # "events of a type in a period" (analytics)
+            models.Index(fields=["type", "occurred_at"], name="event_type_time_idx"),
+            # stitching: a visitor's anonymous events
+            models.Index(
+                fields=["visitor_id", "occurred_at"],
+                name="event_visitor_time_idx",
+                condition=~models.Q(visitor_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"

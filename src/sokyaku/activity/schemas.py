@@ -1,0 +1,43 @@
+"""API shapes of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from sokyaku.activity.models import EventSource, EventType
+
+
+class EventIn(Schema):
+    """One event. Say whose it is with ``contact_id``, ``email`` (a new email creates the
+    contact) or ``visitor_id`` (anonymous; attached to the contact once the visitor identifies).
+    A time without a zone is read as Asia/Tokyo."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: EventType
+    occurred_at: datetime | None = Field(None, description="Defaults to the time received.")
+    contact_id: int | None = Field(None, ge=1)
+    email: str | None = Field(None, max_length=254)
+    visitor_id: str | None = Field(None, min_length=1, max_length=64)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    source: EventSource = EventSource.API
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=100, description="Retrying with the same key stores nothing twice."
+    )
+
+
+class EventOut(Schema):
+    id: int
+    type: str
+    occurred_at: datetime
+    source: str
+    visitor_id: str
+    properties: dict[str, Any]
+
+
+class StoredOut(Schema):
+    stored: int

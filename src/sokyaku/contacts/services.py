@@ -1,0 +1,738 @@
+"""Every write to contacts and companies.
+
+``contact_upsert`` is the one way a person enters the system (forms, API, imports, demo data).
+It normalises, dedupes (email; else name + company key; else phone) and either creates or updates
+one contact. Concurrent duplicates are settled by the database: the live ``dedupe_key`` is unique,
+so the loser of a race gets an IntegrityError and retries into an update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from sokyaku.activity import events as event_factories
+from sokyaku.activity import services as activity_services
+from sokyaku.activity.models import EventSource, EventType
+from sokyaku.contacts import normalize
+from sokyaku.contacts.models import (
+    Company,
+    Contact,
+    EmployeeBand,
+    FieldDefinition,
+    FieldType,
+    Industry,
+    MergeRecord,
+    RevenueBand,
+    Tag,
+)
+from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
+from sokyaku.core import clock
+from sokyaku.core.errors import Conflict, ValidationError
+
+logger = logging.getLogger(__name__)
+
+_RETRIES = 3
+
+
+@dataclass
+class ContactInput:
+    """What a caller knows about a person; ``None`` means "not given" (leave as is)."""
+
+    family_name: str | None = None
+    given_name: str | None = None
+    family_name_kana: str | None = None
+    given_name_kana: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    company_name: str | None = None
+    department: str | None = None
+    title: str | None = None
+    postal_code: str | None = None
+    prefecture: int | str | None = None
+    address: str | None = None
+    owner_id: int | None = None
+    tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = None
+    first_touch_channel_id: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ContactInput:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class UpsertResult:
+    contact: Contact
+    created: bool
+    changed: list[str] = field(default_factory=list)
+
+
+# Fields copied as text, stripped at the ends only: 髙, 﨑, emoji and inner full-width spaces
+# are the person's own spelling and stay exactly as given.
+_TEXT_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "department",
+    "title",
+    "address",
+)
+
+
+@dataclass
+class _Clean:
+    values: dict[str, Any]
+    company_name: str | None
+    tags: list[str] | None
+
+
+def _clean(data: ContactInput) -> _Clean:
+    """Normalise and validate; raises ``ValidationError`` listing every bad field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        raw = getattr(data, name)
+        if raw is not None:
+            values[name] = str(raw).strip()
+            limit = Contact._meta.get_field(name).max_length or 0
+            if len(values[name]) > limit:
+                errors[name] = f"At most {limit} characters."
+    if data.email is not None:
+        try:
+            values["email"] = normalize.email_normalize(str(data.email))
+        except normalize.InvalidValue as exc:
+            errors["email"] = f"Enter a valid email address ({exc})."
+    if data.phone is not None:
+        try:
+            values["phone"] = normalize.phone_normalize(str(data.phone))
+        except normalize.InvalidValue:
+            errors["phone"] = "Enter a valid phone number."
+    if data.postal_code is not None:
+        try:
+            values["postal_code"] = normalize.postal_code_normalize(str(data.postal_code))
+        except normalize.InvalidValue:
+            errors["postal_code"] = "Enter a postal code like 100-0001."
+    if data.prefecture not in (None, ""):
+        code = _prefecture(data.prefecture)
+        if code is None:
+            errors["prefecture"] = "Unknown prefecture."
+        else:
+            values["prefecture"] = code
+    elif values.get("postal_code"):
+        values["prefecture"] = normalize.postal_code_prefecture(values["postal_code"])
+    if data.owner_id is not None:
+        values["owner_id"] = data.owner_id
+    if data.first_touch_channel_id is not None:
+        values["first_touch_channel_id"] = data.first_touch_channel_id
+    if data.custom_fields is not None:
+        try:
+            values["custom_fields"] = custom_fields_clean(values=data.custom_fields)
+        except ValidationError as exc:
+            errors.update(exc.field_errors)
+    if errors:
+        raise ValidationError("Invalid contact data.", field_errors=errors)
+    company_name = data.company_name.strip() if data.company_name is not None else None
+    tags = [t.strip() for t in data.tags if t and t.strip()] if data.tags is not None else None
+    return _Clean(values=values, company_name=company_name, tags=tags)
+
+
+def _prefecture(value: int | str) -> int | None:
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        code = int(value)
+        return code if code in PREFECTURE_BY_CODE else None
+    return prefecture_code(normalize.nfkc(str(value)))
+
+
+def custom_fields_clean(*, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check custom field values against their definitions; returns JSON-ready values."""
+    definitions = {d.key: d for d in FieldDefinition.objects.filter(key__in=list(values))}
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            errors[f"custom_fields.{key}"] = "No such custom field."
+            continue
+        if value is None or value == "":
+            cleaned[key] = None
+            continue
+        try:
+            cleaned[key] = _custom_value(definition, value)
+        except (TypeError, ValueError):
+            errors[f"custom_fields.{key}"] = f"Not a valid {definition.type}."
+    if errors:
+        raise ValidationError("Invalid custom fields.", field_errors=errors)
+    return cleaned
+
+
+def _custom_value(definition: FieldDefinition, value: Any) -> Any:
+    if definition.type == FieldType.NUMBER:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if definition.type == FieldType.DATE:
+        return date.fromisoformat(str(value)).isoformat()
+    if definition.type == FieldType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in {"true", "1", "yes"}:
+            return True
+        if str(value).lower() in {"false", "0", "no"}:
+            return False
+        raise ValueError
+    if definition.type == FieldType.CHOICE:
+        if str(value) not in definition.choices:
+            raise ValueError
+        return str(value)
+    return str(value)
+
+
+def _dedupe_key(*, email: str, name_key: str, company_key: str, phone: str) -> str | None:
+    """The identity the dedupe rules give a person: email, else name + company, else phone."""
+    if email:
+        return f"e:{email}"
+    if name_key and company_key:
+        return f"n:{name_key}|{company_key}"
+    if phone:
+        return f"p:{phone}"
+    return None
+
+
+def contact_search_text(contact: Contact) -> str:
+    """Everything a person might type to find this contact, normalised for ``search_key``."""
+    kana = f"{contact.family_name_kana}{contact.given_name_kana}"
+    parts = [
+        contact.name_key,
+        normalize.search_key(kana),
+        normalize.kana_romaji(contact.family_name_kana) + normalize.kana_romaji(contact.given_name_kana),
+        contact.email,
+        contact.phone,
+        normalize.phone_display(contact.phone).replace("-", ""),
+        normalize.search_key(contact.department),
+        normalize.search_key(contact.title),
+    ]
+    if contact.company_id:
+        company = contact.company
+        parts += [company.match_key, normalize.search_key(company.name_kana)]
+    return " ".join(p for p in parts if p)
+
+
+def _match(*, email: str, name_key: str, company_id: int | None, phone: str) -> Contact | None:
+    """The live contact the dedupe rules say this person already is, if any."""
+    live = Contact.objects.filter(merged_into__isnull=True).select_related("company")
+    if email:
+        found = live.filter(email=email).first()
+        if found:
+            return found
+    # Name + company and phone only match a contact whose email does not contradict ours.
+    no_conflict = Q(email="") | Q(email=email) if email else Q()
+    if name_key and company_id:
+        found = live.filter(no_conflict, name_key=name_key, company_id=company_id).first()
+        if found:
+            return found
+    if phone:
+        found = live.filter(no_conflict, phone=phone).first()
+        if found:
+            return found
+    return None
+
+
+def _company_for(name: str | None, *, actor: AbstractBaseUser | None) -> Company | None:
+    if not name:
+        return None
+    return company_upsert(name=name, actor=actor).company
+
+
+def _refresh_keys(contact: Contact) -> None:
+    contact.name_key = normalize.name_key(contact.family_name, contact.given_name)
+    company_key = contact.company.match_key if contact.company_id and contact.company else ""
+    contact.dedupe_key = _dedupe_key(
+        email=contact.email, name_key=contact.name_key, company_key=company_key, phone=contact.phone
+    )
+    contact.search_text = contact_search_text(contact)
+
+
+def _apply(contact: Contact, clean: _Clean, company: Company | None, *, overwrite: bool) -> list[str]:
+    """Copy cleaned values onto ``contact``; returns the names of fields that changed.
+
+    With ``overwrite=False`` (anonymous input about a known person) only empty fields are filled.
+    """
+    changed: list[str] = []
+    for name, value in clean.values.items():
+        current = getattr(contact, name)
+        if name == "custom_fields":
+            merged = dict(current or {})
+            for key, item in value.items():
+                if overwrite or merged.get(key) in (None, ""):
+                    merged[key] = item
+            if merged != current:
+                contact.custom_fields = merged
+                changed.append(name)
+            continue
+        if value in (None, "") or value == current:
+            continue
+        if overwrite or current in (None, ""):
+            setattr(contact, name, value)
+            changed.append(name.removesuffix("_id"))
+    if company is not None and contact.company_id != company.pk and (overwrite or not contact.company_id):
+        contact.company = company
+        changed.append("company")
+    return changed
+
+
+def _tags_add(contact: Contact, names: Iterable[str]) -> bool:
+    names = list(dict.fromkeys(names))
+    if not names:
+        return False
+    existing = set(contact.tags.values_list("name", flat=True))
+    missing = [n for n in names if n not in existing]
+    if not missing:
+        return False
+    Tag.objects.bulk_create([Tag(name=n) for n in missing], ignore_conflicts=True)
+    contact.tags.add(*Tag.objects.filter(name__in=missing))
+    return True
+
+
+def contact_upsert(
+    *,
+    data: ContactInput,
+    source: str = EventSource.API,
+    actor: AbstractBaseUser | None = None,
+    overwrite: bool = True,
+) -> UpsertResult:
+    """Create the person, or update the contact they already are (see the module docstring).
+
+    ``overwrite=False`` keeps every value the contact already has and only fills blanks: for
+    anonymous input (a public form) about a known person. Records ``contact_created`` or
+    ``contact_updated`` on the timeline. Raises ``ValidationError`` with field errors for bad
+    input (nothing is written then).
+    """
+    clean = _clean(data)
+    company = _company_for(clean.company_name, actor=actor)
+    probe = Contact(**{k: v for k, v in clean.values.items() if k in _TEXT_FIELDS or k in ("email", "phone")})
+    probe_name_key = normalize.name_key(probe.family_name, probe.given_name)
+    for attempt in range(_RETRIES):
+        try:
+            with transaction.atomic():
+                existing = _match(
+                    email=clean.values.get("email", ""),
+                    name_key=probe_name_key,
+                    company_id=company.pk if company else None,
+                    phone=clean.values.get("phone", ""),
+                )
+                result = _save(existing, clean, company, source=source, overwrite=overwrite)
+            return result
+        except IntegrityError:
+            # Someone else created this person between our lookup and our insert.
+            if attempt == _RETRIES - 1:
+                raise
+            logger.info("contact.upsert_retry", extra={"attempt": attempt + 1})
+    raise AssertionError("unreachable")
+
+
+def _save(
+    existing: Contact | None, clean: _Clean, company: Company | None, *, source: str, overwrite: bool
+) -> UpsertResult:
+    now = clock.now()
+    if existing is None:
+        contact = Contact(created_at=now, updated_at=now)
+        changed = _apply(contact, clean, company, overwrite=True)
+        _refresh_keys(contact)
+        if contact.dedupe_key is None and not contact.name_key:
+            raise ValidationError(
+                "A contact needs at least an email, a phone number or a name.",
+                field_errors={"email": "Enter an email, a phone number or a name."},
+            )
+        contact.save()
+        created = True
+    else:
+        contact = existing
+        changed = _apply(contact, clean, company, overwrite=overwrite)
+        created = False
+        if changed:
+            contact.updated_at = now
+            _refresh_keys(contact)
+            contact.save(
+                update_fields=[*_columns(changed), "name_key", "dedupe_key", "search_text", "updated_at"]
+            )
+    if clean.tags and _tags_add(contact, clean.tags):
+        changed.append("tags")
+    if created or changed:
+        activity_services.event_ingest(
+            event=event_factories.contact_changed(
+                occurred_at=now, contact_id=contact.pk, created=created, source=source, fields=changed
+            )
+        )
+    return UpsertResult(contact=contact, created=created, changed=changed)
+
+
+def _columns(changed: Iterable[str]) -> list[str]:
+    return [name for name in changed if name != "tags"]
+
+
+def contact_update(
+    *, contact: Contact, data: ContactInput, actor: AbstractBaseUser | None = None
+) -> UpsertResult:
+    """Edit a contact explicitly (UI or API): given values replace what it has, blanks clear.
+
+    Raises ``ValidationError`` for bad input and ``Conflict`` when the new email (or name +
+    company, or phone) already belongs to another contact: merge them instead.
+    """
+    clean = _clean(data)
+    company = _company_for(clean.company_name, actor=actor)
+    now = clock.now()
+    changed: list[str] = []
+    for name, value in clean.values.items():
+        if getattr(contact, name) != value:
+            setattr(contact, name, value)
+            changed.append(name.removesuffix("_id"))
+    if clean.company_name is not None and contact.company_id != (company.pk if company else None):
+        contact.company = company
+        changed.append("company")
+    try:
+        with transaction.atomic():
+            if changed:
+                contact.updated_at = now
+                _refresh_keys(contact)
+                if contact.dedupe_key is None and not contact.name_key:
+                    raise ValidationError(
+                        "A contact needs at least an email, a phone number or a name.",
+                        field_errors={"email": "Enter an email, a phone number or a name."},
+                    )
+                contact.save(
+                    update_fields=[*changed, "name_key", "dedupe_key", "search_text", "updated_at"]
+                )
+            if clean.tags is not None:
+                before = set(contact.tags.values_list("name", flat=True))
+                if before != set(clean.tags):
+                    Tag.objects.bulk_create([Tag(name=n) for n in clean.tags], ignore_conflicts=True)
+                    contact.tags.set(Tag.objects.filter(name__in=clean.tags))
+                    changed.append("tags")
+            if changed:
+                activity_services.event_ingest(
+                    event=event_factories.contact_changed(
+                        occurred_at=now,
+                        contact_id=contact.pk,
+                        created=False,
+                        source=EventSource.UI if actor else EventSource.API,
+                        fields=changed,
+                    )
+                )
+    except IntegrityError as exc:
+        raise Conflict(
+            "Another contact already has this email (or name and company, or phone). "
+            "Merge the two contacts instead."
+        ) from exc
+    return UpsertResult(contact=contact, created=False, changed=changed)
+
+
+def contact_note_add(*, contact: Contact, text: str, author: AbstractBaseUser) -> None:
+    """Add a note to a contact's timeline."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("A note cannot be empty.", field_errors={"text": "required"})
+    activity_services.event_ingest(
+        event=event_factories.note(
+            occurred_at=clock.now(), contact_id=contact.pk, text=text, author=author.get_username()
+        )
+    )
+
+
+# --- Companies ------------------------------------------------------------------------------
+
+
+@dataclass
+class CompanyUpsertResult:
+    company: Company
+    created: bool
+
+
+def company_upsert(
+    *,
+    name: str,
+    actor: AbstractBaseUser | None = None,
+    domain: str | None = None,
+    industry: str | None = None,
+    employee_count: int | None = None,
+    employee_band: str | None = None,
+    revenue_band: str | None = None,
+    prefecture: int | str | None = None,
+    name_kana: str | None = None,
+) -> CompanyUpsertResult:
+    """The live company with this name's match key, created if there is none.
+
+    Attributes given fill the company's blanks; they never overwrite what it has. Raises
+    ``ValidationError`` for an empty name or an unknown industry/band/prefecture.
+    """
+    name = name.strip()
+    key = normalize.company_key(name)
+    errors: dict[str, str] = {}
+    if not key:
+        errors["company_name"] = "Enter a company name."
+    if industry and industry not in Industry.values:
+        errors["industry"] = "Unknown industry."
+    if employee_count is not None:
+        employee_band = EmployeeBand.for_count(employee_count).value
+    if employee_band and employee_band not in EmployeeBand.values:
+        errors["employee_band"] = "Unknown employee band."
+    if revenue_band and revenue_band not in RevenueBand.values:
+        errors["revenue_band"] = "Unknown revenue band."
+    pref = _prefecture(prefecture) if prefecture not in (None, "") else None
+    if prefecture not in (None, "") and pref is None:
+        errors["prefecture"] = "Unknown prefecture."
+    if errors:
+        raise ValidationError("Invalid company data.", field_errors=errors)
+    attrs = {
+        "domain": (domain or "").strip().lower(),
+        "industry": industry or "",
+        "employee_band": employee_band or "",
+        "revenue_band": revenue_band or "",
+        "prefecture": pref,
+        "name_kana": (name_kana or "").strip(),
+    }
+    for attempt in range(_RETRIES):
+        try:
+            with transaction.atomic():
+                company = Company.objects.filter(match_key=key, merged_into__isnull=True).first()
+                if company is None:
+                    now = clock.now()
+                    company = Company.objects.create(
+                        name=name, match_key=key, created_at=now, updated_at=now, **attrs
+                    )
+                    return CompanyUpsertResult(company=company, created=True)
+                blanks = [k for k, v in attrs.items() if v and not getattr(company, k)]
+                if blanks:
+                    for k in blanks:
+                        setattr(company, k, attrs[k])
+                    company.updated_at = clock.now()
+                    company.save(update_fields=[*blanks, "updated_at"])
+                return CompanyUpsertResult(company=company, created=False)
+        except IntegrityError:
+            if attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+# --- Merge ----------------------------------------------------------------------------------
+
+_CONTACT_MERGE_FIELDS = (
+    *_TEXT_FIELDS,
+    "email",
+    "phone",
+    "postal_code",
+    "prefecture",
+    "owner_id",
+    "company_id",
+    "first_touch_channel_id",
+)
+
+
+def _contact_snapshot(contact: Contact) -> dict[str, Any]:
+    snap: dict[str, Any] = {name: getattr(contact, name) for name in _CONTACT_MERGE_FIELDS}
+    snap["custom_fields"] = dict(contact.custom_fields or {})
+    snap["tags"] = sorted(contact.tags.values_list("name", flat=True))
+    snap["created_at"] = contact.created_at.isoformat()
+    return snap
+
+
+def contact_merge(
+    *, winner: Contact, loser: Contact, actor: AbstractBaseUser | None = None
+) -> MergeRecord:
+    """Merge ``loser`` into ``winner``.
+
+    The winner keeps its values and takes the loser's where it has none; tags and custom fields
+    are combined; all the loser's events and visitors move to the winner; the winner keeps the
+    earlier creation time (and so the first touch). The loser stays as a hidden row pointing at
+    the winner. Returns the ``MergeRecord`` that ``contact_merge_undo`` takes.
+    Raises ``ValidationError`` when either side is already merged or both are the same.
+    """
+    if winner.pk == loser.pk:
+        raise ValidationError("A contact cannot be merged with itself.")
+    if winner.merged_into_id or loser.merged_into_id:
+        raise ValidationError("One of these contacts was already merged.")
+    now = clock.now()
+    with transaction.atomic():
+        winner_before = _contact_snapshot(winner)
+        loser_before = _contact_snapshot(loser)
+        # The loser leaves the live set first, so its identity is free for the winner.
+        loser.merged_into = winner
+        loser.updated_at = now
+        loser.save(update_fields=["merged_into", "updated_at"])
+        filled = []
+        for name in _CONTACT_MERGE_FIELDS:
+            if getattr(winner, name) in (None, "") and getattr(loser, name) not in (None, ""):
+                setattr(winner, name, getattr(loser, name))
+                filled.append(name)
+        winner.custom_fields = {**(loser.custom_fields or {}), **(winner.custom_fields or {})}
+        if loser.created_at < winner.created_at:
+            winner.created_at = loser.created_at
+        winner.updated_at = now
+        _refresh_keys(winner)
+        winner.save()
+        winner.tags.add(*loser.tags.all())
+        moved = activity_services.events_move(from_contact_id=loser.pk, to_contact_id=winner.pk)
+        record = MergeRecord.objects.create(
+            kind=MergeRecord.Kind.CONTACT,
+            winner_id=winner.pk,
+            loser_id=loser.pk,
+            winner_before=winner_before,
+            loser_before=loser_before,
+            moved=moved,
+            merged_by=actor,
+            merged_at=now,
+        )
+        activity_services.event_ingest(
+            event=event_factories.event_build(
+                type=EventType.CONTACT_MERGED,
+                occurred_at=now,
+                source=EventSource.UI if actor else EventSource.SYSTEM,
+                contact_id=winner.pk,
+                properties={"merge_id": record.pk, "loser_id": loser.pk, "filled": filled},
+            )
+        )
+    logger.info("contact.merged", extra={"winner": winner.pk, "loser": loser.pk})
+    return record
+
+
+def contact_merge_undo(*, record: MergeRecord, actor: AbstractBaseUser | None = None) -> Contact:
+    """Undo a contact merge: both contacts get back what they had, the loser's events return.
+
+    Changes made to the winner after the merge are replaced by its state before the merge for
+    the fields the merge touched. Raises ``Conflict`` when the loser's email (or other identity)
+    now belongs to another live contact, and ``ValidationError`` when already undone.
+    """
+    if record.kind != MergeRecord.Kind.CONTACT:
+        raise ValidationError("Not a contact merge.")
+    if record.undone_at:
+        raise ValidationError("This merge was already undone.")
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            winner = Contact.objects.select_for_update().get(pk=record.winner_id)
+            loser = Contact.objects.select_for_update().get(pk=record.loser_id)
+            for obj, snap in ((winner, record.winner_before), (loser, record.loser_before)):
+                for name in _CONTACT_MERGE_FIELDS:
+                    setattr(obj, name, snap[name])
+                obj.custom_fields = snap["custom_fields"]
+                obj.created_at = _parse_dt(snap["created_at"])
+                obj.updated_at = now
+            loser.merged_into = None
+            _refresh_keys(winner)
+            winner.save()
+            _refresh_keys(loser)
+            loser.save()
+            winner.tags.set(Tag.objects.filter(name__in=record.winner_before["tags"]))
+            loser.tags.set(Tag.objects.filter(name__in=record.loser_before["tags"]))
+            activity_services.events_move_back(moved=record.moved, to_contact_id=loser.pk)
+            record.undone_at = now
+            record.save(update_fields=["undone_at"])
+    except IntegrityError as exc:
+        raise Conflict(
+            "The merged-away contact's identity now belongs to another contact; "
+            "it cannot be restored."
+        ) from exc
+    logger.info("contact.merge_undone", extra={"winner": winner.pk, "loser": loser.pk})
+    return loser
+
+
+def _parse_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+_COMPANY_MERGE_FIELDS = (
+    "name_kana",
+    "domain",
+    "industry",
+    "employee_band",
+    "revenue_band",
+    "prefecture",
+    "owner_id",
+)
+
+
+def company_merge(
+    *, winner: Company, loser: Company, actor: AbstractBaseUser | None = None
+) -> MergeRecord:
+    """Merge company ``loser`` into ``winner``: blanks filled, contacts moved, loser hidden.
+
+    Contacts moved to the winner keep their ids; their dedupe identity is recomputed (two
+    contacts that become the same person by this are left for a contact merge).
+    """
+    if winner.pk == loser.pk:
+        raise ValidationError("A company cannot be merged with itself.")
+    if winner.merged_into_id or loser.merged_into_id:
+        raise ValidationError("One of these companies was already merged.")
+    now = clock.now()
+    with transaction.atomic():
+        winner_before = {n: getattr(winner, n) for n in _COMPANY_MERGE_FIELDS}
+        loser_before = {n: getattr(loser, n) for n in _COMPANY_MERGE_FIELDS}
+        loser.merged_into = winner
+        loser.updated_at = now
+        loser.save(update_fields=["merged_into", "updated_at"])
+        for name in _COMPANY_MERGE_FIELDS:
+            if getattr(winner, name) in (None, "") and getattr(loser, name) not in (None, ""):
+                setattr(winner, name, getattr(loser, name))
+        winner.updated_at = now
+        winner.save()
+        contact_ids = list(Contact.objects.filter(company=loser).values_list("id", flat=True))
+        for contact in Contact.objects.filter(id__in=contact_ids).select_related("company"):
+            contact.company = winner
+            _refresh_keys(contact)
+            try:
+                with transaction.atomic():
+                    contact.save(update_fields=["company", "dedupe_key", "search_text"])
+            except IntegrityError:
+                # Same person at both companies: keep the old key; a contact merge settles it.
+                Contact.objects.filter(pk=contact.pk).update(company=winner)
+        record = MergeRecord.objects.create(
+            kind=MergeRecord.Kind.COMPANY,
+            winner_id=winner.pk,
+            loser_id=loser.pk,
+            winner_before=winner_before,
+            loser_before=loser_before,
+            moved={"contacts": contact_ids},
+            merged_by=actor,
+            merged_at=now,
+        )
+    logger.info("company.merged", extra={"winner": winner.pk, "loser": loser.pk})
+    return record
+
+
+def company_merge_undo(*, record: MergeRecord, actor: AbstractBaseUser | None = None) -> Company:
+    """Undo a company merge: both companies get back their values, the contacts move back."""
+    if record.kind != MergeRecord.Kind.COMPANY:
+        raise ValidationError("Not a company merge.")
+    if record.undone_at:
+        raise ValidationError("This merge was already undone.")
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            winner = Company.objects.select_for_update().get(pk=record.winner_id)
+            loser = Company.objects.select_for_update().get(pk=record.loser_id)
+            for obj, snap in ((winner, record.winner_before), (loser, record.loser_before)):
+                for name in _COMPANY_MERGE_FIELDS:
+                    setattr(obj, name, snap[name])
+                obj.updated_at = now
+            loser.merged_into = None
+            winner.save()
+            loser.save()
+            for contact in Contact.objects.filter(id__in=record.moved.get("contacts", [])):
+                contact.company = loser
+                _refresh_keys(contact)
+                contact.save(update_fields=["company", "dedupe_key", "search_text"])
+            record.undone_at = now
+            record.save(update_fields=["undone_at"])
+    except IntegrityError as exc:
+        raise Conflict("The merged-away company's name now belongs to another company.") from exc
+    return loser

@@ -1,0 +1,57 @@
+"""Roles: admin, marketer and sales rep, as Django groups with model permissions.
+
+``roles_sync`` runs after every ``migrate`` so a new database always has the three groups with
+the permissions below. Views and selectors check permissions, never group names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+ADMIN = "admin"
+MARKETER = "marketer"
+SALES_REP = "sales_rep"
+
+ROLES = (ADMIN, MARKETER, SALES_REP)
+
+# app_label -> actions granted, per role. Admin gets everything in these apps plus users.
+_APPS = ("core", "contacts", "activity", "campaigns")
+_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    MARKETER: {
+        "contacts": ("view", "add", "change", "delete"),
+        "activity": ("view", "add"),
+        "campaigns": ("view", "add", "change", "delete"),
+    },
+    SALES_REP: {
+        "contacts": ("view", "add", "change"),
+        "activity": ("view", "add"),
+        "campaigns": ("view",),
+    },
+}
+
+
+def roles_sync(**_: Any) -> None:
+    """Create the role groups and (re)grant their permissions. Idempotent."""
+    # post_migrate reaches apps one by one; make sure every app's permissions exist first.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role in ROLES:
+        group, _created = Group.objects.get_or_create(name=role)
+        if role == ADMIN:
+            perms = Permission.objects.filter(
+                Q(content_type__app_label__in=_APPS) | Q(content_type__app_label="auth")
+            )
+        else:
+            query = Q(pk__in=[])
+            for app_label, actions in _GRANTS[role].items():
+                query |= Q(
+                    content_type__app_label=app_label,
+                    codename__regex=r"^(%s)_" % "|".join(actions),
+                )
+            perms = Permission.objects.filter(query)
+        group.permissions.set(perms)

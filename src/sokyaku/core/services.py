@@ -1,0 +1,138 @@
+"""Writes owned by core: API keys, users with roles, the worker heartbeat."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from sokyaku.core import clock, roles
+from sokyaku.core.errors import Conflict, ValidationError
+from sokyaku.core.models import ApiKey, ApiScope, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "sk_"
+
+
+def _hash(secret: str) -> str:
+    # Keys are 256-bit random: a plain SHA-256 is enough (nothing to brute-force), and it keeps
+    # authentication O(1) per request, unlike a password hash.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    api_key: ApiKey
+    token: str  # shown once, never stored
+
+
+def apikey_create(
+    *, name: str, scopes: Sequence[str], created_by: AbstractBaseUser | None = None
+) -> NewApiKey:
+    """Create an API key. The returned ``token`` is the only time the secret is available.
+
+    Raises ``ValidationError`` for an empty name or an unknown scope.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError("An API key needs a name.", field_errors={"name": "required"})
+    unknown = [s for s in scopes if s not in ApiScope.values]
+    if unknown or not scopes:
+        raise ValidationError(
+            "Unknown scope(s): %s. Choose from: %s"
+            % (", ".join(unknown) or "(none given)", ", ".join(ApiScope.values)),
+            field_errors={"scopes": "unknown"},
+        )
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        secret_hash=_hash(secret),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
+        created_at=clock.now(),
+    )
+    logger.info("apikey.created", extra={"apikey": key.pk, "key_name": name})
+    return NewApiKey(api_key=key, token=f"{KEY_PREFIX}{prefix}_{secret}")
+
+
+def apikey_authenticate(*, token: str) -> ApiKey | None:
+    """The active key this bearer token belongs to, or ``None``."""
+    if not token.startswith(KEY_PREFIX):
+        return None
+    prefix, _sep, secret = token.removeprefix(KEY_PREFIX).partition("_")
+    if not prefix or not secret:
+        return None
+    key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        return None
+    now = clock.now()
+    # Touch at most once a minute: no write per request on a hot key.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def apikey_revoke(*, prefix: str) -> ApiKey:
+    """Revoke a key by its prefix; it stops working at once. Raises ``ValidationError``."""
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None:
+        raise ValidationError(f"No API key with prefix {prefix}.")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        logger.info("apikey.revoked", extra={"apikey": key.pk})
+    return key
+
+
+def user_create(
+    *, username: str, password: str, role: str, email: str = "", check_password: bool = True
+) -> AbstractBaseUser:
+    """Create a user with one role (admin, marketer, sales_rep).
+
+    Admins are also Django superusers (they see the admin site). Raises ``ValidationError``
+    for an unknown role or a weak password, ``Conflict`` when the username is taken.
+    """
+    if role not in roles.ROLES:
+        raise ValidationError(
+            f"Unknown role {role}; choose one of {', '.join(roles.ROLES)}.",
+            field_errors={"role": "unknown"},
+        )
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise Conflict(f"User {username} already exists.")
+    if check_password:
+        try:
+            validate_password(password, User(username=username, email=email))
+        except DjangoValidationError as exc:
+            raise ValidationError(" ".join(exc.messages), field_errors={"password": "weak"}) from exc
+    with transaction.atomic():
+        if role == roles.ADMIN:
+            user = User.objects.create_superuser(username=username, email=email, password=password)
+        else:
+            user = User.objects.create_user(
+                username=username, email=email, password=password, is_staff=False
+            )
+        roles.roles_sync()
+        user.groups.add(Group.objects.get(name=role))
+    logger.info("user.created", extra={"username": username, "role": role})
+    return user
+
+
+def worker_heartbeat() -> None:
+    """Record that this worker process is alive (shown on the status page)."""
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    WorkerHeartbeat.objects.update_or_create(worker=name, defaults={"beat_at": clock.now()})

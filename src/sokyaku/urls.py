@@ -1,0 +1,14 @@
+"""URL map: the UI (login required), the JSON API under /api/v1/, and health checks."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from sokyaku.api import api
+
+urlpatterns = [
+    path("", include("sokyaku.core.urls")),
+    path("contacts/", include("sokyaku.contacts.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

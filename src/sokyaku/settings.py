@@ -129,6 +129,8 @@ if os.environ.get("DATABASE_URL"):
             os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
         )
     }
+    if os.environ.get("SOKYAKU_TEST_DATABASE"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["SOKYAKU_TEST_DATABASE"]}
 else:
     DATABASES = {
         "default": {
@@ -188,6 +190,7 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
 # whitenoise serves straight from the app directories (and STATIC_ROOT when collected), so the
 # embedded default needs no `collectstatic` step.
@@ -207,5 +210,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SOKYAKU_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING"}},
+    # The Huey consumer logs through its own handler.
+    "loggers": {"huey": {"level": "INFO", "propagate": False}},
 }

@@ -1,0 +1,335 @@
+"""The ``sokyaku`` command: run, set up and administer an installation.
+
+Every subcommand has ``--help``. Errors print one line to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class CliError(Exception):
+    """A problem to report to the user in one line (exit status 2)."""
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sokyaku.settings")
+    import django
+    from django.utils import translation
+
+    django.setup()
+    # Messages follow the operator's locale (LANG=ja_JP.UTF-8 → Japanese), English otherwise.
+    locale = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG", "")
+    translation.activate("ja" if locale.startswith("ja") else "en")
+
+
+def _migrate(verbosity: int = 1) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+# --- migrate --------------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _django()
+    _migrate(verbosity=args.verbosity)
+    return 0
+
+
+# --- users and keys -------------------------------------------------------------------------
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password:
+        return str(args.password)
+    if env := os.environ.get("SOKYAKU_ADMIN_PASSWORD"):
+        return env
+    if not sys.stdin.isatty():
+        raise CliError("no password given: use --password, SOKYAKU_ADMIN_PASSWORD or a terminal")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        raise CliError("the two passwords differ")
+    return first
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    args.role = "admin"
+    return cmd_createuser(args)
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    _django()
+    from sokyaku.core import services
+
+    services.user_create(
+        username=args.username, password=_password(args), role=args.role, email=args.email
+    )
+    print(f"Created {args.role} user {args.username}.")
+    return 0
+
+
+def cmd_createapikey(args: argparse.Namespace) -> int:
+    _django()
+    from sokyaku.core import services
+
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    new = services.apikey_create(name=args.name, scopes=scopes)
+    print(f"API key {new.api_key.name!r} (scopes: {', '.join(new.api_key.scopes)}).")
+    print("It is shown only this once; store it now:")
+    print(new.token)
+    return 0
+
+
+def cmd_revokeapikey(args: argparse.Namespace) -> int:
+    _django()
+    from sokyaku.core import services
+
+    key = services.apikey_revoke(prefix=args.prefix)
+    print(f"Revoked API key {key.name!r} ({key.prefix}).")
+    return 0
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _server_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        sys.executable, "-m", "gunicorn", "sokyaku.wsgi:application",
+        "--bind", bind,
+        "--workers", str(workers),
+        "--worker-class", "gthread",
+        "--threads", str(threads),
+        "--access-logfile", "-",
+        "--graceful-timeout", "10",
+        "--no-control-socket",
+    ]  # fmt: skip
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _check_port_free(args.host, args.port)
+    argv = _server_argv(args.host, args.port, args.workers, args.threads)
+    os.execv(sys.executable, argv)  # noqa: S606 - replace this process with the server
+    return 0  # pragma: no cover
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=args.threads)
+    return 0
+
+
+def _demo_login(data_dir: Path) -> tuple[str, str | None]:
+    """The demo admin's username and password (created on first run, kept in the data dir).
+
+    ``None`` as password: an ``admin`` user existed already (made with ``createadmin``).
+    """
+    from django.contrib.auth import get_user_model
+
+    from sokyaku.core import roles, services
+
+    path = data_dir / "demo_login"
+    username = "admin"
+    if path.exists():
+        return username, path.read_text().strip()
+    if get_user_model().objects.filter(username=username).exists():
+        return username, None
+    password = secrets.token_urlsafe(12)
+    services.user_create(username=username, password=password, role=roles.ADMIN)
+    path.write_text(password)
+    path.chmod(0o600)
+    return username, password
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise CliError("the web server stopped while starting (see its output above)")
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise CliError(f"the web server did not answer at {url} within {timeout:.0f} s")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM stops ``demo`` the same way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _check_port_free(args.host, args.port)
+    _django()
+    from django.conf import settings
+
+    from sokyaku.contacts.models import Contact
+
+    print("Preparing the database …", flush=True)
+    _migrate(verbosity=0)
+    username, password = _demo_login(Path(settings.DATA_DIR))
+    if not args.no_data and not Contact.objects.exists():
+        from sokyaku.demo.generator import demo_load
+
+        print(f"Loading Japanese demo data ({args.size} contacts) …", flush=True)
+        summary = demo_load(contacts=args.size)
+        print(f"  {summary}", flush=True)
+    from django.db import connections
+
+    connections.close_all()
+
+    host_in_url = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host_in_url}:{args.port}/"
+    env = {**os.environ, "SOKYAKU_DATA_DIR": str(settings.DATA_DIR)}
+    web = subprocess.Popen(_server_argv(args.host, args.port, workers=2, threads=4), env=env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sokyaku.core.cli", "worker", "--threads", "2"], env=env
+    )
+    children = [web, worker]
+
+    def stop() -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _wait_healthy(url, web)
+        print()
+        print(f"  sokyaku is running at {url}")
+        if password:
+            print(f"  log in as: {username} / {password}")
+        else:
+            print(f"  log in as: {username} (the password you gave createadmin)")
+        print(f"  data directory: {settings.DATA_DIR}")
+        print("  API key: sokyaku createapikey --name demo --scopes "
+              "contacts:read,contacts:write,events:read,events:write")
+        print("  Press Ctrl-C to stop.", flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        raise CliError("a process stopped unexpectedly (see its output above)")
+    except KeyboardInterrupt:
+        print("\nStopping …", flush=True)
+        stop()
+        return 0
+    except CliError:
+        stop()
+        raise
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sokyaku",
+        description="sokyaku: marketing automation and lead management. "
+        "Data lives in $SOKYAKU_DATA_DIR (default ./var) or $DATABASE_URL.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser("demo", help="migrate, load demo data, run web + worker")
+    demo.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (%(default)s)")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)")
+    demo.add_argument("--no-data", action="store_true", help="start with an empty database")
+    demo.add_argument("--size", type=int, default=2000, help="demo contacts (%(default)s)")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the production web server (gunicorn)")
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (%(default)s)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)")
+    serve.add_argument("--workers", type=int, default=2, help="processes (%(default)s)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per process (%(default)s)")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the background worker (Huey consumer)")
+    worker.add_argument("--threads", type=int, default=4, help="worker threads (%(default)s)")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database tables")
+    migrate.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
+    migrate.set_defaults(func=cmd_migrate)
+
+    for name, helptext, with_role in (
+        ("createadmin", "create an administrator", False),
+        ("createuser", "create a user with a role", True),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--username", default="admin" if not with_role else None,
+                       required=with_role, help="login name")
+        p.add_argument("--email", default="", help="email address")
+        p.add_argument("--password", help="password (else $SOKYAKU_ADMIN_PASSWORD or a prompt)")
+        if with_role:
+            p.add_argument("--role", required=True, choices=["admin", "marketer", "sales_rep"])
+        p.set_defaults(func=cmd_createuser if with_role else cmd_createadmin)
+
+    key = sub.add_parser("createapikey", help="create an API key (printed once)")
+    key.add_argument("--name", required=True, help="what the key is for")
+    key.add_argument(
+        "--scopes",
+        required=True,
+        help="comma-separated: contacts:read, contacts:write, events:read, events:write",
+    )
+    key.set_defaults(func=cmd_createapikey)
+
+    revoke = sub.add_parser("revokeapikey", help="revoke an API key by its prefix")
+    revoke.add_argument("--prefix", required=True, help="the 8 characters after sk_")
+    revoke.set_defaults(func=cmd_revokeapikey)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from sokyaku.core.errors import SokyakuError
+
+    try:
+        return int(args.func(args))
+    except (CliError, SokyakuError) as exc:
+        print(f"sokyaku {args.command}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if "django.utils.translation" in sys.modules:
+            from django.utils import translation
+
+            translation.deactivate()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

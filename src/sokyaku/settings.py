@@ -135,7 +135,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 # Writers queue behind one another instead of failing with "database is locked".
                 "transaction_mode": "IMMEDIATE",
@@ -159,14 +159,21 @@ _huey_common = {
     "name": "sokyaku",
     "immediate": _env_bool("SOKYAKU_TASKS_IMMEDIATE"),
     "utc": True,
-    "consumer": {"workers": int(os.environ.get("SOKYAKU_WORKER_THREADS", "4")),
-                 "worker_type": "thread", "periodic": True, "check_worker_health": True},
+    "consumer": {
+        "workers": int(os.environ.get("SOKYAKU_WORKER_THREADS", "4")),
+        "worker_type": "thread",
+        "periodic": True,
+        "check_worker_health": True,
+    },
 }
 if REDIS_URL:
     HUEY = {**_huey_common, "huey_class": "huey.RedisHuey", "connection": {"url": REDIS_URL}}
 else:
-    HUEY = {**_huey_common, "huey_class": "huey.SqliteHuey",
-            "filename": str(DATA_DIR / "tasks.sqlite3")}
+    HUEY = {
+        **_huey_common,
+        "huey_class": "huey.SqliteHuey",
+        "filename": str(DATA_DIR / "tasks.sqlite3"),
+    }
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -87,8 +87,10 @@ def test_an_event_must_belong_to_someone():
 def test_timeline_pages_by_keyset():
     contact = contact_upsert(data=ContactInput(email="d@example.jp")).contact
     services.event_ingest_batch(
-        events=[_view("", f"https://example.jp/{i}", minutes_ago=i, contact_id=contact.pk)
-                for i in range(7)]  # fmt: skip
+        events=[
+            _view("", f"https://example.jp/{i}", minutes_ago=i, contact_id=contact.pk)
+            for i in range(7)
+        ]  # fmt: skip
     )
     first = selectors.timeline(contact_id=contact.pk, limit=4)
     rest = selectors.timeline(contact_id=contact.pk, before=first[-1].occurred_at,

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from sokyaku.activity import events, services as activity_services
+from sokyaku.activity import events
+from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import Event, EventType
 from sokyaku.contacts.models import Company, Contact, MergeRecord
 from sokyaku.contacts.services import (
@@ -31,8 +32,9 @@ def _contact(**fields) -> Contact:
 def _page_views(contact: Contact, n: int) -> None:
     activity_services.event_ingest_batch(
         events=[
-            events.page_view(occurred_at=clock.now(), url=f"https://example.jp/{i}",
-                             contact_id=contact.pk)  # fmt: skip
+            events.page_view(
+                occurred_at=clock.now(), url=f"https://example.jp/{i}", contact_id=contact.pk
+            )  # fmt: skip
             for i in range(n)
         ]
     )
@@ -110,7 +112,9 @@ def test_a_merge_cannot_be_undone_twice_or_merge_a_contact_with_itself(pair):
 def test_company_merge_moves_contacts_and_can_be_undone():
     a = company_upsert(name="株式会社サンプル", industry="G").company
     b = company_upsert(name="サンプルホールディングス", employee_count=500).company
-    person = _contact(family_name="佐藤", given_name="花子", company_name="サンプルホールディングス")
+    person = _contact(
+        family_name="佐藤", given_name="花子", company_name="サンプルホールディングス"
+    )
     # when
     record = company_merge(winner=a, loser=b)
     # then

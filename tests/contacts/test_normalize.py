@@ -32,7 +32,9 @@ def test_legal_forms_dashes_and_width_do_not_matter(a, b):
 
 
 def test_different_companies_keep_different_keys():
-    assert normalize.company_key("株式会社サンプル") != normalize.company_key("株式会社サンプル工業")
+    assert normalize.company_key("株式会社サンプル") != normalize.company_key(
+        "株式会社サンプル工業"
+    )
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,11 @@ def test_anonymous_input_fills_blanks_but_never_overwrites():
     )  # fmt: skip
     contact = Contact.objects.get(pk=known.contact.pk)
     assert again.changed == ["department"]
-    assert (contact.family_name, contact.title, contact.department) == ("田中", "課長", "経営企画部")
+    assert (contact.family_name, contact.title, contact.department) == (
+        "田中",
+        "課長",
+        "経営企画部",
+    )
 
 
 def test_unusual_names_round_trip_exactly():

@@ -37,12 +37,12 @@ def _run_worker_and_enqueue(data_dir: Path, redis_url: str = "") -> int:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         # the web side enqueues a task (a plain call of a Huey task enqueues it)
-        subprocess.run(
-            [sys.executable, "-c",
-             "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','sokyaku.settings');"
-             "django.setup(); from sokyaku.core.tasks import heartbeat; heartbeat()"],
-            env=env, check=True,
-        )  # fmt: skip
+        enqueue = (
+            "import django, os;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'sokyaku.settings');"
+            "django.setup(); from sokyaku.core.tasks import heartbeat; heartbeat()"
+        )
+        subprocess.run([sys.executable, "-c", enqueue], env=env, check=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and _heartbeats(data_dir) == 0:
             time.sleep(0.2)

@@ -60,7 +60,11 @@ class Visitor(models.Model):
 
     id = models.CharField(primary_key=True, max_length=64)
     contact = models.ForeignKey(
-        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+        "contacts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visitors",
     )
     first_seen_at = models.DateTimeField()
     identified_at = models.DateTimeField(null=True, blank=True)

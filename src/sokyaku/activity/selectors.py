@@ -9,8 +9,13 @@ from django.db.models import QuerySet
 from sokyaku.activity.models import Event
 
 
-def timeline(*, contact_id: int, before: datetime | None = None, before_id: int | None = None,
-             limit: int = 50) -> list[Event]:
+def timeline(
+    *,
+    contact_id: int,
+    before: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Event]:
     """A contact's events, newest first, ``limit`` at a time.
 
     Pass the last row's ``occurred_at`` and ``id`` as ``before``/``before_id`` for the next page

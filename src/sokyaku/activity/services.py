@@ -79,7 +79,9 @@ def event_ingest_batch(*, events: Sequence[NewEvent]) -> int:
         return 0
     keys = [e.idempotency_key for e in events if e.idempotency_key]
     if keys:
-        seen = set(Event.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+        seen = set(
+            Event.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+        )
         fresh: list[NewEvent] = []
         for e in events:
             if e.idempotency_key and e.idempotency_key in seen:
@@ -105,9 +107,10 @@ def event_ingest(*, event: NewEvent) -> Event | None:
             with transaction.atomic():
                 row.save()
         except IntegrityError:
-            if event.idempotency_key and Event.objects.filter(
-                idempotency_key=event.idempotency_key
-            ).exists():
+            if (
+                event.idempotency_key
+                and Event.objects.filter(idempotency_key=event.idempotency_key).exists()
+            ):
                 return None
             raise
     return row
@@ -134,7 +137,10 @@ def visitor_identify(*, visitor_id: str, contact_id: int) -> int:
         attached = Event.objects.filter(visitor_id=visitor_id, contact__isnull=True).update(
             contact_id=contact_id
         )
-    logger.info("visitor.identified", extra={"visitor": visitor_id, "contact": contact_id, "attached": attached})
+    logger.info(
+        "visitor.identified",
+        extra={"visitor": visitor_id, "contact": contact_id, "attached": attached},
+    )
     return attached
 
 

@@ -199,7 +199,10 @@ class Contact(models.Model):
     )
     # Normalised forms, written by the services only.
     name_key = models.CharField(max_length=200, blank=True, editable=False)
-    dedupe_key = models.CharField(max_length=300, null=True, blank=True, editable=False)
+    # NULL, not "": a contact with no identity yet must not collide with another one.
+    dedupe_key = models.CharField(  # noqa: DJ001
+        max_length=300, null=True, blank=True, editable=False
+    )
     search_text = models.TextField(blank=True, editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -266,4 +269,7 @@ class MergeRecord(models.Model):
 
     class Meta:
         ordering = ["-merged_at"]
-        indexes = [models.Index(fields=["kind", "winner_id"]), models.Index(fields=["kind", "loser_id"])]
+        indexes = [
+            models.Index(fields=["kind", "winner_id"]),
+            models.Index(fields=["kind", "loser_id"]),
+        ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -89,6 +89,11 @@ _TEXT_FIELDS = (
 )
 
 
+_MAX_LENGTH = {
+    name: int(getattr(Contact._meta.get_field(name), "max_length", 0)) for name in _TEXT_FIELDS
+}
+
+
 @dataclass
 class _Clean:
     values: dict[str, Any]
@@ -104,7 +109,7 @@ def _clean(data: ContactInput) -> _Clean:
         raw = getattr(data, name)
         if raw is not None:
             values[name] = str(raw).strip()
-            limit = Contact._meta.get_field(name).max_length or 0
+            limit = _MAX_LENGTH[name]
             if len(values[name]) > limit:
                 errors[name] = f"At most {limit} characters."
     if data.email is not None:
@@ -215,15 +220,16 @@ def contact_search_text(contact: Contact) -> str:
     parts = [
         contact.name_key,
         normalize.search_key(kana),
-        normalize.kana_romaji(contact.family_name_kana) + normalize.kana_romaji(contact.given_name_kana),
+        normalize.kana_romaji(contact.family_name_kana)
+        + normalize.kana_romaji(contact.given_name_kana),
         contact.email,
         contact.phone,
         normalize.phone_display(contact.phone).replace("-", ""),
         normalize.search_key(contact.department),
         normalize.search_key(contact.title),
     ]
-    if contact.company_id:
-        company = contact.company
+    company = contact.company if contact.company_id else None
+    if company is not None:
         parts += [company.match_key, normalize.search_key(company.name_kana)]
     return " ".join(p for p in parts if p)
 
@@ -248,7 +254,7 @@ def _match(*, email: str, name_key: str, company_id: int | None, phone: str) -> 
     return None
 
 
-def _company_for(name: str | None, *, actor: AbstractBaseUser | None) -> Company | None:
+def _company_for(name: str | None, *, actor: User | None) -> Company | None:
     if not name:
         return None
     return company_upsert(name=name, actor=actor).company
@@ -263,7 +269,9 @@ def _refresh_keys(contact: Contact) -> None:
     contact.search_text = contact_search_text(contact)
 
 
-def _apply(contact: Contact, clean: _Clean, company: Company | None, *, overwrite: bool) -> list[str]:
+def _apply(
+    contact: Contact, clean: _Clean, company: Company | None, *, overwrite: bool
+) -> list[str]:
     """Copy cleaned values onto ``contact``; returns the names of fields that changed.
 
     With ``overwrite=False`` (anonymous input about a known person) only empty fields are filled.
@@ -285,7 +293,11 @@ def _apply(contact: Contact, clean: _Clean, company: Company | None, *, overwrit
         if overwrite or current in (None, ""):
             setattr(contact, name, value)
             changed.append(name.removesuffix("_id"))
-    if company is not None and contact.company_id != company.pk and (overwrite or not contact.company_id):
+    if (
+        company is not None
+        and contact.company_id != company.pk
+        and (overwrite or not contact.company_id)
+    ):
         contact.company = company
         changed.append("company")
     return changed
@@ -308,7 +320,7 @@ def contact_upsert(
     *,
     data: ContactInput,
     source: str = EventSource.API,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     overwrite: bool = True,
 ) -> UpsertResult:
     """Create the person, or update the contact they already are (see the module docstring).
@@ -320,7 +332,9 @@ def contact_upsert(
     """
     clean = _clean(data)
     company = _company_for(clean.company_name, actor=actor)
-    probe = Contact(**{k: v for k, v in clean.values.items() if k in _TEXT_FIELDS or k in ("email", "phone")})
+    probe = Contact(
+        **{k: v for k, v in clean.values.items() if k in _TEXT_FIELDS or k in ("email", "phone")}
+    )
     probe_name_key = normalize.name_key(probe.family_name, probe.given_name)
     for attempt in range(_RETRIES):
         try:
@@ -342,7 +356,12 @@ def contact_upsert(
 
 
 def _save(
-    existing: Contact | None, clean: _Clean, company: Company | None, *, source: str, overwrite: bool
+    existing: Contact | None,
+    clean: _Clean,
+    company: Company | None,
+    *,
+    source: str,
+    overwrite: bool,
 ) -> UpsertResult:
     now = clock.now()
     if existing is None:
@@ -364,14 +383,24 @@ def _save(
             contact.updated_at = now
             _refresh_keys(contact)
             contact.save(
-                update_fields=[*_columns(changed), "name_key", "dedupe_key", "search_text", "updated_at"]
+                update_fields=[
+                    *_columns(changed),
+                    "name_key",
+                    "dedupe_key",
+                    "search_text",
+                    "updated_at",
+                ]
             )
     if clean.tags and _tags_add(contact, clean.tags):
         changed.append("tags")
     if created or changed:
         activity_services.event_ingest(
             event=event_factories.contact_changed(
-                occurred_at=now, contact_id=contact.pk, created=created, source=source, fields=changed
+                occurred_at=now,
+                contact_id=contact.pk,
+                created=created,
+                source=source,
+                fields=changed,
             )
         )
     return UpsertResult(contact=contact, created=created, changed=changed)
@@ -382,7 +411,7 @@ def _columns(changed: Iterable[str]) -> list[str]:
 
 
 def contact_update(
-    *, contact: Contact, data: ContactInput, actor: AbstractBaseUser | None = None
+    *, contact: Contact, data: ContactInput, actor: User | None = None
 ) -> UpsertResult:
     """Edit a contact explicitly (UI or API): given values replace what it has, blanks clear.
 
@@ -416,7 +445,9 @@ def contact_update(
             if clean.tags is not None:
                 before = set(contact.tags.values_list("name", flat=True))
                 if before != set(clean.tags):
-                    Tag.objects.bulk_create([Tag(name=n) for n in clean.tags], ignore_conflicts=True)
+                    Tag.objects.bulk_create(
+                        [Tag(name=n) for n in clean.tags], ignore_conflicts=True
+                    )
                     contact.tags.set(Tag.objects.filter(name__in=clean.tags))
                     changed.append("tags")
             if changed:
@@ -437,7 +468,7 @@ def contact_update(
     return UpsertResult(contact=contact, created=False, changed=changed)
 
 
-def contact_note_add(*, contact: Contact, text: str, author: AbstractBaseUser) -> None:
+def contact_note_add(*, contact: Contact, text: str, author: User) -> None:
     """Add a note to a contact's timeline."""
     text = text.strip()
     if not text:
@@ -461,7 +492,7 @@ class CompanyUpsertResult:
 def company_upsert(
     *,
     name: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     domain: str | None = None,
     industry: str | None = None,
     employee_count: int | None = None,
@@ -546,9 +577,7 @@ def _contact_snapshot(contact: Contact) -> dict[str, Any]:
     return snap
 
 
-def contact_merge(
-    *, winner: Contact, loser: Contact, actor: AbstractBaseUser | None = None
-) -> MergeRecord:
+def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None) -> MergeRecord:
     """Merge ``loser`` into ``winner``.
 
     The winner keeps its values and takes the loser's where it has none; tags and custom fields
@@ -605,7 +634,7 @@ def contact_merge(
     return record
 
 
-def contact_merge_undo(*, record: MergeRecord, actor: AbstractBaseUser | None = None) -> Contact:
+def contact_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Contact:
     """Undo a contact merge: both contacts get back what they had, the loser's events return.
 
     Changes made to the winner after the merge are replaced by its state before the merge for
@@ -661,9 +690,7 @@ _COMPANY_MERGE_FIELDS = (
 )
 
 
-def company_merge(
-    *, winner: Company, loser: Company, actor: AbstractBaseUser | None = None
-) -> MergeRecord:
+def company_merge(*, winner: Company, loser: Company, actor: User | None = None) -> MergeRecord:
     """Merge company ``loser`` into ``winner``: blanks filled, contacts moved, loser hidden.
 
     Contacts moved to the winner keep their ids; their dedupe identity is recomputed (two
@@ -709,7 +736,7 @@ def company_merge(
     return record
 
 
-def company_merge_undo(*, record: MergeRecord, actor: AbstractBaseUser | None = None) -> Company:
+def company_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Company:
     """Undo a company merge: both companies get back their values, the contacts move back."""
     if record.kind != MergeRecord.Kind.COMPANY:
         raise ValidationError("Not a company merge.")

@@ -239,8 +239,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             print(f"  log in as: {username} (the password you gave createadmin)")
         print(f"  data directory: {settings.DATA_DIR}")
-        print("  API key: sokyaku createapikey --name demo --scopes "
-              "contacts:read,contacts:write,events:read,events:write")
+        print(
+            "  API key: sokyaku createapikey --name demo --scopes "
+            "contacts:read,contacts:write,events:read,events:write"
+        )
         print("  Press Ctrl-C to stop.", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -292,8 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("createuser", "create a user with a role", True),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--username", default="admin" if not with_role else None,
-                       required=with_role, help="login name")
+        p.add_argument(
+            "--username",
+            default="admin" if not with_role else None,
+            required=with_role,
+            help="login name",
+        )
         p.add_argument("--email", default="", help="email address")
         p.add_argument("--password", help="password (else $SOKYAKU_ADMIN_PASSWORD or a prompt)")
         if with_role:

@@ -51,7 +51,7 @@ def roles_sync(**_: Any) -> None:
             for app_label, actions in _GRANTS[role].items():
                 query |= Q(
                     content_type__app_label=app_label,
-                    codename__regex=r"^(%s)_" % "|".join(actions),
+                    codename__regex=r"^({})_".format("|".join(actions)),
                 )
             perms = Permission.objects.filter(query)
         group.permissions.set(perms)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -38,9 +38,7 @@ class NewApiKey:
     token: str  # shown once, never stored
 
 
-def apikey_create(
-    *, name: str, scopes: Sequence[str], created_by: AbstractBaseUser | None = None
-) -> NewApiKey:
+def apikey_create(*, name: str, scopes: Sequence[str], created_by: User | None = None) -> NewApiKey:
     """Create an API key. The returned ``token`` is the only time the secret is available.
 
     Raises ``ValidationError`` for an empty name or an unknown scope.
@@ -51,8 +49,9 @@ def apikey_create(
     unknown = [s for s in scopes if s not in ApiScope.values]
     if unknown or not scopes:
         raise ValidationError(
-            "Unknown scope(s): %s. Choose from: %s"
-            % (", ".join(unknown) or "(none given)", ", ".join(ApiScope.values)),
+            "Unknown scope(s): {}. Choose from: {}".format(
+                ", ".join(unknown) or "(none given)", ", ".join(ApiScope.values)
+            ),
             field_errors={"scopes": "unknown"},
         )
     prefix = secrets.token_hex(4)
@@ -100,7 +99,7 @@ def apikey_revoke(*, prefix: str) -> ApiKey:
 
 def user_create(
     *, username: str, password: str, role: str, email: str = "", check_password: bool = True
-) -> AbstractBaseUser:
+) -> User:
     """Create a user with one role (admin, marketer, sales_rep).
 
     Admins are also Django superusers (they see the admin site). Raises ``ValidationError``
@@ -111,19 +110,23 @@ def user_create(
             f"Unknown role {role}; choose one of {', '.join(roles.ROLES)}.",
             field_errors={"role": "unknown"},
         )
-    User = get_user_model()
-    if User.objects.filter(username=username).exists():
+    UserModel = get_user_model()
+    if UserModel.objects.filter(username=username).exists():
         raise Conflict(f"User {username} already exists.")
     if check_password:
         try:
-            validate_password(password, User(username=username, email=email))
+            validate_password(password, UserModel(username=username, email=email))
         except DjangoValidationError as exc:
-            raise ValidationError(" ".join(exc.messages), field_errors={"password": "weak"}) from exc
+            raise ValidationError(
+                " ".join(exc.messages), field_errors={"password": "weak"}
+            ) from exc
     with transaction.atomic():
         if role == roles.ADMIN:
-            user = User.objects.create_superuser(username=username, email=email, password=password)
+            user = UserModel.objects.create_superuser(
+                username=username, email=email, password=password
+            )
         else:
-            user = User.objects.create_user(
+            user = UserModel.objects.create_user(
                 username=username, email=email, password=password, is_staff=False
             )
         roles.roles_sync()

@@ -5,56 +5,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(unique=True, verbose_name='key')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('organic_search', 'Organic search / SEO'), ('paid_search', 'Paid search'), ('paid_social', 'Paid social'), ('organic_social', 'Organic social'), ('display', 'Display ads'), ('email', 'Email'), ('referral', 'Referral'), ('webinar', 'Webinar'), ('trade_show', 'Trade show'), ('content', 'Content / owned media'), ('partner', 'Partner'), ('direct', 'Direct'), ('other', 'Other')], max_length=30, verbose_name='kind')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(unique=True, verbose_name="key")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("organic_search", "Organic search / SEO"),
+                            ("paid_search", "Paid search"),
+                            ("paid_social", "Paid social"),
+                            ("organic_social", "Organic social"),
+                            ("display", "Display ads"),
+                            ("email", "Email"),
+                            ("referral", "Referral"),
+                            ("webinar", "Webinar"),
+                            ("trade_show", "Trade show"),
+                            ("content", "Content / owned media"),
+                            ("partner", "Partner"),
+                            ("direct", "Direct"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'channel',
-                'verbose_name_plural': 'channels',
-                'ordering': ['name'],
+                "verbose_name": "channel",
+                "verbose_name_plural": "channels",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('utm_campaign', models.CharField(max_length=200, unique=True, verbose_name='utm_campaign')),
-                ('starts_on', models.DateField(blank=True, null=True, verbose_name='starts on')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='ends on')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='campaigns.channel', verbose_name='channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "utm_campaign",
+                    models.CharField(max_length=200, unique=True, verbose_name="utm_campaign"),
+                ),
+                ("starts_on", models.DateField(blank=True, null=True, verbose_name="starts on")),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="ends on")),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="campaigns",
+                        to="campaigns.channel",
+                        verbose_name="channel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign',
-                'verbose_name_plural': 'campaigns',
-                'ordering': ['-starts_on', 'name'],
+                "verbose_name": "campaign",
+                "verbose_name_plural": "campaigns",
+                "ordering": ["-starts_on", "name"],
             },
         ),
         migrations.CreateModel(
-            name='ChannelCost',
+            name="ChannelCost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='First day of the month.', verbose_name='month')),
-                ('amount_jpy', models.BigIntegerField(verbose_name='amount (JPY)')),
-                ('campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='costs', to='campaigns.campaign')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='costs', to='campaigns.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "month",
+                    models.DateField(help_text="First day of the month.", verbose_name="month"),
+                ),
+                ("amount_jpy", models.BigIntegerField(verbose_name="amount (JPY)")),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="costs",
+                        to="campaigns.campaign",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="costs",
+                        to="campaigns.channel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-month'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('campaign__isnull', True)), fields=('channel', 'month'), name='channelcost_one_per_channel_month'), models.UniqueConstraint(condition=models.Q(('campaign__isnull', False)), fields=('channel', 'campaign', 'month'), name='channelcost_one_per_campaign_month'), models.CheckConstraint(condition=models.Q(('amount_jpy__gte', 0)), name='channelcost_amount_not_negative')],
+                "ordering": ["-month"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("campaign__isnull", True)),
+                        fields=("channel", "month"),
+                        name="channelcost_one_per_channel_month",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("campaign__isnull", False)),
+                        fields=("channel", "campaign", "month"),
+                        name="channelcost_one_per_campaign_month",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("amount_jpy__gte", 0)),
+                        name="channelcost_amount_not_negative",
+                    ),
+                ],
             },
         ),
     ]

@@ -25,7 +25,9 @@ import phonenumbers
 from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE
 
 # Every dash or long-vowel look-alike people type for ー or -.
-_DASHES = "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d\uff70\u2500\u2501\u301c\uff5e"
+_DASHES = (
+    "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d\uff70\u2500\u2501\u301c\uff5e"
+)
 _DASH_RE = re.compile(f"[{re.escape(_DASHES)}]")
 
 # Legal-form designations, after NFKC (so ㈱ and （株） have already become (株)).

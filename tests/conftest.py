@@ -1,21 +1,15 @@
-"""Shared fixtures. Each test session gets its own data dir, so the suite never touches ./var."""
+"""Shared fixtures. Each test run gets its own data dir (see ``tests/settings.py``)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+from collections.abc import Iterator
 
-# Before Django reads its settings: a private data dir for this run.
-os.environ.setdefault("SOKYAKU_DATA_DIR", tempfile.mkdtemp(prefix="sokyaku-test-"))
-os.environ.setdefault("SOKYAKU_TASKS_IMMEDIATE", "1")
+import pytest
+from django.test import Client
 
-from collections.abc import Iterator  # noqa: E402
-
-import pytest  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from sokyaku.core import roles, services  # noqa: E402
-from sokyaku.core.models import ApiScope  # noqa: E402
+from sokyaku.core import roles, services
+from sokyaku.core.models import ApiScope
 
 REQUIRE_SERVICES = os.environ.get("SOKYAKU_REQUIRE_SERVICES") == "1"
 

@@ -136,3 +136,18 @@ def test_company_upsert_fills_blanks_only():
     company = Company.objects.get()
     assert first.created and not again.created
     assert (company.industry, company.employee_band, company.prefecture) == ("G", "100-299", 13)
+
+
+def test_an_edit_can_clear_prefecture_and_owner(marketer):
+    contact = _upsert(email="p@example.jp", prefecture="大阪府", owner_id=marketer.pk).contact
+    contact_update(contact=contact, data=ContactInput(clear=("prefecture", "owner_id")))
+    contact.refresh_from_db()
+    assert (contact.prefecture, contact.owner_id) == (None, None)
+
+
+def test_a_rejected_edit_leaves_the_object_as_stored():
+    _upsert(email="a@example.jp")
+    b = _upsert(email="b@example.jp", title="課長").contact
+    with pytest.raises(Conflict):
+        contact_update(contact=b, data=ContactInput(email="a@example.jp", title="部長"))
+    assert (b.email, b.title) == ("b@example.jp", "課長")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from sokyaku.contacts import normalize
-from sokyaku.contacts.models import Company, Contact, MergeRecord
+from sokyaku.contacts.models import Company, Contact, FieldDefinition, MergeRecord, Tag
 from sokyaku.core.errors import NotFound, PermissionDenied
 
-User = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
-def _require(user: User | None, perm: str) -> None:
+def _require(user: AnyUser | None, perm: str) -> None:
     # ``None`` is the system itself (API keys are checked for scopes before we get here).
     if user is not None and not user.has_perm(perm):
         raise PermissionDenied("You do not have permission to see contacts.")
@@ -20,7 +20,7 @@ def _require(user: User | None, perm: str) -> None:
 
 def contact_list(
     *,
-    user: User | None,
+    user: AnyUser | None,
     q: str = "",
     prefecture: int | None = None,
     tag: str = "",
@@ -52,7 +52,7 @@ def contact_list(
     return qs.order_by("-created_at", "-id")
 
 
-def contact_get(*, user: User | None, id: int) -> Contact:
+def contact_get(*, user: AnyUser | None, id: int) -> Contact:
     """One contact; a merged-away id answers with the contact it was merged into."""
     _require(user, "contacts.view_contact")
     rows = Contact.objects.select_related("company", "owner", "first_touch_channel")
@@ -78,14 +78,26 @@ def contact_find(*, email: str) -> Contact | None:
     return Contact.objects.filter(merged_into__isnull=True, email=email).first()
 
 
-def contact_merges(*, user: User | None, contact: Contact) -> QuerySet[MergeRecord]:
+def contact_merges(*, user: AnyUser | None, contact: Contact) -> QuerySet[MergeRecord]:
     _require(user, "contacts.view_contact")
     return MergeRecord.objects.filter(
         Q(winner_id=contact.pk) | Q(loser_id=contact.pk), kind=MergeRecord.Kind.CONTACT
     )
 
 
-def company_get(*, user: User | None, id: int) -> Company:
+def tag_list(*, user: AnyUser | None) -> QuerySet[Tag]:
+    """Every tag, by name (filters and pickers)."""
+    _require(user, "contacts.view_contact")
+    return Tag.objects.order_by("name")
+
+
+def field_definition_list(*, user: AnyUser | None) -> QuerySet[FieldDefinition]:
+    """The custom contact fields, by label."""
+    _require(user, "contacts.view_contact")
+    return FieldDefinition.objects.order_by("label", "key")
+
+
+def company_get(*, user: AnyUser | None, id: int) -> Company:
     _require(user, "contacts.view_company")
     company = Company.objects.filter(pk=id).first()
     if company is None:

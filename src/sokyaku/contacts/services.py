@@ -8,7 +8,9 @@ so the loser of a race gets an IntegrityError and retries into an update.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -35,11 +37,12 @@ from sokyaku.contacts.models import (
 )
 from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
 from sokyaku.core import clock
-from sokyaku.core.errors import Conflict, ValidationError
+from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
 
 logger = logging.getLogger(__name__)
 
 _RETRIES = 3
+_DEDUPE_KEY_MAX = Contact._meta.get_field("dedupe_key").max_length or 300
 
 
 @dataclass
@@ -62,6 +65,8 @@ class ContactInput:
     tags: list[str] | None = None
     custom_fields: dict[str, Any] | None = None
     first_touch_channel_id: int | None = None
+    # Fields to empty (``contact_update`` only): "prefecture", "owner_id", "first_touch_channel_id".
+    clear: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ContactInput:
@@ -92,6 +97,9 @@ _TEXT_FIELDS = (
 _MAX_LENGTH = {
     name: int(getattr(Contact._meta.get_field(name), "max_length", 0)) for name in _TEXT_FIELDS
 }
+
+
+_CLEARABLE = ("prefecture", "owner_id", "first_touch_channel_id")
 
 
 @dataclass
@@ -127,6 +135,10 @@ def _clean(data: ContactInput) -> _Clean:
             values["postal_code"] = normalize.postal_code_normalize(str(data.postal_code))
         except normalize.InvalidValue:
             errors["postal_code"] = "Enter a postal code like 100-0001."
+    for name in data.clear:
+        if name not in _CLEARABLE:
+            errors[name] = "Cannot be cleared."
+        values[name] = None
     if data.prefecture not in (None, ""):
         code = _prefecture(data.prefecture)
         if code is None:
@@ -152,7 +164,8 @@ def _clean(data: ContactInput) -> _Clean:
 
 
 def _prefecture(value: int | str) -> int | None:
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if isinstance(value, int) or (isinstance(value, str) and value.isdecimal()):
         code = int(value)
         return code if code in PREFECTURE_BY_CODE else None
     return prefecture_code(normalize.nfkc(str(value)))
@@ -173,7 +186,7 @@ def custom_fields_clean(*, values: Mapping[str, Any]) -> dict[str, Any]:
             continue
         try:
             cleaned[key] = _custom_value(definition, value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             errors[f"custom_fields.{key}"] = f"Not a valid {definition.type}."
     if errors:
         raise ValidationError("Invalid custom fields.", field_errors=errors)
@@ -185,6 +198,8 @@ def _custom_value(definition: FieldDefinition, value: Any) -> Any:
         if isinstance(value, bool):
             raise TypeError
         number = float(value)
+        if not math.isfinite(number):  # "nan", "inf": not numbers JSON (or PostgreSQL) can hold
+            raise ValueError(value)
         return int(number) if number.is_integer() else number
     if definition.type == FieldType.DATE:
         return date.fromisoformat(str(value)).isoformat()
@@ -208,7 +223,11 @@ def _dedupe_key(*, email: str, name_key: str, company_key: str, phone: str) -> s
     if email:
         return f"e:{email}"
     if name_key and company_key:
-        return f"n:{name_key}|{company_key}"
+        key = f"n:{name_key}|{company_key}"
+        # A long name at a long company name would not fit the column; its digest is as unique.
+        if len(key) > _DEDUPE_KEY_MAX:
+            return "h:" + hashlib.sha256(key.encode()).hexdigest()
+        return key
     if phone:
         return f"p:{phone}"
     return None
@@ -328,7 +347,8 @@ def contact_upsert(
     ``overwrite=False`` keeps every value the contact already has and only fills blanks: for
     anonymous input (a public form) about a known person. Records ``contact_created`` or
     ``contact_updated`` on the timeline. Raises ``ValidationError`` with field errors for bad
-    input (nothing is written then).
+    input (nothing is written then), ``Conflict`` when the update would give the contact the
+    identity of another live contact.
     """
     clean = _clean(data)
     company = _company_for(clean.company_name, actor=actor)
@@ -347,10 +367,15 @@ def contact_upsert(
                 )
                 result = _save(existing, clean, company, source=source, overwrite=overwrite)
             return result
-        except IntegrityError:
-            # Someone else created this person between our lookup and our insert.
+        except IntegrityError as exc:
+            # Someone else created this person between our lookup and our insert. When it
+            # persists, the update itself makes this contact another one's identity (a phone
+            # match given the company of a namesake): that takes a merge, not an upsert.
             if attempt == _RETRIES - 1:
-                raise
+                raise Conflict(
+                    "This data would make the contact the same person as another contact. "
+                    "Merge the two contacts instead."
+                ) from exc
             logger.info("contact.upsert_retry", extra={"attempt": attempt + 1})
     raise AssertionError("unreachable")
 
@@ -420,6 +445,16 @@ def contact_update(
     """
     clean = _clean(data)
     company = _company_for(clean.company_name, actor=actor)
+    try:
+        return _update(contact, clean, company, actor=actor)
+    except SokyakuError:
+        contact.refresh_from_db()  # leave the caller's object as stored
+        raise
+
+
+def _update(
+    contact: Contact, clean: _Clean, company: Company | None, *, actor: User | None
+) -> UpsertResult:
     now = clock.now()
     changed: list[str] = []
     for name, value in clean.values.items():

@@ -1,3 +1,5 @@
+"""Home, sign-in and sign-out, health check."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
@@ -5,7 +7,13 @@ from sokyaku.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="core/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,0 +1,13 @@
+"""Settings for the test suite: the product's settings, with a private data dir per run.
+
+pytest-django imports this before any conftest, so the environment is set here: every run gets
+its own SQLite files and secret key, and two runs at once never share a test database.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SOKYAKU_DATA_DIR", tempfile.mkdtemp(prefix="sokyaku-test-"))
+os.environ.setdefault("SOKYAKU_TASKS_IMMEDIATE", "1")
+
+from sokyaku.settings import *  # noqa: E402,F403

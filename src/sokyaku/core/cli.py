@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -204,8 +206,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from sokyaku.demo.generator import demo_load
 
         print(f"Loading Japanese demo data ({args.size} contacts) …", flush=True)
-        summary = demo_load(contacts=args.size)
-        print(f"  {summary}", flush=True)
+        quiet = logging.getLogger("sokyaku")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)  # one line per batch and stitch is noise here
+        try:
+            summary = demo_load(contacts=args.size)
+        finally:
+            quiet.setLevel(level)
+        print(textwrap.indent(str(summary), "  "), flush=True)
     from django.db import connections
 
     connections.close_all()

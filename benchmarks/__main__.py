@@ -1,0 +1,143 @@
+"""``python -m benchmarks`` (``make bench``): run the cases on fresh databases, print a table.
+
+By default every case runs on SQLite (a temporary data dir) and, when ``DATABASE_URL`` is set, on
+PostgreSQL too (a throwaway database on that server). Each backend runs in a child process; the
+parent collects the measurements and prints them with their ratios to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmarks.backends import BACKENDS, backend_prepare
+from benchmarks.results import Measurement, table
+
+# case name -> "module:function"; the function takes (size, backend, data_dir).
+CASES = {"ingest": "benchmarks.ingest:ingest_run"}
+CHILD_TIMEOUT = 240  # seconds per backend: the whole run stays well under five minutes
+
+
+def _case(name: str) -> Callable[..., list[Measurement]]:
+    import importlib
+
+    module, _sep, function = CASES[name].partition(":")
+    run: Callable[..., list[Measurement]] = getattr(importlib.import_module(module), function)
+    return run
+
+
+def _child(args: argparse.Namespace) -> int:
+    """Inside a backend's process: migrate the fresh database, run the cases, write results."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    measurements: list[Measurement] = []
+    for name in args.only or sorted(CASES):
+        measurements += _case(name)(
+            size=args.size, backend=args.child, data_dir=Path(os.environ["SOKYAKU_DATA_DIR"])
+        )
+    with connection.cursor() as cursor:
+        sqlite = connection.vendor == "sqlite"
+        cursor.execute("SELECT sqlite_version()" if sqlite else "SHOW server_version")
+        version = str(cursor.fetchone()[0])
+    Path(args.results).write_text(
+        json.dumps(
+            {"version": version, "measurements": [m.to_json() for m in measurements]},
+            ensure_ascii=False,
+        )
+    )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Measure sokyaku's paths against their physical limits on this machine "
+        "and print the ratios. See benchmarks/README.md.",
+    )
+    parser.add_argument(
+        "--size", type=int, default=20_000, help="rows per path and case (default %(default)s)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(CASES),
+        metavar="CASE",
+        help=f"run only this case (repeatable; cases: {', '.join(sorted(CASES))})",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=(*BACKENDS, "all"),
+        help="database to run on (default: sqlite, plus postgresql when DATABASE_URL is set)",
+    )
+    parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--results", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.size < 1:
+        parser.error("--size must be at least 1")
+    if args.child:
+        return _child(args)
+    if args.backend in (None, "all"):
+        backends = ["sqlite", *(["postgresql"] if os.environ.get("DATABASE_URL") else [])]
+        if args.backend == "all" and len(backends) == 1:
+            parser.error("--backend all needs DATABASE_URL for PostgreSQL")
+    else:
+        backends = [args.backend]
+    if "postgresql" in backends and not os.environ.get("DATABASE_URL"):
+        parser.error("--backend postgresql needs DATABASE_URL")
+    only = [arg for name in args.only or [] for arg in ("--only", name)]
+    measurements: list[Measurement] = []
+    versions: list[str] = []
+    started = time.perf_counter()
+    for name in backends:
+        print(f"running on {name} …", file=sys.stderr, flush=True)
+        with backend_prepare(name) as backend:
+            results = backend.data_dir / "results.json"
+            command = [
+                sys.executable, "-m", "benchmarks", "--child", name, "--size", str(args.size),
+                "--results", str(results), *only,
+            ]  # fmt: skip
+            try:
+                done = subprocess.run(
+                    command,
+                    env=backend.env,
+                    cwd=Path(__file__).resolve().parent.parent,
+                    timeout=CHILD_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                print(f"{name}: gave up after {CHILD_TIMEOUT} s", file=sys.stderr)
+                return 1
+            if done.returncode != 0:
+                print(f"{name}: the benchmark failed (exit {done.returncode})", file=sys.stderr)
+                return 1
+            data = json.loads(results.read_text())
+        versions.append(f"{name} {data['version']}")
+        measurements += [Measurement(**m) for m in data["measurements"]]
+    print(
+        f"sokyaku benchmarks: {args.size:,} rows per path; {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {', '.join(versions)}; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
+    print(table(measurements))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

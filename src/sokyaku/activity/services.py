@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from sokyaku.activity.events import NewEvent
 from sokyaku.activity.models import Event, Visitor
@@ -134,9 +135,11 @@ def visitor_identify(*, visitor_id: str, contact_id: int) -> int:
             visitor.contact_id = contact_id
             visitor.identified_at = now
             visitor.save(update_fields=["contact", "identified_at"])
-        attached = Event.objects.filter(visitor_id=visitor_id, contact__isnull=True).update(
-            contact_id=contact_id
-        )
+        # The ~Q(visitor_id="") repeats the partial index's condition: SQLite only uses a partial
+        # index when the query names its condition (without it, this scans every anonymous event).
+        attached = Event.objects.filter(
+            ~Q(visitor_id=""), visitor_id=visitor_id, contact__isnull=True
+        ).update(contact_id=contact_id)
     logger.info(
         "visitor.identified",
         extra={"visitor": visitor_id, "contact": contact_id, "attached": attached},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -61,6 +61,13 @@ SPECS: dict[str, EventSpec] = {
 }
 
 
+# Written by sokyaku's own services, never accepted from outside.
+SYSTEM_TYPES = frozenset(
+    {EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED, EventType.CONTACT_MERGED}
+)
+_SOURCES = frozenset(EventSource.values)
+
+
 @dataclass(frozen=True)
 class NewEvent:
     """An event ready to be stored. ``contact_id`` or ``visitor_id`` (or both) say whose."""
@@ -87,17 +94,24 @@ def event_build(
     """Check an event against its type's spec and return it ready to store.
 
     Raises ``ValidationError`` (with a field) for an unknown type, a missing or non-numeric
-    property, a naive time, or an event that belongs to nobody.
+    property, a naive time or one out of range, or an event that belongs to nobody.
     """
     spec = SPECS.get(type)
     if spec is None:
         raise ValidationError(f"Unknown event type: {type}", field_errors={"type": "unknown"})
-    if source not in EventSource.values:
+    if source not in _SOURCES:
         raise ValidationError(f"Unknown source: {source}", field_errors={"source": "unknown"})
     if timezone.is_naive(occurred_at):
         raise ValidationError(
             "occurred_at needs a time zone", field_errors={"occurred_at": "no time zone"}
         )
+    try:
+        # Stored in UTC: 0001-01-01 at +09:00 has no UTC time (and would break every read).
+        occurred_at.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError(
+            "occurred_at is out of range", field_errors={"occurred_at": "out of range"}
+        ) from exc
     props = dict(properties or {})
     for key in spec.required:
         if props.get(key) in (None, ""):

@@ -1,30 +1,85 @@
-"""JSON endpoints for contacts: upsert by the dedupe rules, read, search, edit, timeline."""
+"""JSON endpoints for contacts: upsert by the dedupe rules, read, search, edit, timeline.
+
+Thin by design: shapes here, rules in ``contacts.services`` (normalisation, dedupe, validation)
+and ``activity.services`` (visitor stitching).
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import math
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
+from django.db import transaction
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, P, PathEx, Query, Router, Schema, Status
+from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict
 
 from sokyaku.activity import selectors as activity_selectors
+from sokyaku.activity import services as activity_services
+from sokyaku.activity.models import EventSource
 from sokyaku.activity.schemas import EventOut
 from sokyaku.contacts import selectors, services
 from sokyaku.contacts.models import Contact
-from sokyaku.core.apikeys import scope_require
-from sokyaku.core.errors import ValidationError
+from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import ERRORS
+from sokyaku.core.schemas import error_item, error_responses, responses_extra
 
 router = Router(tags=["contacts"])
 
+# Ids are 64-bit; a larger number can name no contact and must not reach the database.
+MAX_ID = 2**63 - 1
+ContactId = PathEx[int, P(ge=1, le=MAX_ID, description="The contact's id.")]
+
+_READ = ApiKeyAuth(ApiScope.CONTACTS_READ)
+_WRITE = ApiKeyAuth(ApiScope.CONTACTS_WRITE)
+_EVENTS_READ = ApiKeyAuth(ApiScope.EVENTS_READ)
+
+_UPSERT_ERRORS = (401, 403, 409, 413, 415, 422)
+_LIST_ERRORS = (401, 403, 422)
+_GET_ERRORS = (401, 403, 404, 422)
+_PATCH_ERRORS = (401, 403, 404, 409, 413, 415, 422)
+
+TagName = Annotated[str, Field(max_length=60)]
+
+# What a client can do next with the id of an upserted contact (OpenAPI links).
+_CONTACT_LINKS = {
+    "GetContact": {
+        "operationId": "contact_get",
+        "parameters": {"contact_id": "$response.body#/id"},
+        "description": "Read the contact.",
+    },
+    "UpdateContact": {
+        "operationId": "contact_update",
+        "parameters": {"contact_id": "$response.body#/id"},
+        "description": "Edit the contact.",
+    },
+    "GetTimeline": {
+        "operationId": "contact_timeline",
+        "parameters": {"contact_id": "$response.body#/id"},
+        "description": "Read the contact's events.",
+    },
+    "AddNote": {
+        "operationId": "events_ingest",
+        "requestBody": {
+            "type": "note",
+            "contact_id": "$response.body#/id",
+            "properties": {"text": "展示会で名刺交換"},
+        },
+        "description": "Send an event about the contact.",
+    },
+}
+
 
 class ContactIn(Schema):
-    """A person as the caller knows them. Omitted fields are left as they are."""
+    """A person as the caller knows them. Omitted (or null) fields are left as they are.
+
+    Names and other text are stored exactly as sent (髙, 﨑, emoji and inner full-width spaces
+    included); email and phone are normalised (full-width to half-width, E.164).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -38,10 +93,27 @@ class ContactIn(Schema):
     department: str | None = Field(None, max_length=200, examples=["情報システム部"])
     title: str | None = Field(None, max_length=200, examples=["部長"])
     postal_code: str | None = Field(None, max_length=10, examples=["100-0001"])
-    prefecture: str | None = Field(None, max_length=10, description="Name or JIS code (1–47)")
-    address: str | None = Field(None, max_length=300)
-    tags: list[str] | None = Field(None, max_length=50)
-    custom_fields: dict[str, Any] | None = None
+    prefecture: int | str | None = Field(
+        None, description="Name (東京都) or JIS code (1–47).", examples=["東京都"]
+    )
+    address: str | None = Field(None, max_length=300, examples=["千代田区千代田1-1"])
+    tags: list[TagName] | None = Field(None, max_length=50, examples=[["展示会2025"]])
+    custom_fields: dict[str, Any] | None = Field(
+        None, description="Values of custom fields defined in sokyaku, by key."
+    )
+
+
+class ContactUpsertIn(ContactIn):
+    visitor_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description=(
+            "The tracking cookie id of the browser that sent this person's data (a form). "
+            "The visitor's earlier anonymous events join the contact's timeline, and its later "
+            "events go to the contact."
+        ),
+    )
 
 
 class UpsertOut(Schema):
@@ -62,7 +134,7 @@ class ContactOut(Schema):
     family_name_kana: str
     given_name_kana: str
     email: str
-    phone: str
+    phone: str = Field(description="E.164, e.g. +819012345678.")
     company: CompanyRef | None
     department: str
     title: str
@@ -93,20 +165,32 @@ class ContactOut(Schema):
 
 class ContactPage(Schema):
     items: list[ContactOut]
-    count: int
+    count: int = Field(description="Contacts matching the search, on all pages.")
     page: int
     pages: int
 
 
 class TimelineOut(Schema):
     items: list[EventOut]
-    next: str | None = Field(None, description="Pass as `before` for the next page.")
+    next: str | None = Field(
+        None, description="Pass as `before` for the next page; null at the end."
+    )
 
 
 class ListParams(Schema):
-    q: str = Field("", max_length=200, description="Name (kanji, kana or romaji), email, phone, company…")
+    q: str = Field(
+        "",
+        max_length=200,
+        description="Words to find (every word must match): a name in kanji, kana or romaji, "
+        "email, phone, company, department or title.",
+    )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
+
+
+class TimelineParams(Schema):
+    before: str | None = Field(None, max_length=200, description="`next` of the previous page.")
+    limit: int = Field(50, ge=1, le=500)
 
 
 def _input(payload: ContactIn) -> services.ContactInput:
@@ -115,75 +199,145 @@ def _input(payload: ContactIn) -> services.ContactInput:
 
 @router.post(
     "",
-    response={200: UpsertOut, 201: UpsertOut, **ERRORS},
+    response={200: UpsertOut, 201: UpsertOut, **error_responses(*_UPSERT_ERRORS)},
+    auth=_WRITE,
+    operation_id="contact_upsert",
     summary="Create or update a contact (dedupe by email, name + company, phone)",
+    description=(
+        "Finds the person by email; else by name and company (株式会社サンプル, (株)サンプル and "
+        "ｻﾝﾌﾟﾙ株式会社 are one company); else by phone. Answers 201 when a contact was created, "
+        "200 when an existing one was updated. Needs the `contacts:write` scope."
+    ),
+    openapi_extra=responses_extra(_UPSERT_ERRORS, links={200: _CONTACT_LINKS, 201: _CONTACT_LINKS}),
 )
-def contact_upsert(request: HttpRequest, payload: ContactIn) -> tuple[int, UpsertOut]:
-    scope_require(request, ApiScope.CONTACTS_WRITE)
-    result = services.contact_upsert(data=_input(payload), source="api")
-    return (201 if result.created else 200), UpsertOut(id=result.contact.pk, created=result.created)
-
-
-@router.get("", response={200: ContactPage, **ERRORS}, summary="Search contacts")
-def contact_list(request: HttpRequest, params: Query[ListParams]) -> ContactPage:
-    scope_require(request, ApiScope.CONTACTS_READ)
-    qs = selectors.contact_list(user=None, q=params.q).prefetch_related("tags")
-    count = qs.count()
-    start = (params.page - 1) * params.page_size
-    items = list(qs[start : start + params.page_size])
-    return ContactPage(
-        items=[ContactOut.from_orm(c) for c in items],
-        count=count,
-        page=params.page,
-        pages=max(1, math.ceil(count / params.page_size)),
+def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[UpsertOut]:
+    # One transaction: a visitor is only tied to a contact that exists.
+    with transaction.atomic():
+        result = services.contact_upsert(data=_input(payload), source=EventSource.API)
+        if payload.visitor_id:
+            activity_services.visitor_identify(
+                visitor_id=payload.visitor_id, contact_id=result.contact.pk
+            )
+    return Status(
+        201 if result.created else 200, UpsertOut(id=result.contact.pk, created=result.created)
     )
 
 
-@router.get("/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
-def contact_get(request: HttpRequest, contact_id: int) -> Contact:
-    scope_require(request, ApiScope.CONTACTS_READ)
+@router.get(
+    "",
+    response={200: ContactPage, **error_responses(*_LIST_ERRORS)},
+    auth=_READ,
+    operation_id="contact_list",
+    summary="Search contacts, newest first",
+    description=(
+        "Every word of `q` must match a name (kanji, hiragana, katakana or romaji), email, "
+        "phone, company, department or title. Paged with `page` and `page_size`; `count` and "
+        "`pages` describe the whole result. Needs the `contacts:read` scope."
+    ),
+    openapi_extra=responses_extra(_LIST_ERRORS),
+)
+def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    qs = selectors.contact_list(user=None, q=params.q)
+    qs = qs.select_related("first_touch_channel").prefetch_related("tags")
+    count = qs.count()
+    start = (params.page - 1) * params.page_size
+    items = list(qs[start : start + params.page_size]) if start < count else []
+    # Rows, not schemas: ninja validates the answer against ContactPage once, with the
+    # resolvers reading the model (a ContactOut built here would be validated twice).
+    return {
+        "items": items,
+        "count": count,
+        "page": params.page,
+        "pages": max(1, math.ceil(count / params.page_size)),
+    }
+
+
+@router.get(
+    "/{contact_id}",
+    response={200: ContactOut, **error_responses(*_GET_ERRORS)},
+    auth=_READ,
+    operation_id="contact_get",
+    summary="Get a contact",
+    description=(
+        "An id that was merged into another contact answers with that contact. Needs the "
+        "`contacts:read` scope."
+    ),
+    openapi_extra=responses_extra(_GET_ERRORS),
+)
+def contact_get(request: HttpRequest, contact_id: ContactId) -> Contact:
     return selectors.contact_get(user=None, id=contact_id)
 
 
-@router.patch("/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Edit a contact")
-def contact_update(request: HttpRequest, contact_id: int, payload: ContactIn) -> Contact:
-    scope_require(request, ApiScope.CONTACTS_WRITE)
+@router.patch(
+    "/{contact_id}",
+    response={200: ContactOut, **error_responses(*_PATCH_ERRORS)},
+    auth=_WRITE,
+    operation_id="contact_update",
+    summary="Edit a contact",
+    description=(
+        "Given fields replace what the contact has (an empty string clears a field; `tags` and "
+        "`custom_fields` are replaced as a whole); omitted fields stay. 409 when the new email "
+        "(or name + company, or phone) belongs to another contact: merge them instead. Needs "
+        "the `contacts:write` scope."
+    ),
+    openapi_extra=responses_extra(_PATCH_ERRORS),
+)
+def contact_update(request: HttpRequest, contact_id: ContactId, payload: ContactIn) -> Contact:
     contact = selectors.contact_get(user=None, id=contact_id)
     services.contact_update(contact=contact, data=_input(payload))
     return selectors.contact_get(user=None, id=contact.pk)
 
 
+# --- Timeline -------------------------------------------------------------------------------
+
+
 def _cursor_encode(event_time: datetime, event_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{event_time.isoformat()}|{event_id}".encode()).decode()
+    raw = f"{event_time.astimezone(UTC).isoformat()}|{event_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _cursor_decode(cursor: str) -> tuple[datetime, int]:
+    """The (time, id) keyset position a cursor from ``_cursor_encode`` stands for."""
     try:
-        when, _sep, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(when), int(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("Invalid cursor.", field_errors={"before": "invalid"}) from exc
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when_text, _sep, ident_text = (
+            base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition("|")
+        )
+        when, ident = datetime.fromisoformat(when_text), int(ident_text)
+        if when.tzinfo is None or not 0 < ident <= MAX_ID:
+            raise ValueError("not a cursor")
+        when.astimezone(UTC)  # a time the database can hold
+    except (ValueError, UnicodeError, binascii.Error, OverflowError) as exc:
+        raise NinjaValidationError(
+            [error_item(["query", "before"], "Not a cursor from a previous page.")]
+        ) from exc
+    return when, ident
+
+
+_TIMELINE_ERRORS = (401, 403, 404, 422)
 
 
 @router.get(
     "/{contact_id}/timeline",
-    response={200: TimelineOut, **ERRORS},
+    response={200: TimelineOut, **error_responses(*_TIMELINE_ERRORS)},
+    auth=_EVENTS_READ,
+    operation_id="contact_timeline",
     summary="A contact's events, newest first",
+    description=(
+        "Keyset paging: pass the answer's `next` as `before` to get the following page; it stays "
+        "stable while new events arrive. Needs the `events:read` scope."
+    ),
+    openapi_extra=responses_extra(_TIMELINE_ERRORS),
 )
 def contact_timeline(
-    request: HttpRequest,
-    contact_id: int,
-    before: str | None = None,
-    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
-) -> TimelineOut:
-    scope_require(request, ApiScope.EVENTS_READ)
+    request: HttpRequest, contact_id: ContactId, params: Query[TimelineParams]
+) -> dict[str, Any]:
     contact = selectors.contact_get(user=None, id=contact_id)
-    when, ident = _cursor_decode(before) if before else (None, None)
+    when, ident = _cursor_decode(params.before) if params.before else (None, None)
+    # One row more than asked tells whether there is a next page.
     events = activity_selectors.timeline(
-        contact_id=contact.pk, before=when, before_id=ident, limit=limit
+        contact_id=contact.pk, before=when, before_id=ident, limit=params.limit + 1
     )
-    next_cursor = (
-        _cursor_encode(events[-1].occurred_at, events[-1].pk) if len(events) == limit else None
-    )
-    return TimelineOut(items=[EventOut.from_orm(e) for e in events], next=next_cursor)
-
+    page, more = events[: params.limit], len(events) > params.limit
+    next_cursor = _cursor_encode(page[-1].occurred_at, page[-1].pk) if more else None
+    return {"items": page, "next": next_cursor}

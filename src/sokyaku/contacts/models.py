@@ -273,3 +273,6 @@ class MergeRecord(models.Model):
             models.Index(fields=["kind", "winner_id"]),
             models.Index(fields=["kind", "loser_id"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.loser_id} → {self.winner_id}"

@@ -90,6 +90,11 @@ _ITAIJI = str.maketrans(
 )
 
 
+# Keys fit their columns (``name_key``, ``match_key``). NFKC can lengthen text (㌀ → アパート),
+# so a name within its own limit may give a longer key; it is matched on its first characters.
+KEY_MAX_LENGTH = 200
+
+
 def nfkc(value: str) -> str:
     """NFKC-normalise and trim: full-width ASCII to half-width, half-width kana to full-width."""
     return unicodedata.normalize("NFKC", value).strip()
@@ -109,12 +114,12 @@ def company_key(name: str) -> str:
     value = _fold(name)
     value = _LEGAL_FORM_RE.sub("", value)
     value = _LATIN_FORM_RE.sub("", value)
-    return _NOISE_RE.sub("", value)
+    return _NOISE_RE.sub("", value)[:KEY_MAX_LENGTH]
 
 
 def name_key(family_name: str, given_name: str = "") -> str:
     """The match key of a person's name, surname first, spaces and 異体字 variants folded."""
-    return _NOISE_RE.sub("", _fold(f"{family_name}{given_name}"))
+    return _NOISE_RE.sub("", _fold(f"{family_name}{given_name}"))[:KEY_MAX_LENGTH]
 
 
 def search_key(value: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
@@ -76,6 +78,51 @@ def contact_find(*, email: str) -> Contact | None:
     if not email:
         return None
     return Contact.objects.filter(merged_into__isnull=True, email=email).first()
+
+
+def contact_live_ids(*, ids: Iterable[int]) -> dict[int, int]:
+    """For each id, the live contact it is now (itself, or the one it was merged into).
+
+    Unknown ids are missing from the answer. One query per merge hop, not per id.
+    """
+    wanted = set(ids)
+    answer: dict[int, int] = {}
+    pending = {i: i for i in wanted}  # asked id -> id to look at next
+    for _hop in range(20):
+        if not pending:
+            break
+        rows = dict(
+            Contact.objects.filter(pk__in=set(pending.values())).values_list("pk", "merged_into_id")
+        )
+        following: dict[int, int] = {}
+        for asked, current in pending.items():
+            if current not in rows:
+                continue
+            merged_into = rows[current]
+            if merged_into is None:
+                answer[asked] = current
+            else:
+                following[asked] = merged_into
+        pending = following
+    return answer
+
+
+def contact_ids_by_email(*, emails: Iterable[str]) -> dict[str, int]:
+    """Live contacts by normalised email, for the emails (as given) that have one."""
+    normalised: dict[str, str] = {}
+    for email in emails:
+        try:
+            key = normalize.email_normalize(email)
+        except normalize.InvalidValue:
+            continue
+        if key:
+            normalised[email] = key
+    found = dict(
+        Contact.objects.filter(
+            merged_into__isnull=True, email__in=set(normalised.values())
+        ).values_list("email", "pk")
+    )
+    return {given: found[key] for given, key in normalised.items() if key in found}
 
 
 def contact_merges(*, user: AnyUser | None, contact: Contact) -> QuerySet[MergeRecord]:

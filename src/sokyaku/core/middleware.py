@@ -1,36 +1,77 @@
-"""Request-level guards that must run before any view reads the body."""
+"""Request-level guards for the JSON API that must run outside ninja.
+
+``ApiGuardMiddleware`` answers 413 for API bodies larger than ``API_MAX_BODY_BYTES``
+(and 400 for an unreadable ``Content-Length``) before any view reads them, and gives the errors
+Django answers itself under ``/api/`` (an unknown route's 404, a 405, a 400 for a suspicious
+request, a 500) the API's one error shape ``{"detail": ...}`` instead of an HTML page.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
+
+API_PREFIX = "/api/"
+# Headers of an error response that still mean something once its body is replaced.
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+_JSON_PARAMS = {"ensure_ascii": False}
 
 
-class RequestSizeLimitMiddleware:
-    """Answer 413 with a JSON ``detail`` for API bodies larger than ``API_MAX_BODY_BYTES``.
+def body_too_large_detail() -> str:
+    # English, like every other API message: clients match on status codes, people read logs.
+    return f"Request body too large (limit {settings.API_MAX_BODY_BYTES} bytes)."
 
-    Django's own limit turns into a 400 deep inside the view; an API client deserves the right
-    status before anything is parsed or stored.
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").split(";")[0].strip() == "application/json"
+
+
+class ApiGuardMiddleware:
+    """Body-size limit and JSON errors for ``/api/`` (see the module docstring).
+
+    Django's own limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``) turns into a 400 deep inside the view;
+    an API client deserves the right status before anything is parsed or stored.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > settings.API_MAX_BODY_BYTES:
-                return JsonResponse(
-                    {
-                        "detail": _("Request body too large (limit %(limit)d bytes).")
-                        % {"limit": settings.API_MAX_BODY_BYTES}
-                    },
-                    status=413,
-                )
-        return self.get_response(request)
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            # Django would fail reading such a body (a 500); production servers refuse it first.
+            return JsonResponse(
+                {"detail": "Invalid Content-Length header."},
+                status=400,
+                json_dumps_params=_JSON_PARAMS,
+            )
+        if length > settings.API_MAX_BODY_BYTES:
+            return JsonResponse(
+                {"detail": body_too_large_detail()}, status=413, json_dumps_params=_JSON_PARAMS
+            )
+        response = self.get_response(request)
+        if response.status_code < 400 or _is_json(response):
+            return response
+        if response.status_code >= 500 and settings.DEBUG:
+            return response  # keep Django's debug page while developing
+        return self._as_json(response)
+
+    @staticmethod
+    def _as_json(response: HttpResponse) -> HttpResponse:
+        try:
+            reason = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            reason = response.reason_phrase
+        replacement = JsonResponse(
+            {"detail": f"{reason}."}, status=response.status_code, json_dumps_params=_JSON_PARAMS
+        )
+        for header in _KEPT_HEADERS:
+            if header in response:
+                replacement[header] = response[header]
+        return replacement

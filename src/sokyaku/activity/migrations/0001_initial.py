@@ -5,38 +5,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contacts', '0001_initial'),
+        ("contacts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Visitor',
+            name="Visitor",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('first_seen_at', models.DateTimeField()),
-                ('identified_at', models.DateTimeField(blank=True, null=True)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='visitors', to='contacts.contact')),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("first_seen_at", models.DateTimeField()),
+                ("identified_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="visitors",
+                        to="contacts.contact",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visitor_id', models.CharField(blank=True, max_length=64)),
-                ('type', models.CharField(choices=[('page_view', 'Viewed a page'), ('form_submitted', 'Submitted a form'), ('asset_downloaded', 'Downloaded a document'), ('webinar_registered', 'Registered for a webinar'), ('webinar_attended', 'Attended a webinar'), ('webinar_no_show', 'Missed a webinar'), ('event_visited', 'Visited a trade-show booth'), ('email_sent', 'Email sent'), ('email_delivered', 'Email delivered'), ('email_opened', 'Opened an email'), ('email_clicked', 'Clicked a link in an email'), ('email_bounced', 'Email bounced'), ('email_unsubscribed', 'Unsubscribed'), ('chat_sent', 'Chat message sent'), ('demo_requested', 'Requested a demo'), ('trial_started', 'Started a trial'), ('inquiry', 'Sent an inquiry'), ('quote_requested', 'Requested a quote'), ('cart_abandoned', 'Abandoned a cart'), ('purchase', 'Purchased'), ('coupon_used', 'Used a coupon'), ('referral', 'Referred someone'), ('meeting', 'Meeting'), ('call', 'Call'), ('note', 'Note'), ('imported', 'Imported'), ('contact_created', 'Contact created'), ('contact_updated', 'Contact updated'), ('contact_merged', 'Contacts merged')], max_length=40)),
-                ('occurred_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('source', models.CharField(choices=[('api', 'API'), ('form', 'Form'), ('tracking', 'Website tracking'), ('import', 'Import'), ('email', 'Email'), ('ui', 'User'), ('system', 'System'), ('demo', 'Demo data')], max_length=20)),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('idempotency_key', models.CharField(blank=True, max_length=100, null=True, unique=True)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='contacts.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("visitor_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("page_view", "Viewed a page"),
+                            ("form_submitted", "Submitted a form"),
+                            ("asset_downloaded", "Downloaded a document"),
+                            ("webinar_registered", "Registered for a webinar"),
+                            ("webinar_attended", "Attended a webinar"),
+                            ("webinar_no_show", "Missed a webinar"),
+                            ("event_visited", "Visited a trade-show booth"),
+                            ("email_sent", "Email sent"),
+                            ("email_delivered", "Email delivered"),
+                            ("email_opened", "Opened an email"),
+                            ("email_clicked", "Clicked a link in an email"),
+                            ("email_bounced", "Email bounced"),
+                            ("email_unsubscribed", "Unsubscribed"),
+                            ("chat_sent", "Chat message sent"),
+                            ("demo_requested", "Requested a demo"),
+                            ("trial_started", "Started a trial"),
+                            ("inquiry", "Sent an inquiry"),
+                            ("quote_requested", "Requested a quote"),
+                            ("cart_abandoned", "Abandoned a cart"),
+                            ("purchase", "Purchased"),
+                            ("coupon_used", "Used a coupon"),
+                            ("referral", "Referred someone"),
+                            ("meeting", "Meeting"),
+                            ("call", "Call"),
+                            ("note", "Note"),
+                            ("imported", "Imported"),
+                            ("contact_created", "Contact created"),
+                            ("contact_updated", "Contact updated"),
+                            ("contact_merged", "Contacts merged"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("api", "API"),
+                            ("form", "Form"),
+                            ("tracking", "Website tracking"),
+                            ("import", "Import"),
+                            ("email", "Email"),
+                            ("ui", "User"),
+                            ("system", "System"),
+                            ("demo", "Demo data"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("properties", models.JSONField(blank=True, default=dict)),
+                (
+                    "idempotency_key",
+                    models.CharField(blank=True, max_length=100, null=True, unique=True),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="contacts.contact",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['contact', 'occurred_at'], name='event_contact_time_idx'), models.Index(fields=['type', 'occurred_at'], name='event_type_time_idx'), models.Index(condition=models.Q(('visitor_id', ''), _negated=True), fields=['visitor_id', 'occurred_at'], name='event_visitor_time_idx')],
+                "indexes": [
+                    models.Index(fields=["contact", "occurred_at"], name="event_contact_time_idx"),
+                    models.Index(fields=["type", "occurred_at"], name="event_type_time_idx"),
+                    models.Index(
+                        condition=models.Q(("visitor_id", ""), _negated=True),
+                        fields=["visitor_id", "occurred_at"],
+                        name="event_visitor_time_idx",
+                    ),
+                ],
             },
         ),
     ]

@@ -49,8 +49,9 @@ lock:
 
 # Extract UI strings and compile the catalogues (needs GNU gettext).
 messages: $(VENV)/.dev
-	cd src/sokyaku && ../../$(BIN)/django-admin makemessages -l ja -l en --no-obsolete --settings=sokyaku.settings
-	cd src/sokyaku && ../../$(BIN)/django-admin compilemessages --settings=sokyaku.settings
+	cd src/sokyaku && export SOKYAKU_DATA_DIR=$$(mktemp -d) && \
+		../../$(BIN)/django-admin makemessages -l ja -l en --no-obsolete --settings=sokyaku.settings && \
+		../../$(BIN)/django-admin compilemessages --settings=sokyaku.settings
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -239,8 +239,8 @@ def test_a_key_repeated_inside_one_batch_is_stored_once(api: Client) -> None:
 @pytest.mark.parametrize("kind", ["contact_created", "contact_updated", "contact_merged"])
 def test_events_sokyaku_records_itself_cannot_be_sent(api: Client, kind: str) -> None:
     (contact,) = make_contacts(1)
-    response = post_json(api, URL, [_view(contact_id=contact.pk), {"type": kind,
-                                    "contact_id": contact.pk, "properties": {"merge_id": 1}}])  # fmt: skip
+    system_event = {"type": kind, "contact_id": contact.pk, "properties": {"merge_id": 1}}
+    response = post_json(api, URL, [_view(contact_id=contact.pk), system_event])
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", 1, "type"]
 

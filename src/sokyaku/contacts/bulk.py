@@ -228,28 +228,6 @@ class _Prepared:
     company_key: str
 
 
-def _custom_fields_clean(
-    values: Mapping[str, Any], definitions: Mapping[str, FieldDefinition]
-) -> dict[str, Any]:
-    """``services.custom_fields_clean`` with the definitions loaded once for the whole batch."""
-    errors: dict[str, str] = {}
-    cleaned: dict[str, Any] = {}
-    for key, value in values.items():
-        definition = definitions.get(key)
-        if definition is None:
-            errors[f"custom_fields.{key}"] = "No such custom field."
-        elif value is None or value == "":
-            cleaned[key] = None
-        else:
-            try:
-                cleaned[key] = services._custom_value(definition, value)
-            except (TypeError, ValueError):
-                errors[f"custom_fields.{key}"] = f"Not a valid {definition.type}."
-    if errors:
-        raise ValidationError("Invalid custom fields.", field_errors=errors)
-    return cleaned
-
-
 def _prepare(
     rows: Sequence[services.ContactInput | Mapping[str, Any]], now: datetime
 ) -> list[_Prepared]:
@@ -268,7 +246,9 @@ def _prepare(
         try:
             clean = services._clean(replace(row, custom_fields=None))
             if row.custom_fields is not None:
-                clean.values["custom_fields"] = _custom_fields_clean(row.custom_fields, definitions)
+                clean.values["custom_fields"] = services.custom_fields_clean(
+                    values=row.custom_fields, definitions=definitions
+                )
             created_at = _created_at(getattr(row, "created_at", None), now)
             company_key = normalize.company_key(clean.company_name) if clean.company_name else ""
             if clean.company_name and not company_key:

@@ -171,9 +171,15 @@ def _prefecture(value: int | str) -> int | None:
     return prefecture_code(normalize.nfkc(str(value)))
 
 
-def custom_fields_clean(*, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Check custom field values against their definitions; returns JSON-ready values."""
-    definitions = {d.key: d for d in FieldDefinition.objects.filter(key__in=list(values))}
+def custom_fields_clean(
+    *, values: Mapping[str, Any], definitions: Mapping[str, FieldDefinition] | None = None
+) -> dict[str, Any]:
+    """Check custom field values against their definitions; returns JSON-ready values.
+
+    ``definitions`` (by key) lets a batch load them once; by default they are read here.
+    """
+    if definitions is None:
+        definitions = {d.key: d for d in FieldDefinition.objects.filter(key__in=list(values))}
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     for key, value in values.items():

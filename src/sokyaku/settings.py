@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "sokyaku.campaigns",
     "sokyaku.contacts",
     "sokyaku.activity",
+    "sokyaku.consent",
 ]
 
 MIDDLEWARE = [

@@ -54,6 +54,8 @@ SPECS: dict[str, EventSpec] = {
     EventType.MEETING: EventSpec(),
     EventType.CALL: EventSpec(numbers=("minutes",)),
     EventType.NOTE: EventSpec(required=("text",)),
+    EventType.CONSENT_GRANTED: EventSpec(required=("topic", "record_id")),
+    EventType.CONSENT_WITHDRAWN: EventSpec(required=("topic", "record_id")),
     EventType.IMPORTED: EventSpec(),
     EventType.CONTACT_CREATED: EventSpec(),
     EventType.CONTACT_UPDATED: EventSpec(),
@@ -63,7 +65,14 @@ SPECS: dict[str, EventSpec] = {
 
 # Written by sokyaku's own services, never accepted from outside.
 SYSTEM_TYPES = frozenset(
-    {EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED, EventType.CONTACT_MERGED}
+    {
+        EventType.CONTACT_CREATED,
+        EventType.CONTACT_UPDATED,
+        EventType.CONTACT_MERGED,
+        # Consent changes go through the consent ledger, which records these itself.
+        EventType.CONSENT_GRANTED,
+        EventType.CONSENT_WITHDRAWN,
+    }
 )
 _SOURCES = frozenset(EventSource.values)
 

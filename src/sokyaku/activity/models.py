@@ -38,6 +38,8 @@ class EventType(models.TextChoices):
     MEETING = "meeting", _("Meeting")
     CALL = "call", _("Call")
     NOTE = "note", _("Note")
+    CONSENT_GRANTED = "consent_granted", _("Gave consent")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("Withdrew consent")
     IMPORTED = "imported", _("Imported")
     CONTACT_CREATED = "contact_created", _("Contact created")
     CONTACT_UPDATED = "contact_updated", _("Contact updated")

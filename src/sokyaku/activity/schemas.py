@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StrictInt
 
 from sokyaku.activity.models import EventSource, EventType
 
@@ -21,7 +21,7 @@ class EventIn(Schema):
 
     type: EventType
     occurred_at: datetime | None = Field(None, description="Defaults to the time received.")
-    contact_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    contact_id: StrictInt | None = Field(None, ge=1, le=2**63 - 1)
     email: str | None = Field(None, max_length=254)
     visitor_id: str | None = Field(None, min_length=1, max_length=64)
     properties: dict[str, Any] = Field(

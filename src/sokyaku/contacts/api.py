@@ -81,7 +81,7 @@ class ContactIn(Schema):
     included); email and phone are normalised (full-width to half-width, E.164).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     family_name: str | None = Field(None, max_length=100, examples=["山田"])
     given_name: str | None = Field(None, max_length=100, examples=["太郎"])

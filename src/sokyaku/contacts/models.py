@@ -197,6 +197,17 @@ class Contact(models.Model):
         related_name="first_touch_contacts",
         verbose_name=_("first-touch channel"),
     )
+    latest_touch_channel = models.ForeignKey(
+        "campaigns.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="latest_touch_contacts",
+        verbose_name=_("latest-touch channel"),
+    )
+    # {"source", "medium", "campaign", "term", "content", "referrer", "url", "at"} of the touch.
+    first_touch = models.JSONField(_("first touch"), default=dict, blank=True)
+    latest_touch = models.JSONField(_("latest touch"), default=dict, blank=True)
     # Normalised forms, written by the services only.
     name_key = models.CharField(max_length=200, blank=True, editable=False)
     # NULL, not "": a contact with no identity yet must not collide with another one.
@@ -276,3 +287,100 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.loser_id} → {self.winner_id}"
+
+
+class PendingChange(models.Model):
+    """Values an anonymous submission proposed for a known contact. They are not applied until
+    someone with the right to edit the contact accepts them."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="pending_changes")
+    values = models.JSONField(help_text="Field name → proposed value (ContactInput names).")
+    source = models.CharField(_("source"), max_length=200)
+    submitted_at = models.DateTimeField(_("submitted"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("pending change")
+        verbose_name_plural = _("pending changes")
+        indexes = [models.Index(fields=["contact", "status"], name="pendingchange_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.status}"
+
+
+class ImportJob(models.Model):
+    """One contacts file (CSV or XLSX) being imported: mapping, options, progress and counts."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+    filename = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    file_sha256 = models.CharField(max_length=64)
+    file_format = models.CharField(max_length=10)  # csv | xlsx
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    legal_basis = models.CharField(_("legal basis"), max_length=20, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    channel = models.ForeignKey(
+        "campaigns.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ImportRowError(models.Model):
+    """A row of an import that could not be taken, with what was wrong (the error report)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField()
+    values = models.JSONField(default=dict)
+    errors = models.JSONField(default=dict, help_text="Field → message.")
+
+    class Meta:
+        ordering = ["job", "row_number"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row_number}"

@@ -1,0 +1,68 @@
+"""The current consent state, derived from the ledger.
+
+Rules: the newest record per topic decides, except that an opt-out (of the topic or of every
+topic) is only lifted by a later *opt-in* (a granted record whose basis is ``opt_in``): a
+business card or an import never overrides a person's "no". A pending double opt-in does not
+count until it is confirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from sokyaku.consent.models import ConsentRecord, ConsentStatus, ConsentTopic, LegalBasis
+
+
+@dataclass(frozen=True)
+class TopicState:
+    topic: ConsentTopic
+    granted: bool
+    legal_basis: str
+    since: datetime | None
+    record: ConsentRecord | None
+
+
+def consent_records(*, contact_id: int) -> QuerySet[ConsentRecord]:
+    """Every record of a contact, newest first."""
+    return ConsentRecord.objects.filter(contact_id=contact_id).select_related(
+        "topic", "purpose_text"
+    )
+
+
+def consent_state(*, contact_id: int) -> dict[str, TopicState]:
+    """The state of every active topic for one contact, by topic key."""
+    records = list(consent_records(contact_id=contact_id).order_by("recorded_at", "id"))
+    topics = list(ConsentTopic.objects.filter(is_active=True))
+    return {t.key: _state(t, records) for t in topics}
+
+
+def _state(topic: ConsentTopic, records: list[ConsentRecord]) -> TopicState:
+    granted: ConsentRecord | None = None
+    opted_out = False
+    for record in records:  # oldest first
+        if record.topic_id not in (None, topic.pk):
+            continue
+        if record.status == ConsentStatus.WITHDRAWN:
+            opted_out, granted = True, None
+        elif record.status == ConsentStatus.GRANTED and record.topic_id == topic.pk:
+            if opted_out and record.legal_basis != LegalBasis.OPT_IN:
+                continue  # a "no" stands until the person says yes again themselves
+            opted_out, granted = False, record
+    if granted is None:
+        return TopicState(topic=topic, granted=False, legal_basis="", since=None, record=None)
+    return TopicState(
+        topic=topic,
+        granted=True,
+        legal_basis=granted.legal_basis,
+        since=granted.recorded_at,
+        record=granted,
+    )
+
+
+def may_send(*, contact_id: int, topic_key: str) -> bool:
+    """Whether marketing mail of this topic may go to the contact now."""
+    state = consent_state(contact_id=contact_id).get(topic_key)
+    return bool(state and state.granted)

@@ -1,0 +1,149 @@
+"""Writes to the consent ledger. Every opt-in, opt-out and pending double opt-in is a new
+record; nothing is ever changed (see ``models``)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from sokyaku.activity import events as event_factories
+from sokyaku.activity import services as activity_services
+from sokyaku.activity.models import EventType
+from sokyaku.consent.models import (
+    ConsentRecord,
+    ConsentSource,
+    ConsentStatus,
+    ConsentTopic,
+    LegalBasis,
+    PurposeText,
+)
+from sokyaku.core import clock
+from sokyaku.core.errors import ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+def text_sha256(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def purpose_text_publish(*, key: str, title: str, body: str) -> PurposeText:
+    """The current version of a purpose-of-use text, with a new version if ``body`` or ``title``
+    changed (old versions stay, so every record keeps pointing at what people saw).
+
+    Raises ``ValidationError`` for an empty text.
+    """
+    body = body.strip()
+    if not body or not title.strip():
+        raise ValidationError(
+            "A purpose-of-use text needs a title and a text.",
+            field_errors={"body": "required"},
+        )
+    with transaction.atomic():
+        latest = (
+            PurposeText.objects.select_for_update().filter(key=key).order_by("-version").first()
+        )
+        if latest and latest.body == body and latest.title == title.strip():
+            return latest
+        return PurposeText.objects.create(
+            key=key,
+            version=(latest.version + 1) if latest else 1,
+            title=title.strip(),
+            body=body,
+            sha256=text_sha256(body),
+            created_at=clock.now(),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How and where a consent was given: what the ledger keeps besides the decision."""
+
+    source: str
+    source_detail: str = ""
+    purpose_text: PurposeText | None = None
+    ip: str | None = None
+    user_agent: str = ""
+
+
+def consent_record(
+    *,
+    contact_id: int,
+    topic: ConsentTopic | None,
+    status: str,
+    evidence: Evidence,
+    legal_basis: str = "",
+    confirms: ConsentRecord | None = None,
+    at: datetime | None = None,
+) -> ConsentRecord:
+    """Append one record to the ledger and put it on the contact's timeline.
+
+    ``topic=None`` means every topic (an opt-out of all marketing mail). A grant needs a legal
+    basis. Raises ``ValidationError`` for an unknown status, basis or source.
+    """
+    if status not in ConsentStatus.values:
+        raise ValidationError(
+            f"Unknown consent status {status}.", field_errors={"status": "unknown"}
+        )
+    if evidence.source not in ConsentSource.values:
+        raise ValidationError(
+            f"Unknown consent source {evidence.source}.", field_errors={"source": "unknown"}
+        )
+    if status != ConsentStatus.WITHDRAWN and legal_basis not in LegalBasis.values:
+        raise ValidationError(
+            "A consent needs a legal basis.", field_errors={"legal_basis": "required"}
+        )
+    if status == ConsentStatus.WITHDRAWN:
+        legal_basis = ""
+    now = at or clock.now()
+    text = evidence.purpose_text
+    with transaction.atomic():
+        record = ConsentRecord.objects.create(
+            contact_id=contact_id,
+            topic=topic,
+            status=status,
+            legal_basis=legal_basis,
+            source=evidence.source,
+            source_detail=evidence.source_detail[:200],
+            recorded_at=now,
+            purpose_text=text,
+            text_version=text.version if text else None,
+            text_sha256=text.sha256 if text else "",
+            ip=evidence.ip or None,
+            user_agent=evidence.user_agent[:500],
+            confirms=confirms,
+        )
+        if status != ConsentStatus.PENDING:
+            activity_services.event_ingest(
+                event=event_factories.event_build(
+                    type=EventType.CONSENT_GRANTED
+                    if status == ConsentStatus.GRANTED
+                    else EventType.CONSENT_WITHDRAWN,
+                    occurred_at=now,
+                    source=_event_source(evidence.source),
+                    contact_id=contact_id,
+                    properties={
+                        "topic": topic.key if topic else "*",
+                        "legal_basis": legal_basis,
+                        "record_id": record.pk,
+                    },
+                )
+            )
+    logger.info(
+        "consent.recorded",
+        extra={"contact": contact_id, "topic": topic.key if topic else "*", "status": status},
+    )
+    return record
+
+
+def _event_source(consent_source: str) -> str:
+    return {
+        ConsentSource.FORM: "form",
+        ConsentSource.IMPORT: "import",
+        ConsentSource.API: "api",
+        ConsentSource.UI: "ui",
+    }.get(consent_source, "email")

@@ -140,10 +140,14 @@ def consent_record(
     return record
 
 
+_EVENT_SOURCES: dict[str, str] = {
+    ConsentSource.FORM: "form",
+    ConsentSource.IMPORT: "import",
+    ConsentSource.API: "api",
+    ConsentSource.UI: "ui",
+}
+
+
 def _event_source(consent_source: str) -> str:
-    return {
-        ConsentSource.FORM: "form",
-        ConsentSource.IMPORT: "import",
-        ConsentSource.API: "api",
-        ConsentSource.UI: "ui",
-    }.get(consent_source, "email")
+    """The timeline source of a consent change (links in mails count as "email")."""
+    return _EVENT_SOURCES.get(consent_source, "email")

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 import pytest
 from django.test import Client
@@ -57,3 +63,49 @@ def api(api_token: str) -> Client:
 def logged_in(client: Client, marketer) -> Iterator[Client]:  # type: ignore[no-untyped-def]
     client.force_login(marketer)
     yield client
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it receives."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage]
+
+    def wait_for(self, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+        """The received messages once there are ``count`` of them (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.messages)
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[SmtpSink]:  # type: ignore[no-untyped-def]
+    """Django sends mail over a real SMTP conversation to this sink during the test."""
+    from aiosmtpd.controller import Controller
+
+    messages: list[EmailMessage] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            messages.append(
+                BytesParser(policy=policy.default).parsebytes(envelope.original_content)  # type: ignore[arg-type]
+            )
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port (the controller cannot start on port 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    try:
+        yield SmtpSink(host="127.0.0.1", port=port, messages=messages)
+    finally:
+        controller.stop()

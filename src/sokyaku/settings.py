@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -204,6 +205,29 @@ MEDIA_ROOT = DATA_DIR / "media"
 # embedded default needs no `collectstatic` step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Mail -----------------------------------------------------------------------------------
+# SOKYAKU_SMTP_URL=smtp://user:password@host:587?tls=1 (or ?ssl=1) sends through that server.
+# Without it (the embedded default), mail is written to $SOKYAKU_DATA_DIR/outbox instead of
+# being sent, so a demo never mails anyone.
+SMTP_URL = os.environ.get("SOKYAKU_SMTP_URL", "")
+if SMTP_URL:
+    _smtp = urlsplit(SMTP_URL)
+    _smtp_options = parse_qs(_smtp.query)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _smtp.hostname or "localhost"
+    EMAIL_PORT = _smtp.port or 25
+    EMAIL_HOST_USER = unquote(_smtp.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
+    EMAIL_USE_TLS = _smtp_options.get("tls", ["0"])[0] == "1"
+    EMAIL_USE_SSL = _smtp_options.get("ssl", ["0"])[0] == "1"
+    EMAIL_TIMEOUT = 30
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
+DEFAULT_FROM_EMAIL = os.environ.get("SOKYAKU_FROM_EMAIL", "sokyaku <noreply@localhost>")
+# The site's public address, for links in mail (download links, confirmations).
+SITE_URL = os.environ.get("SOKYAKU_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Request limits -------------------------------------------------------------------------
 # A JSON API request body larger than this answers 413.

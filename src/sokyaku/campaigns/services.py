@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sokyaku.contacts.models import Contact
 
@@ -19,7 +19,7 @@ def contact_touch_record(*, contact_id: int, touch: Mapping[str, str], at: datet
     data = {k: str(touch[k])[:500] for k in TOUCH_KEYS if touch.get(k)}
     if not data:
         return
-    data["at"] = at.isoformat()
+    data["at"] = at.astimezone(UTC).isoformat()  # comparable as text
     contact = Contact.objects.filter(pk=contact_id).only("first_touch", "latest_touch").first()
     if contact is None:
         return

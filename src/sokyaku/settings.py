@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "sokyaku.contacts",
     "sokyaku.activity",
     "sokyaku.consent",
+    "sokyaku.capture",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,11 @@ from sokyaku.api import api
 urlpatterns = [
     path("", include("sokyaku.core.urls")),
     path("contacts/", include("sokyaku.contacts.urls")),
+    path("capture/", include("sokyaku.capture.urls")),
+    path("campaigns/", include("sokyaku.campaigns.urls")),
+    # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
+    path("", include("sokyaku.capture.public_urls")),
+    path("t/", include("sokyaku.activity.public_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

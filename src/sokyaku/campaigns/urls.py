@@ -1,0 +1,6 @@
+"""Channels, mapping rules, campaigns and costs UI."""
+
+
+app_name = "campaigns"
+
+urlpatterns: list = []  # type: ignore[type-arg]

@@ -1,6 +1,7 @@
 """Public tracking endpoints (snippet, collect, pixel) under /t/."""
 
+from django.urls import URLPattern, URLResolver
 
 app_name = "tracking"
 
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns: list[URLPattern | URLResolver] = []

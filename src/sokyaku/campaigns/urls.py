@@ -1,6 +1,7 @@
 """Channels, mapping rules, campaigns and costs UI."""
 
+from django.urls import URLPattern, URLResolver
 
 app_name = "campaigns"
 
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,6 +1,7 @@
 """Public capture endpoints: hosted forms at /f/<slug>, landing pages at /p/<slug>."""
 
+from django.urls import URLPattern, URLResolver
 
 app_name = "public"
 
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns: list[URLPattern | URLResolver] = []

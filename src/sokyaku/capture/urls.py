@@ -1,6 +1,7 @@
 """Lead capture UI (forms, landing pages, assets, webinars)."""
 
+from django.urls import URLPattern, URLResolver
 
 app_name = "capture"
 
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -4,6 +4,7 @@ record; nothing is ever changed (see ``models``)."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +100,11 @@ def consent_record(
         )
     if status == ConsentStatus.WITHDRAWN:
         legal_basis = ""
+    if evidence.ip:
+        try:
+            ipaddress.ip_address(evidence.ip)
+        except ValueError as exc:
+            raise ValidationError("Not an IP address.", field_errors={"ip": "invalid"}) from exc
     now = at or clock.now()
     text = evidence.purpose_text
     with transaction.atomic():

@@ -43,8 +43,8 @@ def test_recorded_consents_are_listed_with_the_derived_state(api: Client, contac
 
 
 def test_an_opt_out_of_everything_through_the_api(api: Client, contact_id: int):
-    post_json(api, f"/api/v1/contacts/{contact_id}/consents",
-              {"topic": "newsletter", "status": "granted", "legal_basis": "business_card"})  # fmt: skip
+    card = {"topic": "newsletter", "status": "granted", "legal_basis": "business_card"}
+    post_json(api, f"/api/v1/contacts/{contact_id}/consents", card)
     response = post_json(
         api, f"/api/v1/contacts/{contact_id}/consents", {"topic": "*", "status": "withdrawn"}
     )

@@ -172,3 +172,17 @@ def test_some_visitors_browsed_anonymously_and_were_stitched(loaded: DemoSummary
 def test_loading_twice_is_refused(loaded: DemoSummary):
     with pytest.raises(Conflict):
         demo_load(contacts=SIZE, seed=7, now=NOW)
+
+
+def test_people_have_a_consent_history_with_legal_bases(loaded: DemoSummary):
+    from sokyaku.consent.models import ConsentRecord, ConsentStatus, LegalBasis
+    from sokyaku.consent.selectors import may_send
+
+    bases = set(ConsentRecord.objects.values_list("legal_basis", flat=True))
+    assert {LegalBasis.BUSINESS_CARD, LegalBasis.OPT_IN} <= bases
+    assert loaded.consent_records == ConsentRecord.objects.count()
+    opted_out = ConsentRecord.objects.filter(status=ConsentStatus.WITHDRAWN, topic=None).first()
+    assert opted_out is not None
+    assert may_send(contact_id=opted_out.contact_id, topic_key="newsletter") is False
+    with_text = ConsentRecord.objects.filter(legal_basis=LegalBasis.OPT_IN).first()
+    assert with_text is not None and with_text.text_version == 1

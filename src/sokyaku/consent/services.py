@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -157,3 +158,68 @@ _EVENT_SOURCES: dict[str, str] = {
 def _event_source(consent_source: str) -> str:
     """The timeline source of a consent change (links in mails count as "email")."""
     return _EVENT_SOURCES.get(consent_source, "email")
+
+
+@dataclass(frozen=True)
+class NewConsent:
+    """One record for ``consent_bulk_record`` (the set-based twin of ``consent_record``)."""
+
+    contact_id: int
+    topic: ConsentTopic | None
+    status: str
+    legal_basis: str
+    evidence: Evidence
+    at: datetime
+
+
+def consent_bulk_record(*, records: Sequence[NewConsent]) -> int:
+    """Append many records (imports, demo data) with one insert, and their timeline events.
+
+    Same rules as ``consent_record``; the first bad record rejects the whole set
+    (``ValidationError``) before anything is written. Returns how many were written.
+    """
+    rows: list[ConsentRecord] = []
+    for new in records:
+        if new.status not in (ConsentStatus.GRANTED, ConsentStatus.WITHDRAWN):
+            raise ValidationError("Bulk consents are granted or withdrawn.")
+        if new.status == ConsentStatus.GRANTED and new.legal_basis not in LegalBasis.values:
+            raise ValidationError("A consent needs a legal basis.")
+        text = new.evidence.purpose_text
+        rows.append(
+            ConsentRecord(
+                contact_id=new.contact_id,
+                topic=new.topic,
+                status=new.status,
+                legal_basis=new.legal_basis if new.status == ConsentStatus.GRANTED else "",
+                source=new.evidence.source,
+                source_detail=new.evidence.source_detail[:200],
+                recorded_at=new.at,
+                purpose_text=text,
+                text_version=text.version if text else None,
+                text_sha256=text.sha256 if text else "",
+                ip=new.evidence.ip or None,
+                user_agent=new.evidence.user_agent[:500],
+            )
+        )
+    with transaction.atomic():
+        created = ConsentRecord.objects.bulk_create(rows, batch_size=500)
+        # SQLite and PostgreSQL both return the new ids from bulk_create.
+        activity_services.event_ingest_batch(
+            events=[
+                event_factories.event_build(
+                    type=EventType.CONSENT_GRANTED
+                    if r.status == ConsentStatus.GRANTED
+                    else EventType.CONSENT_WITHDRAWN,
+                    occurred_at=r.recorded_at,
+                    source=_event_source(r.source),
+                    contact_id=r.contact_id,
+                    properties={
+                        "topic": r.topic.key if r.topic else "*",
+                        "legal_basis": r.legal_basis,
+                        "record_id": r.pk,
+                    },
+                )
+                for r in created
+            ]
+        )
+    return len(created)

@@ -57,6 +57,8 @@ from django.utils import timezone
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.events import NewEvent, event_build
 from sokyaku.activity.models import EventSource
+from sokyaku.consent import services as consent_services
+from sokyaku.consent.models import ConsentTopic, PurposeText
 from sokyaku.contacts import bulk
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock, roles
@@ -64,6 +66,7 @@ from sokyaku.core import services as core_services
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.demo import names
 from sokyaku.demo.behaviour import Draft
+from sokyaku.demo.consent import consent_drafts, consent_setup
 from sokyaku.demo.marketing import CHANNELS, Calendar, marketing_write
 from sokyaku.demo.people import Chunk, People
 from sokyaku.demo.stream import Stream
@@ -95,6 +98,7 @@ class DemoSummary:
     contacts: int = 0
     events: int = 0
     stitched_visitors: int = 0
+    consent_records: int = 0
     channels: int = 0
     campaigns: int = 0
     channel_costs: int = 0
@@ -104,7 +108,8 @@ class DemoSummary:
         """For people: what was loaded, and how to log in as the demo team."""
         lines = [
             f"{self.contacts:,} contacts at {self.companies:,} companies, {self.events:,} events "
-            f"({self.stitched_visitors:,} stitched visitors), {self.channels} channels, "
+            f"({self.stitched_visitors:,} stitched visitors), "
+            f"{self.consent_records:,} consent records, {self.channels} channels, "
             f"{self.campaigns} campaigns, {self.channel_costs} monthly costs; "
             f"{self.months} months up to {self.now:%Y-%m-%d %H:%M %Z}, seed {self.seed}, "
             f"{self.seconds:.1f} s",
@@ -148,8 +153,17 @@ def _event(draft: Draft, contact_id: int | None) -> NewEvent:
     )
 
 
-def _write(chunk: Chunk, *, write_events: bool, summary: DemoSummary) -> None:
-    """One chunk, in one transaction: companies, contacts, their events, stitching."""
+@dataclass(frozen=True)
+class _ConsentContext:
+    topics: list[ConsentTopic]
+    purpose: PurposeText
+    trade_show_channel_id: int | None
+
+
+def _write(
+    chunk: Chunk, *, write_events: bool, summary: DemoSummary, consent: _ConsentContext
+) -> None:
+    """One chunk, in one transaction: companies, contacts, consent, their events, stitching."""
     with transaction.atomic():
         summary.companies += bulk.company_bulk_create(rows=[c.row for c in chunk.companies])
         rows = [person.row for person in chunk.people]
@@ -161,6 +175,14 @@ def _write(chunk: Chunk, *, write_events: bool, summary: DemoSummary) -> None:
         ]
         summary.contacts += len(created)
         summary.events += len(created)  # contact_created, written by contact_bulk_insert
+        drafts = consent_drafts(
+            created,
+            topics=consent.topics,
+            purpose=consent.purpose,
+            trade_show_channel_id=consent.trade_show_channel_id,
+        )
+        summary.consent_records += consent_services.consent_bulk_record(records=drafts)
+        summary.events += len(drafts)  # each record is on the timeline
         if not write_events:
             return
         events: list[NewEvent] = []
@@ -207,6 +229,12 @@ def demo_load(
     with transaction.atomic():
         users = _users()
         marketing = marketing_write(cal=cal, contacts=contacts, seed=seed)
+        topics, purpose = consent_setup()
+    consent = _ConsentContext(
+        topics=topics,
+        purpose=purpose,
+        trade_show_channel_id=marketing.channel_ids.get("trade-show"),
+    )
     reps = [u.username for u in users if u.role == roles.SALES_REP]
     rep_ids = list(
         get_user_model()
@@ -230,7 +258,7 @@ def demo_load(
         cover_industries=contacts >= 1000,
     )
     for chunk in people.chunks(contacts, size=CHUNK):
-        _write(chunk, write_events=events, summary=summary)
+        _write(chunk, write_events=events, summary=summary, consent=consent)
         logger.info("demo.chunk", extra={"contacts": summary.contacts, "events": summary.events})
     summary.seconds = round(time.perf_counter() - started, 2)
     logger.info(

@@ -10,6 +10,7 @@ urlpatterns = [
     path("contacts/", include("sokyaku.contacts.urls")),
     path("capture/", include("sokyaku.capture.urls")),
     path("campaigns/", include("sokyaku.campaigns.urls")),
+    path("consent/", include("sokyaku.consent.urls")),
     # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
     path("", include("sokyaku.capture.public_urls")),
     path("t/", include("sokyaku.activity.public_urls")),

@@ -13,7 +13,13 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from sokyaku.consent.models import ConsentRecord, ConsentStatus, ConsentTopic, LegalBasis
+from sokyaku.consent.models import (
+    ConsentRecord,
+    ConsentStatus,
+    ConsentTopic,
+    LegalBasis,
+    PurposeText,
+)
 
 
 @dataclass(frozen=True)
@@ -66,3 +72,19 @@ def may_send(*, contact_id: int, topic_key: str) -> bool:
     """Whether marketing mail of this topic may go to the contact now."""
     state = consent_state(contact_id=contact_id).get(topic_key)
     return bool(state and state.granted)
+
+
+def topic_list() -> QuerySet[ConsentTopic]:
+    return ConsentTopic.objects.order_by("-is_active", "name")
+
+
+def purpose_text_latest() -> list[PurposeText]:
+    """The newest version of every purpose-of-use text."""
+    latest: dict[str, PurposeText] = {}
+    for text in PurposeText.objects.order_by("key", "-version"):
+        latest.setdefault(text.key, text)
+    return list(latest.values())
+
+
+def purpose_text_versions(*, key: str) -> QuerySet[PurposeText]:
+    return PurposeText.objects.filter(key=key).order_by("-version")

@@ -223,3 +223,27 @@ def consent_bulk_record(*, records: Sequence[NewConsent]) -> int:
             ]
         )
     return len(created)
+
+
+def topic_save(
+    *,
+    key: str,
+    name: str,
+    description: str = "",
+    is_active: bool = True,
+    topic: ConsentTopic | None = None,
+) -> ConsentTopic:
+    """Create a consent topic, or edit ``topic``. The key of an existing topic never changes
+    (records and forms refer to it). Raises ``ValidationError`` for a taken key or no name."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("A topic needs a name.", field_errors={"name": "required"})
+    if topic is None:
+        if ConsentTopic.objects.filter(key=key).exists():
+            raise ValidationError("This key is taken.", field_errors={"key": "taken"})
+        return ConsentTopic.objects.create(
+            key=key, name=name, description=description.strip(), is_active=is_active
+        )
+    topic.name, topic.description, topic.is_active = name, description.strip(), is_active
+    topic.save(update_fields=["name", "description", "is_active"])
+    return topic

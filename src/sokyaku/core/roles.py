@@ -20,17 +20,21 @@ SALES_REP = "sales_rep"
 ROLES = (ADMIN, MARKETER, SALES_REP)
 
 # app_label -> actions granted, per role. Admin gets everything in these apps plus users.
-_APPS = ("core", "contacts", "activity", "campaigns")
+_APPS = ("core", "contacts", "activity", "campaigns", "consent", "capture")
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {
         "contacts": ("view", "add", "change", "delete"),
         "activity": ("view", "add"),
         "campaigns": ("view", "add", "change", "delete"),
+        "consent": ("view", "add", "change"),
+        "capture": ("view", "add", "change", "delete"),
     },
     SALES_REP: {
         "contacts": ("view", "add", "change"),
         "activity": ("view", "add"),
         "campaigns": ("view",),
+        "consent": ("view", "add"),
+        "capture": ("view",),
     },
 }
 

@@ -47,3 +47,22 @@ def test_a_sales_rep_can_look_but_not_change(client: Client, sales_rep):
     client.force_login(sales_rep)
     assert client.get("/consent/").status_code == 200
     assert client.post("/consent/topics/new/", {"key": "x", "name": "x"}).status_code == 403
+
+
+def test_the_contact_page_shows_consent_per_topic_and_the_history(logged_in: Client):
+    from sokyaku.consent import services
+    from sokyaku.consent.models import ConsentSource, ConsentStatus, LegalBasis
+    from sokyaku.contacts.services import ContactInput, contact_upsert
+
+    topic = ConsentTopic.objects.create(key="newsletter", name="メールマガジン")
+    ConsentTopic.objects.create(key="seminars", name="セミナー案内")
+    contact = contact_upsert(data=ContactInput(email="page@example.jp")).contact
+    services.consent_record(
+        contact_id=contact.pk, topic=topic, status=ConsentStatus.GRANTED,
+        legal_basis=LegalBasis.BUSINESS_CARD,
+        evidence=services.Evidence(source=ConsentSource.IMPORT, source_detail="<i>展示会</i>"),
+    )  # fmt: skip
+    page = logged_in.get(f"/contacts/{contact.pk}/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "メールマガジン" in page and "セミナー案内" in page
+    assert "&lt;i&gt;展示会&lt;/i&gt;" in page
+    assert page.count("badge--ok") == 1

@@ -40,9 +40,15 @@ def consent_records(*, contact_id: int) -> QuerySet[ConsentRecord]:
 
 def consent_state(*, contact_id: int) -> dict[str, TopicState]:
     """The state of every active topic for one contact, by topic key."""
-    records = list(consent_records(contact_id=contact_id).order_by("recorded_at", "id"))
+    return consent_overview(contact_id=contact_id)[0]
+
+
+def consent_overview(*, contact_id: int) -> tuple[dict[str, TopicState], list[ConsentRecord]]:
+    """The state per active topic and every record (newest first), in two queries."""
+    newest_first = list(consent_records(contact_id=contact_id))
+    oldest_first = newest_first[::-1]
     topics = list(ConsentTopic.objects.filter(is_active=True))
-    return {t.key: _state(t, records) for t in topics}
+    return {t.key: _state(t, oldest_first) for t in topics}, newest_first
 
 
 def _state(topic: ConsentTopic, records: list[ConsentRecord]) -> TopicState:

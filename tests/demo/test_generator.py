@@ -47,8 +47,8 @@ def _digest() -> str:
         "name", "name_kana", "domain", "industry", "employee_band", "revenue_band", "prefecture"
     )
     events = sorted(
-        repr(row)
-        for row in Event.objects.values_list(
+        repr((*row, {k: v for k, v in properties.items() if k != "record_id"}))
+        for *row, properties in Event.objects.values_list(
             "contact__email", "visitor_id", "type", "occurred_at", "source", "properties"
         )
     )

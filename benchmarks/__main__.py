@@ -21,8 +21,9 @@ from benchmarks.backends import BACKENDS, backend_prepare
 from benchmarks.results import Measurement, table
 
 # case name -> "module:function"; the function takes (size, backend, data_dir).
-CASES = {"ingest": "benchmarks.ingest:ingest_run"}
-CHILD_TIMEOUT = 240  # seconds per backend: the whole run stays well under five minutes
+CASES = {"ingest": "benchmarks.ingest:ingest_run", "imports": "benchmarks.imports:imports_run"}
+CHILD_TIMEOUT = 240  # seconds per case and backend at the default size
+DEFAULT_SIZE = 20_000
 
 
 def _case(name: str) -> Callable[..., list[Measurement]]:
@@ -67,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         "and print the ratios. See benchmarks/README.md.",
     )
     parser.add_argument(
-        "--size", type=int, default=20_000, help="rows per path and case (default %(default)s)"
+        "--size",
+        type=int,
+        default=DEFAULT_SIZE,
+        help="rows per path and case (default %(default)s)",
     )
     parser.add_argument(
         "--only",
@@ -101,38 +105,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends = [args.backend]
     if "postgresql" in backends and not os.environ.get("DATABASE_URL"):
         parser.error("--backend postgresql needs DATABASE_URL")
-    only = [arg for name in args.only or [] for arg in ("--only", name)]
+    cases = args.only or sorted(CASES)
     measurements: list[Measurement] = []
-    versions: list[str] = []
+    versions: dict[str, str] = {}
     started = time.perf_counter()
+    # Sizes above the default get proportionally longer (``--size 100000``: 20 minutes).
+    timeout = CHILD_TIMEOUT * max(1.0, args.size / DEFAULT_SIZE)
     for name in backends:
-        print(f"running on {name} …", file=sys.stderr, flush=True)
-        with backend_prepare(name) as backend:
-            results = backend.data_dir / "results.json"
-            command = [
-                sys.executable, "-m", "benchmarks", "--child", name, "--size", str(args.size),
-                "--results", str(results), *only,
-            ]  # fmt: skip
-            try:
-                done = subprocess.run(
-                    command,
-                    env=backend.env,
-                    cwd=Path(__file__).resolve().parent.parent,
-                    timeout=CHILD_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                print(f"{name}: gave up after {CHILD_TIMEOUT} s", file=sys.stderr)
-                return 1
-            if done.returncode != 0:
-                print(f"{name}: the benchmark failed (exit {done.returncode})", file=sys.stderr)
-                return 1
-            data = json.loads(results.read_text())
-        versions.append(f"{name} {data['version']}")
-        measurements += [Measurement(**m) for m in data["measurements"]]
+        # Each case gets a fresh database: a case's data (demo contacts) is not the next one's.
+        for case in cases:
+            print(f"running {case} on {name} …", file=sys.stderr, flush=True)
+            with backend_prepare(name) as backend:
+                results = backend.data_dir / "results.json"
+                command = [
+                    sys.executable, "-m", "benchmarks", "--child", name, "--size",
+                    str(args.size), "--results", str(results), "--only", case,
+                ]  # fmt: skip
+                try:
+                    done = subprocess.run(
+                        command,
+                        env=backend.env,
+                        cwd=Path(__file__).resolve().parent.parent,
+                        timeout=timeout,
+                        check=False,
+                    )
+                except subprocess.TimeoutExpired:
+                    print(f"{case} on {name}: gave up after {timeout:.0f} s", file=sys.stderr)
+                    return 1
+                if done.returncode != 0:
+                    print(
+                        f"{case} on {name}: the benchmark failed (exit {done.returncode})",
+                        file=sys.stderr,
+                    )
+                    return 1
+                data = json.loads(results.read_text())
+            versions[name] = f"{name} {data['version']}"
+            measurements += [Measurement(**m) for m in data["measurements"]]
     print(
         f"sokyaku benchmarks: {args.size:,} rows per path; {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, {', '.join(versions)}; "
+        f"Python {platform.python_version()}, {', '.join(versions.values())}; "
         f"{time.perf_counter() - started:.0f} s in all"
     )
     print(table(measurements))

@@ -17,6 +17,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 
 from sokyaku.activity.api import router as events_router
+from sokyaku.campaigns.api import router as costs_router
+from sokyaku.capture.api import router as forms_router
 from sokyaku.consent.api import router as consent_router
 from sokyaku.contacts.api import router as contacts_router
 from sokyaku.core.apikeys import ApiKeyAuth
@@ -105,4 +107,6 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 api.add_router("/contacts", contacts_router)
 api.add_router("/events", events_router)
+api.add_router("/forms", forms_router)
+api.add_router("/costs", costs_router)
 api.add_router("", consent_router)

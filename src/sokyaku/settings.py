@@ -229,6 +229,10 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("SOKYAKU_FROM_EMAIL", "sokyaku <noreply@localhost>")
 # The site's public address, for links in mail (download links, confirmations).
 SITE_URL = os.environ.get("SOKYAKU_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Who runs this installation: named in the public tracking notice (電気通信事業法の外部送信規律)
+# as the recipient of what the tracking snippet sends, with the privacy policy, if any.
+OPERATOR_NAME = os.environ.get("SOKYAKU_OPERATOR_NAME", "").strip()
+PRIVACY_POLICY_URL = os.environ.get("SOKYAKU_PRIVACY_POLICY_URL", "").strip()
 
 # --- Request limits -------------------------------------------------------------------------
 # A JSON API request body larger than this answers 413.

@@ -21,6 +21,15 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/events"): {401, 403, 413, 415, 422},
     ("get", "/api/v1/contacts/{contact_id}/consents"): {401, 403, 404, 422},
     ("post", "/api/v1/contacts/{contact_id}/consents"): {401, 403, 404, 413, 415, 422},
+    ("get", "/api/v1/costs"): {401, 403, 422},
+    ("post", "/api/v1/costs"): {401, 403, 413, 415, 422},
+    ("get", "/api/v1/forms"): {401, 403, 422},
+    ("post", "/api/v1/forms"): {401, 403, 413, 415, 422},
+    ("get", "/api/v1/forms/{form_id}"): {401, 403, 404, 422},
+    ("patch", "/api/v1/forms/{form_id}"): {401, 403, 404, 413, 415, 422},
+    ("post", "/api/v1/forms/{form_id}/publish"): {401, 403, 404, 422},
+    ("post", "/api/v1/forms/{form_id}/unpublish"): {401, 403, 404, 422},
+    ("get", "/api/v1/forms/{form_id}/submissions"): {401, 403, 404, 422},
 }
 
 

@@ -367,8 +367,9 @@ def test_detail_query_count_is_bounded(logged_in, yamada, django_assert_max_num_
             for i in range(40)
         ]
     )
-    # when / then (the consent panel reads the ledger and the topics: two of these)
-    with django_assert_max_num_queries(12):
+    # when / then (the consent panel reads the ledger and the topics: two of these; the
+    # pending changes from forms one)
+    with django_assert_max_num_queries(13):
         logged_in.get(_detail(yamada))
 
 

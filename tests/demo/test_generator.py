@@ -186,3 +186,11 @@ def test_people_have_a_consent_history_with_legal_bases(loaded: DemoSummary):
     assert may_send(contact_id=opted_out.contact_id, topic_key="newsletter") is False
     with_text = ConsentRecord.objects.filter(legal_basis=LegalBasis.OPT_IN).first()
     assert with_text is not None and with_text.text_version == 1
+
+
+def test_demo_has_published_forms_a_webinar_and_a_landing_page(loaded: DemoSummary, client):
+    assert loaded.forms == 3
+    for path in ("/f/ma-checklist", "/f/demo-request", "/f/webinar-nurturing", "/p/ma-checklist"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "個人情報の取り扱いについて" in client.get("/f/ma-checklist").content.decode()

@@ -20,7 +20,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from sokyaku.activity import services
+from sokyaku.activity import services, tracking
 from sokyaku.activity.events import SYSTEM_TYPES, NewEvent, event_build
 from sokyaku.activity.models import EventSource
 from sokyaku.activity.schemas import EventIn, StoredOut
@@ -233,5 +233,5 @@ def events_ingest(request: HttpRequest) -> StoredOut:
         # An event that names both the person and the browser identifies that browser.
         for visitor_id, contact_id in {(e.visitor_id, e.contact_id) for e in built}:
             if visitor_id and contact_id is not None:
-                services.visitor_identify(visitor_id=visitor_id, contact_id=contact_id)
+                tracking.visitor_stitch(visitor_id=visitor_id, contact_id=contact_id)
     return StoredOut(stored=stored)

@@ -1,8 +1,8 @@
-"""Admin-site pages for channels, campaigns and their monthly costs."""
+"""Admin-site pages for channels, channel rules, campaigns and their monthly costs."""
 
 from django.contrib import admin
 
-from sokyaku.campaigns.models import Campaign, Channel, ChannelCost
+from sokyaku.campaigns.models import Campaign, Channel, ChannelCost, ChannelRule
 
 
 @admin.register(Channel)
@@ -21,3 +21,9 @@ class CampaignAdmin(admin.ModelAdmin):
 class ChannelCostAdmin(admin.ModelAdmin):
     list_display = ["month", "channel", "campaign", "amount_jpy"]
     list_filter = ["channel"]
+
+
+@admin.register(ChannelRule)
+class ChannelRuleAdmin(admin.ModelAdmin):
+    list_display = ["priority", "name", "channel", "source_op", "medium_op", "referrer_op"]
+    list_filter = ["channel", "is_active"]

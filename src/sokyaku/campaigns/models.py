@@ -1,4 +1,9 @@
-"""Channels (where leads come from), UTM campaigns and their monthly costs."""
+"""Channels (where leads come from), the rules that map a touch to a channel, UTM campaigns and
+their monthly costs.
+
+A touch (UTM parameters, referrer) is mapped to a channel by ``ChannelRule`` rows, tried in
+``priority`` order; ``matching.py`` holds the logic, ``services.py`` every write.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,56 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleOperator(models.TextChoices):
+    """How one condition of a rule compares a touch's value (case-insensitive)."""
+
+    ANY = "any", _("any value")
+    EXACT = "exact", _("is one of")
+    CONTAINS = "contains", _("contains one of")
+    PRESENT = "present", _("is set")
+    EMPTY = "empty", _("is empty")
+
+
+class ChannelRule(models.Model):
+    """When a touch matches every condition, it came through ``channel``.
+
+    Each condition compares one value of the touch (``utm_source``, ``utm_medium``, the
+    referrer's domain) with ``*_values``: a comma-separated list of alternatives. Rules are tried
+    by ascending ``priority``; the first match wins.
+    """
+
+    priority = models.PositiveIntegerField(_("priority"))
+    name = models.CharField(_("description"), max_length=200, blank=True)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="rules", verbose_name=_("channel")
+    )
+    source_op = models.CharField(
+        _("utm_source"), max_length=10, choices=RuleOperator.choices, default=RuleOperator.ANY
+    )
+    source_values = models.CharField(_("utm_source values"), max_length=500, blank=True)
+    medium_op = models.CharField(
+        _("utm_medium"), max_length=10, choices=RuleOperator.choices, default=RuleOperator.ANY
+    )
+    medium_values = models.CharField(_("utm_medium values"), max_length=500, blank=True)
+    referrer_op = models.CharField(
+        _("referrer domain"),
+        max_length=10,
+        choices=RuleOperator.choices,
+        default=RuleOperator.ANY,
+    )
+    referrer_values = models.CharField(_("referrer domain values"), max_length=500, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name = _("channel rule")
+        verbose_name_plural = _("channel rules")
+        indexes = [models.Index(fields=["priority", "id"], name="channelrule_order_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk}"
 
 
 class Campaign(models.Model):

@@ -6,3 +6,8 @@ class CaptureConfig(AppConfig):
     name = "sokyaku.capture"
     label = "capture"
     verbose_name = _("Lead capture")
+
+    def ready(self) -> None:
+        from sokyaku.capture import gated
+
+        gated.kinds_register()

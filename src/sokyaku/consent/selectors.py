@@ -8,6 +8,7 @@ count until it is confirmed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -94,3 +95,18 @@ def purpose_text_latest() -> list[PurposeText]:
 
 def purpose_text_versions(*, key: str) -> QuerySet[PurposeText]:
     return PurposeText.objects.filter(key=key).order_by("-version")
+
+
+def consent_histories(*, contact_ids: Iterable[int]) -> dict[int, list[ConsentRecord]]:
+    """Every record of each contact, oldest first, for many contacts at once (imports)."""
+    ids = sorted(set(contact_ids))
+    histories: dict[int, list[ConsentRecord]] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        records = ConsentRecord.objects.filter(contact_id__in=part).only(
+            "contact_id", "topic_id", "status", "legal_basis", "source", "source_detail",
+            "recorded_at",
+        )  # fmt: skip
+        for record in records.order_by("recorded_at", "id"):
+            histories.setdefault(record.contact_id, []).append(record)
+    return histories

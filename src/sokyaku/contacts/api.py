@@ -19,7 +19,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict
 
 from sokyaku.activity import selectors as activity_selectors
-from sokyaku.activity import services as activity_services
+from sokyaku.activity import tracking
 from sokyaku.activity.models import EventSource
 from sokyaku.activity.schemas import EventOut
 from sokyaku.contacts import selectors, services
@@ -215,9 +215,7 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
     with transaction.atomic():
         result = services.contact_upsert(data=_input(payload), source=EventSource.API)
         if payload.visitor_id:
-            activity_services.visitor_identify(
-                visitor_id=payload.visitor_id, contact_id=result.contact.pk
-            )
+            tracking.visitor_stitch(visitor_id=payload.visitor_id, contact_id=result.contact.pk)
     return Status(
         201 if result.created else 200, UpsertOut(id=result.contact.pk, created=result.created)
     )

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sokyaku.activity import selectors as activity_selectors
-from sokyaku.contacts import selectors, services
+from sokyaku.contacts import pending, selectors, services
 from sokyaku.contacts import timeline as timeline_display
 from sokyaku.contacts.forms import (
     ContactFilterForm,
@@ -138,6 +138,10 @@ def _detail_context(contact: Contact, request: HtmxHttpRequest) -> dict[str, Any
         "custom_fields": _custom_fields(contact, definitions),
         "merges": list(merges),
         "note_form": NoteForm(),
+        "pending_changes": [
+            {"change": change, "rows": pending.pending_change_rows(change=change, contact=contact)}
+            for change in pending.pending_changes_open(contact=contact)
+        ],
     }
 
 

@@ -109,6 +109,105 @@ def cmd_revokeapikey(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- import / export ------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a contacts file; print one JSON line of counts (exit 0 even with row errors)."""
+    import json
+
+    _django()
+    from sokyaku.campaigns import selectors as campaign_selectors
+    from sokyaku.contacts.imports import report, run, selectors
+
+    try:
+        data = Path(args.file).read_bytes()
+        mapping = json.loads(Path(args.mapping).read_text("utf-8")) if args.mapping else None
+    except OSError as exc:
+        raise CliError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise CliError(f"{args.mapping} is not a JSON object of column → field: {exc}") from exc
+    if mapping is not None and not (
+        isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())
+    ):
+        raise CliError(f"{args.mapping} is not a JSON object of column → field")
+    channel = campaign = None
+    if args.channel:
+        channel = campaign_selectors.channel_list(user=None).filter(key=args.channel).first()
+        if channel is None:
+            raise CliError(f"no channel with key {args.channel!r}")
+    if args.campaign:
+        campaign = (
+            campaign_selectors.campaign_list(user=None).filter(utm_campaign=args.campaign).first()
+        )
+        if campaign is None:
+            raise CliError(f"no campaign with utm_campaign {args.campaign!r}")
+    options = run.ImportOptions(
+        source=args.source,
+        legal_basis=args.legal_basis or "",
+        tags=args.tag,
+        channel_id=channel.pk if channel else None,
+        campaign_id=campaign.pk if campaign else None,
+    )
+    job = run.import_file(
+        data=data, filename=Path(args.file).name, mapping=mapping, options=options
+    )
+    if job.status != job.Status.DONE:
+        raise CliError(job.message or "the import did not finish")
+    if job.legal_basis:
+        from sokyaku.consent import selectors as consent_selectors
+
+        if not any(topic.is_active for topic in consent_selectors.topic_list()):
+            print(
+                "note: there are no active consent topics; no legal basis was recorded",
+                file=sys.stderr,
+            )
+    errors = selectors.import_row_errors(user=None, job=job)
+    labels = report.field_labels()
+    for error in errors[:20]:
+        text = report.problems_text(report.problems(error.errors, labels=labels))
+        print(f"row {error.row_number}: {text}", file=sys.stderr)
+    if job.error_count > 20:
+        print(f"… {job.error_count - 20} more rows with errors", file=sys.stderr)
+    if args.error_report and job.error_count:
+        from sokyaku.contacts import export
+
+        rows = report.error_report_rows(job, errors.iterator())
+        Path(args.error_report).write_bytes(export.rows_to_bytes(rows, file_format=export.CSV))
+    counts = {"created": job.created_count, "updated": job.updated_count, "errors": job.error_count}
+    print(json.dumps(counts))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the contacts (optionally searched and filtered) as CSV or XLSX."""
+    _django()
+    from sokyaku.contacts import export, selectors
+    from sokyaku.contacts.prefectures import prefecture_code
+
+    prefecture = None
+    if args.prefecture:
+        given = args.prefecture.strip()
+        prefecture = int(given) if given.isdecimal() else prefecture_code(given)
+        if prefecture is None:
+            raise CliError(f"unknown prefecture {args.prefecture!r}")
+    if args.format == "xlsx" and not args.output and sys.stdout.isatty():
+        raise CliError("an Excel file is not for a terminal: use --output FILE or redirect")
+    contacts = selectors.contact_list(user=None, q=args.q, tag=args.tag, prefecture=prefecture)
+    chunks = export.contact_export_file(
+        contacts=contacts,
+        file_format=args.format,
+        definitions=selectors.field_definition_list(user=None),
+    )
+    if args.output:
+        with open(args.output, "wb") as out:
+            out.writelines(chunks)
+    else:
+        sys.stdout.buffer.writelines(chunks)
+        sys.stdout.buffer.flush()
+    return 0
+
+
 # --- processes ------------------------------------------------------------------------------
 
 
@@ -319,13 +418,48 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument(
         "--scopes",
         required=True,
-        help="comma-separated: contacts:read, contacts:write, events:read, events:write",
+        help="comma-separated, e.g. contacts:write,events:write (docs/api.md lists them all; "
+        "an unknown scope is refused with the list)",
     )
     key.set_defaults(func=cmd_createapikey)
 
     revoke = sub.add_parser("revokeapikey", help="revoke an API key by its prefix")
     revoke.add_argument("--prefix", required=True, help="the 8 characters after sk_")
     revoke.set_defaults(func=cmd_revokeapikey)
+
+    imp = sub.add_parser(
+        "import",
+        help="import contacts from a CSV or XLSX file",
+        description="Import contacts; prints one JSON line {created, updated, errors}. "
+        "Rows with errors are listed on stderr and do not stop the others.",
+    )
+    imp.add_argument("entity", choices=["contacts"], help="what the file holds")
+    imp.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Shift_JIS) or XLSX")
+    imp.add_argument("--source", default="", help="where the people were met (展示会 X 2026)")
+    imp.add_argument(
+        "--legal-basis",
+        choices=["business_card", "opt_in", "transaction", "published_address"],
+        help="record this basis for marketing mail for every contact and active topic",
+    )
+    imp.add_argument(
+        "--tag", action="append", default=[], metavar="T", help="add a tag (repeatable)"
+    )
+    imp.add_argument("--channel", metavar="KEY", help="first-touch channel where none is set")
+    imp.add_argument("--campaign", metavar="UTM", help="record a touch of this utm_campaign")
+    imp.add_argument(
+        "--mapping", metavar="FILE.json", help='{"column": "field", …} (default: from the header)'
+    )
+    imp.add_argument("--error-report", metavar="FILE.csv", help="write the rows not imported")
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="export contacts as CSV or XLSX (to stdout or a file)")
+    exp.add_argument("entity", choices=["contacts"], help="what to export")
+    exp.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="(%(default)s)")
+    exp.add_argument("--q", default="", help="search (name, kana, romaji, email, phone …)")
+    exp.add_argument("--tag", default="", help="only contacts with this tag")
+    exp.add_argument("--prefecture", default="", help="only this prefecture (東京都, Tokyo, 13)")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    exp.set_defaults(func=cmd_export)
     return parser
 
 

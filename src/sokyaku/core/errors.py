@@ -46,3 +46,13 @@ class Conflict(SokyakuError):
 
 class PayloadTooLarge(SokyakuError):
     status = 413
+
+
+class TooManyRequests(SokyakuError):
+    """A rate limit was hit; ``retry_after`` (seconds) says when trying again makes sense."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,6 +12,10 @@ class ApiScope(models.TextChoices):
     CONTACTS_WRITE = "contacts:write", _("Create and update contacts")
     EVENTS_READ = "events:read", _("Read events and timelines")
     EVENTS_WRITE = "events:write", _("Send events")
+    FORMS_READ = "forms:read", _("Read forms and their submissions")
+    FORMS_WRITE = "forms:write", _("Create, change and publish forms")
+    COSTS_READ = "costs:read", _("Read channel costs")
+    COSTS_WRITE = "costs:write", _("Record channel costs")
 
 
 class ApiKey(models.Model):

@@ -37,6 +37,11 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "capture": ("view",),
     },
 }
+# Permissions a role's actions would grant but it does not get: (app_label, codename).
+# Importing files of contacts (with a legal basis for all of them) is for marketers and admins.
+_WITHHELD: dict[str, tuple[tuple[str, str], ...]] = {
+    SALES_REP: (("contacts", "add_importjob"), ("contacts", "change_importjob")),
+}
 
 
 def roles_sync(**_: Any) -> None:
@@ -58,4 +63,6 @@ def roles_sync(**_: Any) -> None:
                     codename__regex=r"^({})_".format("|".join(actions)),
                 )
             perms = Permission.objects.filter(query)
+            for app_label, codename in _WITHHELD.get(role, ()):
+                perms = perms.exclude(content_type__app_label=app_label, codename=codename)
         group.permissions.set(perms)

@@ -66,6 +66,7 @@ from sokyaku.core import services as core_services
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.demo import names
 from sokyaku.demo.behaviour import Draft
+from sokyaku.demo.capture import capture_demo_write
 from sokyaku.demo.consent import consent_drafts, consent_setup
 from sokyaku.demo.marketing import CHANNELS, Calendar, marketing_write
 from sokyaku.demo.people import Chunk, People
@@ -99,6 +100,7 @@ class DemoSummary:
     events: int = 0
     stitched_visitors: int = 0
     consent_records: int = 0
+    forms: int = 0
     channels: int = 0
     campaigns: int = 0
     channel_costs: int = 0
@@ -109,7 +111,8 @@ class DemoSummary:
         lines = [
             f"{self.contacts:,} contacts at {self.companies:,} companies, {self.events:,} events "
             f"({self.stitched_visitors:,} stitched visitors), "
-            f"{self.consent_records:,} consent records, {self.channels} channels, "
+            f"{self.consent_records:,} consent records, {self.forms} published forms, "
+            f"{self.channels} channels, "
             f"{self.campaigns} campaigns, {self.channel_costs} monthly costs; "
             f"{self.months} months up to {self.now:%Y-%m-%d %H:%M %Z}, seed {self.seed}, "
             f"{self.seconds:.1f} s",
@@ -230,6 +233,7 @@ def demo_load(
         users = _users()
         marketing = marketing_write(cal=cal, contacts=contacts, seed=seed)
         topics, purpose = consent_setup()
+        summary_forms = capture_demo_write(now=now)
     consent = _ConsentContext(
         topics=topics,
         purpose=purpose,
@@ -250,6 +254,7 @@ def demo_load(
         channels=len(CHANNELS),
         campaigns=marketing.campaigns,
         channel_costs=marketing.costs,
+        forms=summary_forms,
     )
     people = People(
         Stream(seed=seed, cal=cal),

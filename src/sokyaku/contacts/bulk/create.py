@@ -1,27 +1,6 @@
-"""Set-based creation of contacts and companies: the bulk twin of ``services.contact_upsert``.
-
-Demo data and (later) imports create thousands of people at once, where ``contact_upsert`` costs
-several queries per row. ``contact_bulk_create`` does the same work per *batch*:
-
-- every row is normalised and validated by the helpers ``contact_upsert`` uses
-  (``services._clean``, ``services._apply``, ``services._refresh_keys``), so ``name_key``,
-  ``dedupe_key`` and ``search_text`` come out exactly as ``contact_upsert`` would write them;
-- companies named by the rows are found by match key in one query, missing ones are created
-  with ``company_bulk_create``;
-- the dedupe rules run as a few indexed queries for the whole batch, not per row;
-- rows go in with ``bulk_create`` and the ``contact_created`` timeline events with one
-  ``activity.services.event_ingest_batch``, all in one transaction.
-
-It only ever creates. A row that ``contact_upsert`` would have matched to a live contact (same
-dedupe key or email; else same name + company, or same phone, where the emails do not conflict),
-or to an earlier row of the same batch, is skipped, never merged: use ``contact_upsert`` to update
-people. A batch is all or nothing: an invalid row raises ``ValidationError`` whose field errors
-are named ``rows.<index>.<field>``, and nothing is written. A concurrent writer that inserts one
-of the batch's people first makes the batch retry (up to three times) with that row skipped.
-
-On SQLite Django caps one INSERT at 999 bound values, so a batch is written in several
-statements (still one transaction); on PostgreSQL it is one statement per ``BULK_ROWS`` rows.
-"""
+"""Set-based creation of contacts and companies (see the package docstring): rows are
+normalised and validated as ``contact_upsert`` does, dedupe runs per batch, and people already
+known are skipped. The helpers here are shared with ``upsert``."""
 
 from __future__ import annotations
 
@@ -228,9 +207,10 @@ class _Prepared:
     company_key: str
 
 
-def _prepare(
+def _prepare_each(
     rows: Sequence[services.ContactInput | Mapping[str, Any]], now: datetime
-) -> list[_Prepared]:
+) -> list[_Prepared | ValidationError]:
+    """Each row normalised and validated on its own: its ``_Prepared`` or its error."""
     inputs = [
         r if isinstance(r, services.ContactInput) else ContactRow.from_mapping(r) for r in rows
     ]
@@ -240,9 +220,8 @@ def _prepare(
         if custom_keys
         else {}
     )
-    prepared: list[_Prepared] = []
-    errors: dict[str, str] = {}
-    for index, row in enumerate(inputs):
+    prepared: list[_Prepared | ValidationError] = []
+    for row in inputs:
         try:
             clean = services._clean(replace(row, custom_fields=None))
             if row.custom_fields is not None:
@@ -266,9 +245,22 @@ def _prepare(
                     field_errors={"email": "Enter an email, a phone number or a name."},
                 )
         except ValidationError as exc:
-            errors.update(_row_errors(index, exc))
+            prepared.append(exc)
             continue
         prepared.append(_Prepared(clean=clean, created_at=created_at, company_key=company_key))
+    return prepared
+
+
+def _prepare(
+    rows: Sequence[services.ContactInput | Mapping[str, Any]], now: datetime
+) -> list[_Prepared]:
+    prepared: list[_Prepared] = []
+    errors: dict[str, str] = {}
+    for index, item in enumerate(_prepare_each(rows, now)):
+        if isinstance(item, ValidationError):
+            errors.update(_row_errors(index, item))
+        else:
+            prepared.append(item)
     if errors:
         raise ValidationError(f"Invalid contact rows ({len(errors)} errors).", field_errors=errors)
     return prepared

@@ -1,0 +1,313 @@
+"""Website tracking: what the snippet collects, how a hit is checked, and how it is stored.
+
+``COLLECTED_FIELDS`` is the one list of what a browser sends: the snippet (``snippet.js``) builds
+its payload from it, ``hit_parse`` reads nothing else, and the public notice (電気通信事業法の
+外部送信規律) is generated from it, so the three cannot drift apart. ``NOT_STORED`` lists what
+every HTTP request carries anyway and what it is used for.
+
+A hit becomes a ``page_view`` event (source ``tracking``) through
+``activity.services.event_ingest_batch``. A visitor that identified itself (``Visitor.contact``)
+has its views on the contact's timeline; a view of such a visitor that carries UTM parameters or
+comes from another site is also a marketing touch (``campaigns.services.contact_touch_record``).
+Bots, link checkers and prefetches are answered but not stored (``request_is_automated``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from crawlerdetect import CrawlerDetect
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from sokyaku.activity import events, services
+from sokyaku.activity.models import Event, EventType, Visitor
+from sokyaku.campaigns import services as campaign_services
+from sokyaku.core import clock
+from sokyaku.core.errors import ValidationError
+
+logger = logging.getLogger(__name__)
+
+COOKIE_NAME = "sk_vid"
+# About 13 months, the longest lifetime commonly accepted for analytics cookies.
+COOKIE_MAX_AGE_DAYS = 395
+OPT_OUT_KEY = "sk_optout"
+VISITOR_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# One request may carry a few queued page views, never more.
+MAX_HITS_PER_REQUEST = 20
+MAX_BODY_BYTES = 32 * 1024
+
+
+@dataclass(frozen=True)
+class TrackedField:
+    """One item the snippet sends. ``origin`` says where the browser takes it from: the cookie
+    (``visitor``), ``location.href`` (``location``), ``document.title`` (``title``),
+    ``document.referrer`` (``referrer``) or the page URL's query string (``query``)."""
+
+    key: str
+    origin: str
+    label: Promise
+    purpose: Promise
+    max_length: int
+
+
+_CAMPAIGN_PURPOSE = _(
+    "To measure which advertisements, emails and other campaigns bring visitors and enquiries."
+)
+
+COLLECTED_FIELDS: tuple[TrackedField, ...] = (
+    TrackedField(
+        "visitor_id",
+        "visitor",
+        _("Visitor ID (a random number kept in the first-party cookie sk_vid)"),
+        _(
+            "To tell visits of the same browser apart from others and, when you send a form, "
+            "to link the pages you read before to your enquiry."
+        ),
+        64,
+    ),
+    TrackedField(
+        "url",
+        "location",
+        _("Address (URL) of the page viewed"),
+        _("To know which pages and products visitors are interested in."),
+        2048,
+    ),
+    TrackedField(
+        "title",
+        "title",
+        _("Title of the page viewed"),
+        _("To show the pages viewed in a readable way."),
+        300,
+    ),
+    TrackedField(
+        "referrer",
+        "referrer",
+        _("Address of the previous page (referrer)"),
+        _("To know through which website or search engine visitors arrived."),
+        2048,
+    ),
+    TrackedField("utm_source", "query", _("Campaign parameter utm_source"), _CAMPAIGN_PURPOSE, 200),
+    TrackedField("utm_medium", "query", _("Campaign parameter utm_medium"), _CAMPAIGN_PURPOSE, 200),
+    TrackedField(
+        "utm_campaign", "query", _("Campaign parameter utm_campaign"), _CAMPAIGN_PURPOSE, 200
+    ),
+    TrackedField("utm_term", "query", _("Campaign parameter utm_term"), _CAMPAIGN_PURPOSE, 200),
+    TrackedField(
+        "utm_content", "query", _("Campaign parameter utm_content"), _CAMPAIGN_PURPOSE, 200
+    ),
+)
+FIELD_BY_KEY = {f.key: f for f in COLLECTED_FIELDS}
+UTM_KEYS = tuple(f.key for f in COLLECTED_FIELDS if f.origin == "query")
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    label: Promise
+    purpose: Promise
+
+
+# Sent with every HTTP request by the browser itself; used at the moment of receipt only.
+NOT_STORED: tuple[Disclosure, ...] = (
+    Disclosure(
+        _("IP address"),
+        _("Needed to answer the request. Not stored with the page view."),
+    ),
+    Disclosure(
+        _("Browser type (User-Agent) and prefetch headers"),
+        _(
+            "To leave out visits by search-engine robots, link checkers and prefetching. "
+            "Not stored with the page view."
+        ),
+    ),
+)
+# Recorded by the server with each page view (not sent by the browser).
+RECORDED: tuple[Disclosure, ...] = (
+    Disclosure(_("Time the page view was received"), _("To show when pages were viewed.")),
+)
+
+
+# --- Checking requests and hits -------------------------------------------------------------
+
+_crawlers = CrawlerDetect()
+# Headers browsers send on speculative loads (prefetch, prerender) that no person asked for.
+_PREFETCH_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+
+
+def request_is_automated(*, user_agent: str, headers: Mapping[str, str]) -> bool:
+    """Whether a request comes from a bot, a link checker or a prefetch (not a person reading).
+
+    An empty User-Agent counts as automated: every browser sends one.
+    """
+    for name in _PREFETCH_HEADERS:
+        value = headers.get(name, "").lower()
+        if "prefetch" in value or "preview" in value:
+            return True
+    agent = user_agent.strip()
+    return not agent or bool(_crawlers.is_crawler(agent[:1000]))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: object, max_length: int) -> str:
+    """Text storable in any database: no control characters (NUL breaks PostgreSQL), no lone
+    surrogates, trimmed and cut to ``max_length``."""
+    if value is None or isinstance(value, bool | dict | list):
+        return ""
+    text = str(value)
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text).strip()[:max_length]
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One page view as the browser reported it, checked and cut to size."""
+
+    visitor_id: str
+    url: str
+    title: str = ""
+    referrer: str = ""
+    utm: dict[str, str] = field(default_factory=dict)
+
+    def touch(self) -> dict[str, str] | None:
+        """The marketing touch this view is: UTM parameters, or a referrer from another site;
+        ``None`` for an internal or direct view."""
+        referrer_host = _host(self.referrer)
+        external = bool(referrer_host) and _site(referrer_host) != _site(_host(self.url))
+        if not self.utm and not external:
+            return None
+        touch = {key.removeprefix("utm_"): value for key, value in self.utm.items()}
+        touch["url"] = self.url
+        if external:
+            touch["referrer"] = self.referrer
+        return touch
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _site(host: str) -> str:
+    return host.removeprefix("www.")
+
+
+def hit_parse(data: Mapping[str, Any], *, visitor_id: str = "") -> Hit:
+    """A ``Hit`` from what a browser sent (the keys of ``COLLECTED_FIELDS``; others ignored).
+
+    ``visitor_id`` is used when the data has none (the pixel's cookie). UTM parameters missing
+    from the data are read from the page URL. Over-long values are cut, not refused. Raises
+    ``ValidationError`` for a missing or malformed visitor id or a URL that is not http(s).
+    """
+    values = {f.key: _text(data.get(f.key), f.max_length) for f in COLLECTED_FIELDS}
+    vid = values["visitor_id"] or visitor_id
+    if not VISITOR_ID_RE.fullmatch(vid):
+        raise ValidationError("A visitor_id is required.", field_errors={"visitor_id": "invalid"})
+    url = values["url"]
+    if not _is_web_url(url):
+        raise ValidationError("url must be an http(s) URL.", field_errors={"url": "invalid"})
+    try:
+        query = parse_qs(urlsplit(url).query)
+    except ValueError:
+        query = {}
+    utm: dict[str, str] = {}
+    for key in UTM_KEYS:
+        value = values[key] or _text((query.get(key) or [""])[0], FIELD_BY_KEY[key].max_length)
+        if value:
+            utm[key] = value
+    return Hit(visitor_id=vid, url=url, title=values["title"], referrer=values["referrer"], utm=utm)
+
+
+# --- Storing --------------------------------------------------------------------------------
+
+
+def page_views_record(*, hits: Sequence[Hit], at: datetime | None = None) -> int:
+    """Store ``hits`` as page views received at ``at`` (default: now), in one batch.
+
+    Views of a visitor that identified itself go to its contact (ingestion does that), and
+    those that are touches update the contact's latest touch (and its first, when it had
+    none). Returns the number of events stored.
+    """
+    if not hits:
+        return 0
+    at = at or clock.now()
+    stored = services.event_ingest_batch(
+        events=[
+            events.page_view(
+                occurred_at=at,
+                url=hit.url,
+                title=hit.title,
+                referrer=hit.referrer,
+                utm=hit.utm,
+                visitor_id=hit.visitor_id,
+            )
+            for hit in hits
+        ]
+    )
+    touches = [(hit.visitor_id, touch) for hit in hits if (touch := hit.touch())]
+    if touches:
+        contacts = dict(
+            Visitor.objects.filter(
+                id__in={vid for vid, _t in touches}, contact__isnull=False
+            ).values_list("id", "contact_id")
+        )
+        for vid, touch in touches:
+            contact_id = contacts.get(vid)
+            if contact_id is not None:
+                campaign_services.contact_touch_record(contact_id=contact_id, touch=touch, at=at)
+    logger.info("tracking.collected", extra={"stored": stored})
+    return stored
+
+
+def visitor_touches_record(*, visitor_id: str, contact_id: int) -> int:
+    """Record the touches among a visitor's page views for its contact (call it after
+    ``services.visitor_identify``): the earliest becomes the first touch when it is earlier than
+    the one the contact has, the newest the latest touch. Returns the number of touches found.
+    """
+    if not visitor_id:
+        return 0
+    views = Event.objects.filter(
+        visitor_id=visitor_id, type=EventType.PAGE_VIEW, contact_id=contact_id
+    ).order_by("occurred_at", "id")
+    found: list[tuple[datetime, dict[str, str]]] = []
+    for occurred_at, props in views.values_list("occurred_at", "properties").iterator():
+        if not isinstance(props, dict) or not isinstance(props.get("url"), str):
+            continue
+        hit = Hit(
+            visitor_id=visitor_id,
+            url=props["url"],
+            referrer=str(props.get("referrer") or ""),
+            utm={k: str(props[k]) for k in UTM_KEYS if props.get(k)},
+        )
+        touch = hit.touch()
+        if touch:
+            found.append((occurred_at, touch))
+    for occurred_at, touch in (found[:1] + found[-1:]) if found else []:
+        campaign_services.contact_touch_record(contact_id=contact_id, touch=touch, at=occurred_at)
+    return len(found)
+
+
+def visitor_stitch(*, visitor_id: str, contact_id: int) -> int:
+    """A visitor turned out to be this contact (a form, an API call naming both): attach its
+    anonymous page views and take their touches (an ad clicked a week before the form becomes
+    the first touch). Returns the number of events attached."""
+    attached = services.visitor_identify(visitor_id=visitor_id, contact_id=contact_id)
+    visitor_touches_record(visitor_id=visitor_id, contact_id=contact_id)
+    return attached

@@ -1,0 +1,11 @@
+"""Background jobs of campaigns: thin wrappers around services, safe to run twice."""
+
+from huey.contrib.djhuey import db_task
+
+from sokyaku.campaigns import services
+
+
+@db_task()
+def channel_rules_reapply() -> None:
+    """Map every stored touch to a channel again (after the rules changed)."""
+    services.channel_rules_reapply()

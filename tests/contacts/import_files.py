@@ -1,0 +1,45 @@
+"""Contacts files as people bring them to an import: Excel-in-Japan CSV (Shift_JIS, CRLF),
+UTF-8 with and without BOM, XLSX built with openpyxl."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+CARD_HEADER = ["氏名", "フリガナ", "会社名", "部署名", "役職", "メールアドレス", "電話番号",
+               "携帯電話", "郵便番号", "住所"]  # fmt: skip
+
+
+def csv_text(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as Excel writes a CSV: every row on its own CRLF line, quotes only where needed."""
+    lines = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            needs_quotes = any(ch in cell for ch in ',"\r\n')
+            cells.append('"' + cell.replace('"', '""') + '"' if needs_quotes else cell)
+        lines.append(",".join(cells))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def sjis_csv(rows: Sequence[Sequence[str]]) -> bytes:
+    """What Excel in Japan saves as "CSV (カンマ区切り)": CP932 (Shift_JIS), CRLF."""
+    return csv_text(rows).encode("cp932")
+
+
+def utf8_csv(rows: Sequence[Sequence[str]], *, bom: bool = True) -> bytes:
+    """ "CSV UTF-8 (コンマ区切り)" (with a BOM), or a UTF-8 CSV from another tool (without)."""
+    return ("\ufeff" if bom else "").encode() + csv_text(rows).encode("utf-8")
+
+
+def xlsx(rows: Sequence[Sequence[object]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -346,8 +346,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             print(f"  log in as: {username} (the password you gave createadmin)")
         print(f"  data directory: {settings.DATA_DIR}")
+        command = sys.argv[0] if sys.argv[0].endswith("sokyaku") else "sokyaku"
         print(
-            "  API key: sokyaku createapikey --name demo --scopes "
+            f"  API key: {command} createapikey --name demo --scopes "
             "contacts:read,contacts:write,events:read,events:write"
         )
         print("  Press Ctrl-C to stop.", flush=True)

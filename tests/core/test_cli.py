@@ -102,3 +102,21 @@ def test_revokeapikey_stops_the_key(capsys):
     new = services.apikey_create(name="old", scopes=["contacts:read"])
     assert main(["revokeapikey", "--prefix", new.api_key.prefix]) == 0
     assert services.apikey_authenticate(token=new.token) is None
+
+
+def test_a_new_installation_starts_with_consent_topics_that_are_then_left_alone(tmp_path: Path):
+    import sqlite3
+
+    # given a fresh data dir migrated by the operator
+    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+    db = tmp_path / "sokyaku.sqlite3"
+    with sqlite3.connect(db) as conn:
+        keys = sorted(k for (k,) in conn.execute("SELECT key FROM consent_consenttopic"))
+        # when marketers deactivate and rename what they got
+        conn.execute("UPDATE consent_consenttopic SET is_active = 0, name = 'x'")
+    # then a later migrate (an upgrade) does not bring the defaults back
+    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT count(*), sum(is_active) FROM consent_consenttopic").fetchone()
+    assert keys == ["newsletter", "product", "seminars"]
+    assert rows == (3, 0)

@@ -15,6 +15,7 @@ from django.db import transaction
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventType
+from sokyaku.consent.defaults import DEFAULT_TOPICS
 from sokyaku.consent.models import (
     ConsentRecord,
     ConsentSource,
@@ -247,3 +248,16 @@ def topic_save(
     topic.name, topic.description, topic.is_active = name, description.strip(), is_active
     topic.save(update_fields=["name", "description", "is_active"])
     return topic
+
+
+def topics_default_install() -> int:
+    """Give a new installation its first consent topics (``defaults.DEFAULT_TOPICS``), so forms
+    and imports can record consent from the start. Does nothing once any topic exists (even an
+    inactive one): the marketers' own list is never touched. Returns how many were created."""
+    if ConsentTopic.objects.exists():
+        return 0
+    ConsentTopic.objects.bulk_create(
+        [ConsentTopic(key=key, name=name, description=text) for key, name, text in DEFAULT_TOPICS],
+        ignore_conflicts=True,
+    )
+    return len(DEFAULT_TOPICS)

@@ -42,9 +42,13 @@ def _django() -> None:
 
 
 def _migrate(verbosity: int = 1) -> None:
+    """Create or upgrade the tables; a new installation also gets its first consent topics."""
     from django.core.management import call_command
 
+    from sokyaku.consent.services import topics_default_install
+
     call_command("migrate", interactive=False, verbosity=verbosity)
+    topics_default_install()
 
 
 # --- migrate --------------------------------------------------------------------------------

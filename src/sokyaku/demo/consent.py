@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sokyaku.activity.models import EventType
 from sokyaku.consent import services
+from sokyaku.consent.defaults import DEFAULT_TOPICS
 from sokyaku.consent.models import (
     ConsentSource,
     ConsentStatus,
@@ -23,11 +24,7 @@ from sokyaku.consent.models import (
 from sokyaku.contacts.models import Contact
 from sokyaku.demo.people import Person
 
-TOPICS = (
-    ("newsletter", "メールマガジン", "月2回、マーケティングと営業のヒントをお届けします。"),
-    ("seminars", "セミナー・イベント案内", "ウェビナーや展示会のご案内をお送りします。"),
-    ("product", "製品・サービス情報", "新機能や料金プランのお知らせをお送りします。"),
-)
+TOPICS = DEFAULT_TOPICS
 
 PURPOSE_TITLE = "個人情報の取り扱いについて"
 PURPOSE_BODY = (

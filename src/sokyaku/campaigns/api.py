@@ -7,7 +7,6 @@ campaign names are resolved, and every bad item reported, by ``campaigns.service
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.http import HttpRequest
@@ -20,7 +19,13 @@ from sokyaku.campaigns import costs, selectors, services
 from sokyaku.campaigns.models import ChannelCost
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import error_item, error_responses, json_body, responses_extra
+from sokyaku.core.schemas import (
+    error_item,
+    error_responses,
+    json_body,
+    paged,
+    responses_extra,
+)
 
 router = Router(tags=["costs"])
 
@@ -159,15 +164,7 @@ def cost_list(request: HttpRequest, params: Query[CostListParams]) -> dict[str, 
         channel_key=params.channel,
         campaign=params.campaign,
     )
-    count = qs.count()
-    start = (params.page - 1) * params.page_size
-    items = list(qs[start : start + params.page_size]) if start < count else []
-    return {
-        "items": items,
-        "count": count,
-        "page": params.page,
-        "pages": max(1, math.ceil(count / params.page_size)),
-    }
+    return paged(qs, page=params.page, page_size=params.page_size)
 
 
 def _loc(single: bool, index: int, path: list[Any]) -> list[Any]:

@@ -8,7 +8,6 @@ scope, writing ``forms:write``.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -24,7 +23,7 @@ from sokyaku.capture.services import forms as services
 from sokyaku.consent.models import PurposeText
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import error_responses, responses_extra
+from sokyaku.core.schemas import error_responses, paged, responses_extra
 
 router = Router(tags=["forms"])
 
@@ -286,15 +285,7 @@ def _one(form_id: int) -> Form:
 )
 def form_list(request: HttpRequest, params: Query[PageParams]) -> dict[str, Any]:
     qs = selectors.form_list(user=None).prefetch_related("fields", "consents__topic")
-    count = qs.count()
-    start = (params.page - 1) * params.page_size
-    items = _with_text(list(qs[start : start + params.page_size])) if start < count else []
-    return {
-        "items": items,
-        "count": count,
-        "page": params.page,
-        "pages": max(1, math.ceil(count / params.page_size)),
-    }
+    return paged(qs, page=params.page, page_size=params.page_size, prepare=_with_text)
 
 
 @router.post(
@@ -394,12 +385,4 @@ def form_submissions(
 ) -> dict[str, Any]:
     form = selectors.form_get(user=None, id=form_id)
     qs = selectors.submission_list(user=None, form=form).select_related("purpose_text")
-    count = qs.count()
-    start = (params.page - 1) * params.page_size
-    items = list(qs[start : start + params.page_size]) if start < count else []
-    return {
-        "items": items,
-        "count": count,
-        "page": params.page,
-        "pages": max(1, math.ceil(count / params.page_size)),
-    }
+    return paged(qs, page=params.page, page_size=params.page_size)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from sokyaku.contacts import selectors, services
 from sokyaku.contacts.models import Contact
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import error_item, error_responses, responses_extra
+from sokyaku.core.schemas import error_item, error_responses, paged, responses_extra
 
 router = Router(tags=["contacts"])
 
@@ -237,17 +236,7 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
 def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
     qs = selectors.contact_list(user=None, q=params.q)
     qs = qs.select_related("first_touch_channel").prefetch_related("tags")
-    count = qs.count()
-    start = (params.page - 1) * params.page_size
-    items = list(qs[start : start + params.page_size]) if start < count else []
-    # Rows, not schemas: ninja validates the answer against ContactPage once, with the
-    # resolvers reading the model (a ContactOut built here would be validated twice).
-    return {
-        "items": items,
-        "count": count,
-        "page": params.page,
-        "pages": max(1, math.ceil(count / params.page_size)),
-    }
+    return paged(qs, page=params.page, page_size=params.page_size)
 
 
 @router.get(

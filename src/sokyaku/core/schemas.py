@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 from ninja import Schema
@@ -180,3 +181,24 @@ def errors_located(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             del loc[1]
         result.append(error_item(loc, str(error.get("msg", "")), str(error.get("type", ""))))
     return result
+
+
+def paged(
+    rows: QuerySet[Any],
+    *,
+    page: int,
+    page_size: int,
+    prepare: Callable[[list[Any]], list[Any]] | None = None,
+) -> dict[str, Any]:
+    """One page of ``rows`` as every list endpoint answers it: ``items``, ``count``, ``page`` and
+    ``pages``. The items are model rows (ninja validates them against the response schema once);
+    ``prepare`` may load what they need for the page (e.g. a related text per row)."""
+    count = rows.count()
+    start = (page - 1) * page_size
+    items = list(rows[start : start + page_size]) if start < count else []
+    return {
+        "items": prepare(items) if prepare and items else items,
+        "count": count,
+        "page": page,
+        "pages": max(1, math.ceil(count / page_size)),
+    }

@@ -21,7 +21,12 @@ from benchmarks.backends import BACKENDS, backend_prepare
 from benchmarks.results import Measurement, table
 
 # case name -> "module:function"; the function takes (size, backend, data_dir).
-CASES = {"ingest": "benchmarks.ingest:ingest_run", "imports": "benchmarks.imports:imports_run"}
+CASES = {
+    "ingest": "benchmarks.ingest:ingest_run",
+    "imports": "benchmarks.imports:imports_run",
+    "scoring": "benchmarks.scoring:scoring_run",
+    "segments": "benchmarks.segments:segments_run",
+}
 CHILD_TIMEOUT = 240  # seconds per case and backend at the default size
 DEFAULT_SIZE = 20_000
 

@@ -48,7 +48,7 @@ _GIVEN = ("翔太", "陽菜", "大輔", "美咲", "健一", "結衣", "拓也", 
 _FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 _COLUMNS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "email",
             "phone", "department", "title", "postal_code", "address", "name_key",
-            "search_text", "custom_fields", "first_touch", "latest_touch", "created_at",
+            "search_text", "title_level", "custom_fields", "first_touch", "latest_touch", "created_at",
             "updated_at")  # fmt: skip
 
 
@@ -149,7 +149,7 @@ def _raw(data: bytes) -> int:
         kana_family, _space, kana_given = row[1].partition(" ")
         chunk.append(
             (family, given, kana_family, kana_given, row[5], row[6] or row[7], row[3], row[4],
-             row[8], row[9], "", "", empty, empty, empty, now, now)
+             row[8], row[9], "", "", 0, empty, empty, empty, now, now)
         )  # fmt: skip
         if len(chunk) == run.CHUNK:
             flush()

@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     "sokyaku.activity",
     "sokyaku.consent",
     "sokyaku.capture",
+    "sokyaku.scoring",
+    "sokyaku.segments",
+    "sokyaku.lifecycle",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,9 @@ urlpatterns = [
     path("capture/", include("sokyaku.capture.urls")),
     path("campaigns/", include("sokyaku.campaigns.urls")),
     path("consent/", include("sokyaku.consent.urls")),
+    path("scoring/", include("sokyaku.scoring.urls")),
+    path("segments/", include("sokyaku.segments.urls")),
+    path("lifecycle/", include("sokyaku.lifecycle.urls")),
     # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
     path("", include("sokyaku.capture.public_urls")),
     path("t/", include("sokyaku.activity.public_urls")),

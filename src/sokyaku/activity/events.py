@@ -60,6 +60,11 @@ SPECS: dict[str, EventSpec] = {
     EventType.CONTACT_CREATED: EventSpec(),
     EventType.CONTACT_UPDATED: EventSpec(),
     EventType.CONTACT_MERGED: EventSpec(required=("merge_id",)),
+    EventType.SCORE_BAND_CHANGED: EventSpec(required=("from", "to"), numbers=("score",)),
+    EventType.LIFECYCLE_CHANGED: EventSpec(required=("to",)),
+    EventType.BANT_RECORDED: EventSpec(required=("bant_id",)),
+    EventType.SEGMENT_ENTERED: EventSpec(required=("segment",)),
+    EventType.SEGMENT_LEFT: EventSpec(required=("segment",)),
 }
 
 
@@ -72,6 +77,12 @@ SYSTEM_TYPES = frozenset(
         # Consent changes go through the consent ledger, which records these itself.
         EventType.CONSENT_GRANTED,
         EventType.CONSENT_WITHDRAWN,
+        # Scoring, lifecycle and segments record their own state changes.
+        EventType.SCORE_BAND_CHANGED,
+        EventType.LIFECYCLE_CHANGED,
+        EventType.BANT_RECORDED,
+        EventType.SEGMENT_ENTERED,
+        EventType.SEGMENT_LEFT,
     }
 )
 _SOURCES = frozenset(EventSource.values)

@@ -44,6 +44,11 @@ class EventType(models.TextChoices):
     CONTACT_CREATED = "contact_created", _("Contact created")
     CONTACT_UPDATED = "contact_updated", _("Contact updated")
     CONTACT_MERGED = "contact_merged", _("Contacts merged")
+    SCORE_BAND_CHANGED = "score_band_changed", _("Score temperature changed")
+    LIFECYCLE_CHANGED = "lifecycle_changed", _("Lifecycle stage changed")
+    BANT_RECORDED = "bant_recorded", _("BANT recorded")
+    SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
+    SEGMENT_LEFT = "segment_left", _("Left a segment")
 
 
 class EventSource(models.TextChoices):

@@ -1,7 +1,8 @@
 """Writes to the event stream: ingestion (one or a batch), stitching, re-pointing on merge.
 
 Ingestion is set based: a batch is validated whole before anything is written, visitors are
-resolved in one query, and rows go in with one ``bulk_create`` inside one transaction.
+resolved in one query, and rows go in with one ``bulk_create`` inside one transaction. Listeners
+registered in ``listeners.py`` (scoring, lifecycle, segments …) run on every stored batch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from sokyaku.activity import listeners
 from sokyaku.activity.events import NewEvent
 from sokyaku.activity.models import Event, Visitor
 from sokyaku.core import clock
@@ -95,6 +97,7 @@ def event_ingest_batch(*, events: Sequence[NewEvent]) -> int:
         _visitors_touch(events)
         rows = _rows(events)
         Event.objects.bulk_create(rows, batch_size=BULK_CHUNK, ignore_conflicts=bool(keys))
+        listeners.listeners_run(rows)
     logger.info("events.ingested", extra={"count": len(rows)})
     return len(rows)
 
@@ -114,6 +117,7 @@ def event_ingest(*, event: NewEvent) -> Event | None:
             ):
                 return None
             raise
+        listeners.listeners_run([row])
     return row
 
 

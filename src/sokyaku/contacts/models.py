@@ -61,6 +61,17 @@ class EmployeeBand(models.TextChoices):
         return int(self.value.split("-")[0].rstrip("+"))
 
 
+class TitleLevel(models.IntegerChoices):
+    """How senior a job title is (役職レベル), derived from the title as written."""
+
+    UNKNOWN = 0, _("Unknown")
+    STAFF = 1, _("Staff")
+    SUPERVISOR = 2, _("Supervisor (係長・主任)")
+    MANAGER = 3, _("Manager (課長・次長)")
+    DIRECTOR = 4, _("Director (部長)")
+    EXECUTIVE = 5, _("Executive (役員)")
+
+
 class RevenueBand(models.TextChoices):
     UNDER_100M = "<100m", _("Under ¥100 million")
     R100M_1B = "100m-1b", _("¥100 million – ¥1 billion")
@@ -174,6 +185,10 @@ class Contact(models.Model):
     )
     department = models.CharField(_("department"), max_length=200, blank=True)
     title = models.CharField(_("title"), max_length=200, blank=True)
+    # Derived from ``title`` by ``normalize.title_level`` whenever the keys are refreshed.
+    title_level = models.PositiveSmallIntegerField(
+        _("title level"), choices=TitleLevel.choices, default=TitleLevel.UNKNOWN, editable=False
+    )
     postal_code = models.CharField(_("postal code"), max_length=8, blank=True)
     prefecture = models.PositiveSmallIntegerField(
         _("prefecture"), choices=PREFECTURE_CHOICES, null=True, blank=True

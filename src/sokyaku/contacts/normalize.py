@@ -10,6 +10,7 @@ addresses and phone numbers.
 - ``email_normalize``: NFKC (full-width → ASCII), lower-cased, IDNA (punycode) domain, validated.
 - ``phone_normalize``: E.164 via ``phonenumbers`` with Japan as the default region.
 - ``postal_code_prefecture``: the prefecture a Japanese postal code belongs to.
+- ``title_level``: how senior a job title is (部長 → director, 課長代理 → supervisor …).
 """
 
 from __future__ import annotations
@@ -228,3 +229,86 @@ def postal_code_prefecture(postal_code: str) -> int | None:
         return None
     code = int(str(jis)[:2])
     return code if code in PREFECTURE_BY_CODE else None
+
+
+# Title words by level, most senior first; the first level with a word in the title wins.
+# English words are matched on word boundaries, lower-cased.
+_TITLE_WORDS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        5,
+        (
+            "会長",
+            "社長",
+            "取締役",
+            "役員",
+            "執行役",
+            "専務",
+            "常務",
+            "監査役",
+            "代表",
+            "理事長",
+            "頭取",
+            "ceo",
+            "cto",
+            "cio",
+            "cfo",
+            "coo",
+            "cmo",
+            "president",
+            "chairman",
+            "vice president",
+            "vp",
+            "executive",
+            "founder",
+            "owner",
+        ),
+    ),
+    (
+        4,
+        (
+            "部長",
+            "本部長",
+            "局長",
+            "所長",
+            "支店長",
+            "支社長",
+            "工場長",
+            "事業部長",
+            "センター長",
+            "室長",
+            "院長",
+            "director",
+            "head of",
+            "general manager",
+        ),
+    ),
+    (3, ("次長", "課長", "マネージャー", "マネジャー", "グループ長", "manager")),
+    (2, ("係長", "主任", "主査", "チーフ", "リーダー", "supervisor", "lead", "chief")),
+)
+# 部長代理, 課長補佐 …: a deputy sits one level below the title it deputises for.
+_DEPUTY_WORDS = ("代理", "補佐", "心得", "deputy", "assistant")
+# 副社長 is an executive; 副部長 sits below 部長.
+_VICE_EXECUTIVE = ("副社長", "副会長", "副頭取")
+
+
+def _title_has(title: str, word: str) -> bool:
+    if word.isascii():
+        return re.search(rf"\b{re.escape(word)}\b", title) is not None
+    return word in title
+
+
+def title_level(title: str) -> int:
+    """The seniority of ``title`` (``contacts.models.TitleLevel`` values): 0 when empty, 1 for a
+    title with no senior word in it."""
+    value = nfkc(title).lower()
+    if not value:
+        return 0
+    if any(word in value for word in _VICE_EXECUTIVE):
+        return 5
+    for level, words in _TITLE_WORDS:
+        if any(_title_has(value, word) for word in words):
+            deputy = any(_title_has(value, word) for word in _DEPUTY_WORDS) or (
+                "副" in value and level < 5
+            )
+            return max(level - 1, 1) if deputy else level
+    return 1

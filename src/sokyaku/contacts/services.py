@@ -292,6 +292,11 @@ def _refresh_keys(contact: Contact) -> None:
         email=contact.email, name_key=contact.name_key, company_key=company_key, phone=contact.phone
     )
     contact.search_text = contact_search_text(contact)
+    contact.title_level = normalize.title_level(contact.title)
+
+
+# The derived columns ``_refresh_keys`` writes, saved with every change.
+KEY_COLUMNS = ("name_key", "dedupe_key", "search_text", "title_level")
 
 
 def _apply(
@@ -416,9 +421,7 @@ def _save(
             contact.save(
                 update_fields=[
                     *_columns(changed),
-                    "name_key",
-                    "dedupe_key",
-                    "search_text",
+                    *KEY_COLUMNS,
                     "updated_at",
                 ]
             )
@@ -480,9 +483,7 @@ def _update(
                         "A contact needs at least an email, a phone number or a name.",
                         field_errors={"email": "Enter an email, a phone number or a name."},
                     )
-                contact.save(
-                    update_fields=[*changed, "name_key", "dedupe_key", "search_text", "updated_at"]
-                )
+                contact.save(update_fields=[*changed, *KEY_COLUMNS, "updated_at"])
             if clean.tags is not None:
                 before = set(contact.tags.values_list("name", flat=True))
                 if before != set(clean.tags):

@@ -20,7 +20,17 @@ SALES_REP = "sales_rep"
 ROLES = (ADMIN, MARKETER, SALES_REP)
 
 # app_label -> actions granted, per role. Admin gets everything in these apps plus users.
-_APPS = ("core", "contacts", "activity", "campaigns", "consent", "capture")
+_APPS = (
+    "core",
+    "contacts",
+    "activity",
+    "campaigns",
+    "consent",
+    "capture",
+    "scoring",
+    "segments",
+    "lifecycle",
+)
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {
         "contacts": ("view", "add", "change", "delete"),
@@ -28,6 +38,9 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "campaigns": ("view", "add", "change", "delete"),
         "consent": ("view", "add", "change"),
         "capture": ("view", "add", "change", "delete"),
+        "scoring": ("view", "add", "change", "delete"),
+        "segments": ("view", "add", "change", "delete"),
+        "lifecycle": ("view", "add", "change", "delete"),
     },
     SALES_REP: {
         "contacts": ("view", "add", "change"),
@@ -35,6 +48,10 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "campaigns": ("view",),
         "consent": ("view", "add"),
         "capture": ("view",),
+        "scoring": ("view",),
+        "segments": ("view",),
+        # Reps move leads (accept, recycle, disqualify) and record BANT.
+        "lifecycle": ("view", "add", "change"),
     },
 }
 # Permissions a role's actions would grant but it does not get: (app_label, codename).

@@ -1,0 +1,7 @@
+"""Lifecycle UI."""
+
+from django.urls import path
+
+app_name = "lifecycle"
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Predictive scoring: win probability from fit and behaviour, trained on known outcomes."""

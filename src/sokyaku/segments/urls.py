@@ -1,0 +1,7 @@
+"""Segments UI."""
+
+from django.urls import path
+
+app_name = "segments"
+
+urlpatterns: list = []

@@ -48,7 +48,8 @@ _GIVEN = ("翔太", "陽菜", "大輔", "美咲", "健一", "結衣", "拓也", 
 _FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 _COLUMNS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "email",
             "phone", "department", "title", "postal_code", "address", "name_key",
-            "search_text", "title_level", "custom_fields", "first_touch", "latest_touch", "created_at",
+            "search_text", "title_level", "custom_fields", "first_touch", "latest_touch",
+            "created_at",
             "updated_at")  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """Lifecycle UI."""
 
-from django.urls import path
+from django.urls import URLPattern
 
 app_name = "lifecycle"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = []

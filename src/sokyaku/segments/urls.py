@@ -1,7 +1,7 @@
 """Segments UI."""
 
-from django.urls import path
+from django.urls import URLPattern
 
 app_name = "segments"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = []

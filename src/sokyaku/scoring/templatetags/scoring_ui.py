@@ -13,4 +13,3 @@ register = template.Library()
 @register.simple_tag
 def score_panel(contact: Contact) -> SafeString:
     return mark_safe("")
-

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "sokyaku.scoring",
     "sokyaku.segments",
     "sokyaku.lifecycle",
+    "sokyaku.messaging",
+    "sokyaku.sequences",
 ]
 
 MIDDLEWARE = [

@@ -42,6 +42,7 @@ SPECS: dict[str, EventSpec] = {
     EventType.EMAIL_CLICKED: EventSpec(required=("message_id", "url")),
     EventType.EMAIL_BOUNCED: _EMAIL,
     EventType.EMAIL_UNSUBSCRIBED: EventSpec(),
+    EventType.EMAIL_COMPLAINED: _EMAIL,
     EventType.CHAT_SENT: EventSpec(),
     EventType.DEMO_REQUESTED: EventSpec(),
     EventType.TRIAL_STARTED: EventSpec(),
@@ -65,6 +66,8 @@ SPECS: dict[str, EventSpec] = {
     EventType.BANT_RECORDED: EventSpec(required=("bant_id",)),
     EventType.SEGMENT_ENTERED: EventSpec(required=("segment",)),
     EventType.SEGMENT_LEFT: EventSpec(required=("segment",)),
+    EventType.SEQUENCE_ENROLLED: EventSpec(required=("sequence",)),
+    EventType.SEQUENCE_EXITED: EventSpec(required=("sequence", "reason")),
 }
 
 
@@ -83,6 +86,8 @@ SYSTEM_TYPES = frozenset(
         EventType.BANT_RECORDED,
         EventType.SEGMENT_ENTERED,
         EventType.SEGMENT_LEFT,
+        EventType.SEQUENCE_ENROLLED,
+        EventType.SEQUENCE_EXITED,
     }
 )
 _SOURCES = frozenset(EventSource.values)

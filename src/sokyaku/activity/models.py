@@ -26,6 +26,7 @@ class EventType(models.TextChoices):
     EMAIL_CLICKED = "email_clicked", _("Clicked a link in an email")
     EMAIL_BOUNCED = "email_bounced", _("Email bounced")
     EMAIL_UNSUBSCRIBED = "email_unsubscribed", _("Unsubscribed")
+    EMAIL_COMPLAINED = "email_complained", _("Marked an email as spam")
     CHAT_SENT = "chat_sent", _("Chat message sent")
     DEMO_REQUESTED = "demo_requested", _("Requested a demo")
     TRIAL_STARTED = "trial_started", _("Started a trial")
@@ -49,6 +50,8 @@ class EventType(models.TextChoices):
     BANT_RECORDED = "bant_recorded", _("BANT recorded")
     SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
     SEGMENT_LEFT = "segment_left", _("Left a segment")
+    SEQUENCE_ENROLLED = "sequence_enrolled", _("Enrolled in a sequence")
+    SEQUENCE_EXITED = "sequence_exited", _("Left a sequence")
 
 
 class EventSource(models.TextChoices):

@@ -142,3 +142,28 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Consent records are never deleted.")
+
+
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", _("Address does not exist (hard bounce)")
+    COMPLAINT = "complaint", _("Marked as spam (complaint)")
+    ERASURE = "erasure", _("Erased at the person's request")
+    MANUAL = "manual", _("Added by a user")
+
+
+class Suppression(models.Model):
+    """An address no marketing mail may go to, whoever asks. Stored as the SHA-256 of the
+    normalised address, so it survives the erasure of the person it belonged to."""
+
+    email_sha256 = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=12, choices=SuppressionReason.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self) -> str:
+        return f"{self.email_sha256[:12]}… ({self.reason})"

@@ -16,6 +16,10 @@ class ApiScope(models.TextChoices):
     FORMS_WRITE = "forms:write", _("Create, change and publish forms")
     COSTS_READ = "costs:read", _("Read channel costs")
     COSTS_WRITE = "costs:write", _("Record channel costs")
+    SEQUENCES_READ = "sequences:read", _("Read sequences and enrolments")
+    SEQUENCES_WRITE = "sequences:write", _("Enrol contacts in sequences")
+    MESSAGES_READ = "messages:read", _("Read sent messages")
+    MESSAGES_WRITE = "messages:write", _("Report bounces and complaints")
 
 
 class ApiKey(models.Model):

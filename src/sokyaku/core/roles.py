@@ -30,6 +30,8 @@ _APPS = (
     "scoring",
     "segments",
     "lifecycle",
+    "messaging",
+    "sequences",
 )
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {
@@ -41,6 +43,8 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "scoring": ("view", "add", "change", "delete"),
         "segments": ("view", "add", "change", "delete"),
         "lifecycle": ("view", "add", "change", "delete"),
+        "messaging": ("view", "add", "change", "delete"),
+        "sequences": ("view", "add", "change", "delete"),
     },
     SALES_REP: {
         "contacts": ("view", "add", "change"),
@@ -52,6 +56,9 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "segments": ("view",),
         # Reps move leads (accept, recycle, disqualify) and record BANT.
         "lifecycle": ("view", "add", "change"),
+        "messaging": ("view",),
+        # Reps enrol their leads in sequences by hand.
+        "sequences": ("view", "add"),
     },
 }
 # Permissions a role's actions would grant but it does not get: (app_label, codename).

@@ -26,6 +26,7 @@ CASES = {
     "imports": "benchmarks.imports:imports_run",
     "scoring": "benchmarks.scoring:scoring_run",
     "segments": "benchmarks.segments:segments_run",
+    "delivery": "benchmarks.delivery:delivery_run",
 }
 CHILD_TIMEOUT = 240  # seconds per case and backend at the default size
 DEFAULT_SIZE = 20_000

@@ -12,7 +12,9 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import translation
 
 from sokyaku.core import roles, services
 from sokyaku.core.models import ApiScope
@@ -25,6 +27,15 @@ def skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def english(client: Client) -> Iterator[None]:
+    """Pages and messages in English (the msgids) for tests that assert UI text; the default
+    language is Japanese. Covers code run in the test and requests made with ``client``."""
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -25,6 +25,10 @@ from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import SokyakuError
 from sokyaku.core.middleware import body_too_large_detail
 from sokyaku.core.schemas import JsonParser, error_item, errors_located
+from sokyaku.lifecycle.api import router as lifecycle_router
+from sokyaku.messaging.api import router as messages_router
+from sokyaku.segments.api import router as segments_router
+from sokyaku.sequences.api import router as sequences_router
 
 
 class _Renderer(JSONRenderer):
@@ -36,7 +40,8 @@ api = NinjaAPI(
     title="sokyaku API",
     version="1",
     description=(
-        "Contacts and their event stream (timelines) in sokyaku.\n\n"
+        "Contacts and their event stream (timelines), consent, forms, costs, scores and "
+        "lifecycle stages, BANT, segments, sequences and mail bounces in sokyaku.\n\n"
         "Authenticate with `Authorization: Bearer <key>`; an administrator creates keys with "
         "`sokyaku createapikey --name NAME --scopes contacts:read,contacts:write,...`. "
         'Every error is `{"detail": ...}`: a message, or for 422 a list of '
@@ -110,3 +115,7 @@ api.add_router("/events", events_router)
 api.add_router("/forms", forms_router)
 api.add_router("/costs", costs_router)
 api.add_router("", consent_router)
+api.add_router("", lifecycle_router)
+api.add_router("", messages_router)
+api.add_router("/segments", segments_router)
+api.add_router("/sequences", sequences_router)

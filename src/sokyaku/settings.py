@@ -213,7 +213,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Mail -----------------------------------------------------------------------------------
-# SOKYAKU_SMTP_URL=smtp://user:password@host:587?tls=1 (or ?ssl=1) sends through that server.
+# SOKYAKU_SMTP_URL=smtp://user:password@host:587?tls=1 (STARTTLS) or smtps://user:password@host:465
+# (implicit TLS; also smtp://…?ssl=1) sends through that server.
 # Without it (the embedded default), mail is written to $SOKYAKU_DATA_DIR/outbox instead of
 # being sent, so a demo never mails anyone.
 SMTP_URL = os.environ.get("SOKYAKU_SMTP_URL", "")
@@ -222,11 +223,11 @@ if SMTP_URL:
     _smtp_options = parse_qs(_smtp.query)
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = _smtp.hostname or "localhost"
-    EMAIL_PORT = _smtp.port or 25
+    EMAIL_PORT = _smtp.port or (465 if _smtp.scheme == "smtps" else 25)
     EMAIL_HOST_USER = unquote(_smtp.username or "")
     EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
     EMAIL_USE_TLS = _smtp_options.get("tls", ["0"])[0] == "1"
-    EMAIL_USE_SSL = _smtp_options.get("ssl", ["0"])[0] == "1"
+    EMAIL_USE_SSL = _smtp.scheme == "smtps" or _smtp_options.get("ssl", ["0"])[0] == "1"
     EMAIL_TIMEOUT = 30
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
@@ -238,6 +239,26 @@ SITE_URL = os.environ.get("SOKYAKU_SITE_URL", "http://127.0.0.1:8000").rstrip("/
 # as the recipient of what the tracking snippet sends, with the privacy policy, if any.
 OPERATOR_NAME = os.environ.get("SOKYAKU_OPERATOR_NAME", "").strip()
 PRIVACY_POLICY_URL = os.environ.get("SOKYAKU_PRIVACY_POLICY_URL", "").strip()
+# Sending engine (messaging.services.delivery): parallel SMTP connections per worker, a token
+# bucket per recipient domain (messages per minute, 0 = no limit), retries before a message fails.
+MAIL_CONNECTIONS = int(os.environ.get("SOKYAKU_MAIL_CONNECTIONS", "4"))
+MAIL_DOMAIN_RATE = int(os.environ.get("SOKYAKU_MAIL_DOMAIN_RATE", "600"))
+MAIL_MAX_ATTEMPTS = int(os.environ.get("SOKYAKU_MAIL_MAX_ATTEMPTS", "8"))
+MAIL_BATCH = int(os.environ.get("SOKYAKU_MAIL_BATCH", "100"))
+# A worker holds claimed messages this long; after it, another worker takes them again.
+MAIL_LEASE_SECONDS = int(os.environ.get("SOKYAKU_MAIL_LEASE_SECONDS", "300"))
+# Envelope sender for VERP (bounces+m<id>@domain) so a bounce names its message; blank: From.
+BOUNCE_ADDRESS = os.environ.get("SOKYAKU_BOUNCE_ADDRESS", "")
+# DKIM signing (dkimpy) when all three are set; the key file holds the PEM private key.
+DKIM_KEY_FILE = os.environ.get("SOKYAKU_DKIM_KEY_FILE", "")
+DKIM_SELECTOR = os.environ.get("SOKYAKU_DKIM_SELECTOR", "")
+DKIM_DOMAIN = os.environ.get("SOKYAKU_DKIM_DOMAIN", "")
+# Bounce mailbox (a maildir or an mbox file) that the worker reads every minute.
+BOUNCE_MAILDIR = os.environ.get("SOKYAKU_BOUNCE_MAILDIR", "")
+# Chat webhooks to private/loopback addresses: refused unless this is set (tests only).
+CHAT_ALLOW_PRIVATE = _env_bool("SOKYAKU_CHAT_ALLOW_PRIVATE")
+# A sender profile is paused automatically only once it sent at least this many mails in 30 days.
+MAIL_COMPLAINT_MIN_VOLUME = int(os.environ.get("SOKYAKU_MAIL_COMPLAINT_MIN_VOLUME", "200"))
 
 # --- Request limits -------------------------------------------------------------------------
 # A JSON API request body larger than this answers 413.

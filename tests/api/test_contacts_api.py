@@ -369,11 +369,24 @@ def test_listing_costs_the_same_queries_for_3_or_30_contacts(
 ) -> None:
     # given thirty contacts with company, owner, channel and tags each
     make_contacts(30)
-    # when a page of them is listed (key check, count, rows, tags)
-    with django_assert_max_num_queries(5):
+    # when a page of them is listed (key check, count, rows, tags, scores + their rule set,
+    # lifecycle stages)
+    with django_assert_max_num_queries(8):
         response = api.get(URL, {"page_size": 30})
     # then every contact is there, with no query per row
     assert len(response.json()["items"]) == 30
+
+
+def test_a_contact_carries_its_score_and_lifecycle_stage(api: Client) -> None:
+    # given a new contact (no behaviour yet)
+    (contact,) = make_contacts(1)
+    # when it is read
+    body = api.get(f"{URL}/{contact.pk}").json()
+    # then its score and stage are part of it
+    assert body["lifecycle_stage"] == "lead"
+    assert set(body["score"]) == {"engagement", "fit", "total", "temperature"}
+    assert body["score"]["temperature"] in {"cold", "warm", "hot"}
+    assert body["score"]["total"] == body["score"]["engagement"] + body["score"]["fit"]
 
 
 # --- Edit -----------------------------------------------------------------------------------

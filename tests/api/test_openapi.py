@@ -30,6 +30,18 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/forms/{form_id}/publish"): {401, 403, 404, 422},
     ("post", "/api/v1/forms/{form_id}/unpublish"): {401, 403, 404, 422},
     ("get", "/api/v1/forms/{form_id}/submissions"): {401, 403, 404, 422},
+    ("get", "/api/v1/contacts/{contact_id}/lifecycle"): {401, 403, 404, 422},
+    ("post", "/api/v1/contacts/{contact_id}/lifecycle"): {401, 403, 404, 413, 415, 422},
+    ("get", "/api/v1/contacts/{contact_id}/bant"): {401, 403, 404, 422},
+    ("post", "/api/v1/contacts/{contact_id}/bant"): {401, 403, 404, 413, 415, 422},
+    ("get", "/api/v1/sequences"): {401, 403},
+    ("get", "/api/v1/sequences/{sequence_id}"): {401, 403, 404, 422},
+    ("post", "/api/v1/sequences/{sequence_id}/enrollments"): {401, 403, 404, 409, 413, 415, 422},
+    ("delete", "/api/v1/sequences/{sequence_id}/enrollments/{contact_id}"): {401, 403, 404, 422},
+    ("get", "/api/v1/sequences/{sequence_id}/preview"): {401, 403, 404, 422},
+    ("post", "/api/v1/messages/bounces"): {401, 403, 413, 422},
+    ("get", "/api/v1/segments"): {401, 403, 422},
+    ("get", "/api/v1/segments/{segment_id}/contacts"): {401, 403, 404, 422},
 }
 
 

@@ -18,6 +18,7 @@ from sokyaku.activity.models import Event, EventSource, EventType
 from sokyaku.contacts import services
 from sokyaku.contacts.models import Contact, FieldDefinition, FieldType, MergeRecord
 from sokyaku.core import clock
+from sokyaku.scoring.models import ScoreState, Temperature
 
 pytestmark = pytest.mark.django_db
 
@@ -180,8 +181,8 @@ def test_the_list_page_query_count_does_not_grow_with_rows(
             owner_id=owner.pk,
             tags=[f"tag{i % 3}", "共通"],
         )
-    # when / then
-    with django_assert_max_num_queries(10):
+    # when / then (the page's scores, their rule set and the stages are three of these)
+    with django_assert_max_num_queries(12):
         response = logged_in.get(LIST)
     assert _rows(response.content.decode()) == min(count, 50)
 
@@ -367,9 +368,10 @@ def test_detail_query_count_is_bounded(logged_in, yamada, django_assert_max_num_
             for i in range(40)
         ]
     )
-    # when / then (the consent panel reads the ledger and the topics: two of these; the
-    # pending changes from forms one)
-    with django_assert_max_num_queries(13):
+    # when / then: a fixed number whatever the timeline holds (the consent panel reads the
+    # ledger and the topics: two of these; the pending changes one; the panels of lifecycle,
+    # score, prediction, segments and sequences eleven together)
+    with django_assert_max_num_queries(24):
         logged_in.get(_detail(yamada))
 
 
@@ -643,3 +645,28 @@ def test_the_pages_speak_english_when_chosen(logged_in, yamada):
     assert "Tokyo" in html_list
     assert "Information and communications" in html_detail
     assert "Contact created" in html_detail
+
+
+def test_the_list_shows_score_and_stage_and_filters_by_them(logged_in):
+    # given a hot contact (a score row the scoring app keeps) and a cold one without any
+    hot = _contact(email="hot@example.jp", family_name="熱田")
+    _contact(email="cold@example.jp", family_name="冷泉")
+    ScoreState.objects.update_or_create(
+        contact=hot,
+        defaults={
+            "engagement": 60.0,
+            "engagement_epoch": clock.now().timestamp(),
+            "fit": 23,
+            "temperature": Temperature.HOT,
+            "updated_at": clock.now(),
+        },
+    )
+    # when the list is filtered to hot contacts
+    page = logged_in.get(LIST, {"temperature": "hot"}).content.decode()
+    # then only the hot one is listed, with its score and stage
+    assert "熱田" in page and "冷泉" not in page
+    assert "temp--hot" in page
+    assert ">83<" in page
+    # and the cold filter finds the contact without a score row
+    cold = logged_in.get(LIST, {"temperature": "cold"}).content.decode()
+    assert "冷泉" in cold and "熱田" not in cold

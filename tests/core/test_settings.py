@@ -79,6 +79,24 @@ def test_database_url_and_redis_url_switch_to_the_scaled_mode(tmp_path: Path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://127.0.0.1:2525", "127.0.0.1 2525 False False  "),
+        ("smtp://u:p%40ss@mail.example:587?tls=1", "mail.example 587 True False u p@ss"),
+        ("smtps://u:pw@mail.example", "mail.example 465 False True u pw"),
+    ],
+)
+def test_smtp_url_configures_the_mail_server(tmp_path: Path, url: str, expected: str):
+    code = (
+        "import sokyaku.settings as s; print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS,"
+        " s.EMAIL_USE_SSL, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD)"
+    )
+    result = _run(code, {"SOKYAKU_DATA_DIR": str(tmp_path), "SOKYAKU_SMTP_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n") == expected
+
+
 def test_secret_key_is_generated_once_and_kept(tmp_path: Path):
     code = "import sokyaku.settings as s; print(s.SECRET_KEY)"
     env = {"SOKYAKU_DATA_DIR": str(tmp_path), "SOKYAKU_SECRET_KEY": ""}

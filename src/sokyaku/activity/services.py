@@ -141,9 +141,15 @@ def visitor_identify(*, visitor_id: str, contact_id: int) -> int:
             visitor.save(update_fields=["contact", "identified_at"])
         # The ~Q(visitor_id="") repeats the partial index's condition: SQLite only uses a partial
         # index when the query names its condition (without it, this scans every anonymous event).
-        attached = Event.objects.filter(
+        anonymous = Event.objects.filter(
             ~Q(visitor_id=""), visitor_id=visitor_id, contact__isnull=True
-        ).update(contact_id=contact_id)
+        )
+        ids = list(anonymous.values_list("id", flat=True))
+        attached = anonymous.update(contact_id=contact_id)
+        # To the contact these events are new: score them, evaluate rules and segments.
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            listeners.listeners_run(list(Event.objects.filter(id__in=chunk, contact_id=contact_id)))
     logger.info(
         "visitor.identified",
         extra={"visitor": visitor_id, "contact": contact_id, "attached": attached},

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from sokyaku.consent.models import (
     ConsentRecord,
@@ -79,6 +79,37 @@ def may_send(*, contact_id: int, topic_key: str) -> bool:
     """Whether marketing mail of this topic may go to the contact now."""
     state = consent_state(contact_id=contact_id).get(topic_key)
     return bool(state and state.granted)
+
+
+def may_send_many(*, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], bool]:
+    """``may_send`` for many ``(contact_id, topic_key)`` pairs at once: the same answer for each.
+
+    Reads the active topics asked about and the contacts' records of those topics and of every
+    topic (NULL: an opt-out of all), oldest first, in one query per 500 contacts; the rules are
+    ``_state``'s, so a pair is ``True`` exactly when ``may_send`` would say so.
+    """
+    wanted = set(pairs)
+    answer = dict.fromkeys(wanted, False)
+    if not wanted:
+        return answer
+    keys = {key for _contact_id, key in wanted}
+    topics = {t.key: t for t in ConsentTopic.objects.filter(is_active=True, key__in=keys)}
+    asked = [(contact_id, key) for contact_id, key in wanted if key in topics]
+    if not asked:
+        return answer
+    topic_ids = [t.pk for t in topics.values()]
+    ids = sorted({contact_id for contact_id, _key in asked})
+    histories: dict[int, list[ConsentRecord]] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        records = ConsentRecord.objects.filter(
+            Q(topic__isnull=True) | Q(topic_id__in=topic_ids), contact_id__in=part
+        ).only("contact_id", "topic_id", "status", "legal_basis", "recorded_at")
+        for record in records.order_by("recorded_at", "id"):  # oldest first, as ``_state`` reads
+            histories.setdefault(record.contact_id, []).append(record)
+    for contact_id, key in asked:
+        answer[(contact_id, key)] = _state(topics[key], histories.get(contact_id, [])).granted
+    return answer
 
 
 def topic_list() -> QuerySet[ConsentTopic]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -26,6 +27,8 @@ from sokyaku.contacts.models import Contact
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.models import ApiScope
 from sokyaku.core.schemas import error_item, error_responses, paged, responses_extra
+from sokyaku.lifecycle import selectors as lifecycle_selectors
+from sokyaku.scoring import selectors as scoring_selectors
 
 router = Router(tags=["contacts"])
 
@@ -125,6 +128,13 @@ class CompanyRef(Schema):
     name: str
 
 
+class ScoreOut(Schema):
+    engagement: float = Field(description="Behaviour points as of now, after decay.")
+    fit: int = Field(description="Points from attributes (title, company size, industry …).")
+    total: float = Field(description="engagement + fit.")
+    temperature: Literal["cold", "warm", "hot"]
+
+
 class ContactOut(Schema):
     id: int
     display_name: str
@@ -145,8 +155,23 @@ class ContactOut(Schema):
     tags: list[str]
     custom_fields: dict[str, Any]
     first_touch_channel: str | None
+    score: ScoreOut
+    lifecycle_stage: str = Field(
+        description="subscriber, lead, mql, sql, opportunity, customer, advocate, disqualified "
+        "or recycled; the history is at `/contacts/{id}/lifecycle`."
+    )
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_score(obj: Contact) -> dict[str, Any]:
+        view = getattr(obj, "score_view", None) or scoring_selectors.score_get(contact_id=obj.pk)
+        return asdict(view)
+
+    @staticmethod
+    def resolve_lifecycle_stage(obj: Contact) -> str:
+        stage = getattr(obj, "lifecycle_stage", None)
+        return stage or lifecycle_selectors.stage_get(contact_id=obj.pk)
 
     @staticmethod
     def resolve_owner(obj: Contact) -> str | None:
@@ -236,7 +261,18 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
 def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
     qs = selectors.contact_list(user=None, q=params.q)
     qs = qs.select_related("first_touch_channel").prefetch_related("tags")
-    return paged(qs, page=params.page, page_size=params.page_size)
+    return paged(qs, page=params.page, page_size=params.page_size, prepare=_with_scores)
+
+
+def _with_scores(contacts: list[Contact]) -> list[Contact]:
+    """Scores and stages of a page in two queries, not two per contact."""
+    ids = [c.pk for c in contacts]
+    scores = scoring_selectors.scores_for(contact_ids=ids)
+    stages = lifecycle_selectors.stage_of(contact_ids=ids)
+    for contact in contacts:
+        contact.score_view = scores[contact.pk]  # type: ignore[attr-defined]
+        contact.lifecycle_stage = stages[contact.pk]  # type: ignore[attr-defined]
+    return contacts
 
 
 @router.get(

@@ -23,6 +23,8 @@ from sokyaku.contacts.prefectures import prefecture_choices
 from sokyaku.contacts.services import ContactInput
 from sokyaku.core.errors import Conflict, SokyakuError
 from sokyaku.core.templatetags.sokyaku_ui import user_name
+from sokyaku.lifecycle.models import Stage
+from sokyaku.scoring.models import Temperature
 
 # The services' messages (English, as the API returns them) and what the UI shows for them.
 _SERVICE_MESSAGES: dict[str, Promise] = {
@@ -97,6 +99,8 @@ class ContactFilterForm(forms.Form):
     tag = forms.ChoiceField(required=False, label=_("Tag"))
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=_("Owner"))
     industry = forms.ChoiceField(required=False, label=_("Industry"))
+    temperature = forms.ChoiceField(required=False, label=_("Temperature"))
+    stage = forms.ChoiceField(required=False, label=_("Lifecycle stage"))
 
     def __init__(
         self,
@@ -114,6 +118,8 @@ class ContactFilterForm(forms.Form):
             *((u.pk, user_name(u)) for u in owners),
         ]
         self.fields["industry"].choices = [any_value, *Industry.choices]  # type: ignore[attr-defined]
+        self.fields["temperature"].choices = [any_value, *Temperature.choices]  # type: ignore[attr-defined]
+        self.fields["stage"].choices = [any_value, *Stage.choices]  # type: ignore[attr-defined]
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``selectors.contact_list``: the valid filters only."""
@@ -125,6 +131,8 @@ class ContactFilterForm(forms.Form):
             "tag": data.get("tag") or "",
             "owner_id": data.get("owner"),
             "industry": data.get("industry") or "",
+            "temperature": data.get("temperature") or "",
+            "stage": data.get("stage") or "",
         }
 
     @property

@@ -29,11 +29,15 @@ def contact_list(
     owner_id: int | None = None,
     company_id: int | None = None,
     industry: str = "",
+    temperature: str = "",
+    stage: str = "",
 ) -> QuerySet[Contact]:
     """Live contacts matching a search and filters, newest first.
 
     ``q`` matches names in kanji, kana (hiragana or katakana) and romaji, email, phone, company,
-    department and title; every word must match.
+    department and title; every word must match. ``temperature`` (cold/warm/hot) and ``stage``
+    (a lifecycle stage) filter through the score and lifecycle rows the higher apps keep per
+    contact; a contact without a score is cold, one without a stage row a lead.
     """
     _require(user, "contacts.view_contact")
     qs = Contact.objects.filter(merged_into__isnull=True).select_related("company", "owner")
@@ -51,6 +55,12 @@ def contact_list(
         qs = qs.filter(company_id=company_id)
     if industry:
         qs = qs.filter(company__industry=industry)
+    if temperature:
+        has = Q(score__temperature=temperature)
+        qs = qs.filter(has | Q(score__isnull=True) if temperature == "cold" else has)
+    if stage:
+        has = Q(lifecycle__stage=stage)
+        qs = qs.filter(has | Q(lifecycle__isnull=True) if stage == "lead" else has)
     return qs.order_by("-created_at", "-id")
 
 

@@ -590,11 +590,33 @@ def company_upsert(
                         setattr(company, k, attrs[k])
                     company.updated_at = clock.now()
                     company.save(update_fields=[*blanks, "updated_at"])
+                    _company_contacts_changed(
+                        company_ids=[company.pk], fields=[f"company.{k}" for k in blanks]
+                    )
                 return CompanyUpsertResult(company=company, created=False)
         except IntegrityError:
             if attempt == _RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _company_contacts_changed(*, company_ids: list[int], fields: list[str]) -> None:
+    """Record ``contact_updated`` for the live contacts of these companies: a company's size,
+    industry or region is part of each contact's fit (scores, MQL rules, segments follow)."""
+    now = clock.now()
+    ids = Contact.objects.filter(company_id__in=company_ids, merged_into__isnull=True)
+    activity_services.event_ingest_batch(
+        events=[
+            event_factories.contact_changed(
+                occurred_at=now,
+                contact_id=contact_id,
+                created=False,
+                source=EventSource.SYSTEM,
+                fields=fields,
+            )
+            for contact_id in ids.values_list("id", flat=True).iterator()
+        ]
+    )
 
 
 # --- Merge ----------------------------------------------------------------------------------
@@ -774,6 +796,7 @@ def company_merge(*, winner: Company, loser: Company, actor: User | None = None)
             merged_by=actor,
             merged_at=now,
         )
+        _company_contacts_changed(company_ids=[winner.pk], fields=["company"])
     logger.info("company.merged", extra={"winner": winner.pk, "loser": loser.pk})
     return record
 
@@ -802,6 +825,7 @@ def company_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Com
                 contact.save(update_fields=["company", "dedupe_key", "search_text"])
             record.undone_at = now
             record.save(update_fields=["undone_at"])
+            _company_contacts_changed(company_ids=[winner.pk, loser.pk], fields=["company"])
     except IntegrityError as exc:
         raise Conflict("The merged-away company's name now belongs to another company.") from exc
     return loser

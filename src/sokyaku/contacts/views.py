@@ -38,6 +38,9 @@ from sokyaku.contacts.models import Contact, FieldDefinition, FieldType, MergeRe
 from sokyaku.core import selectors as core_selectors
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
 from sokyaku.core.http import HtmxHttpRequest, actor, domain_errors
+from sokyaku.lifecycle import selectors as lifecycle_selectors
+from sokyaku.lifecycle.models import Stage
+from sokyaku.scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 20
@@ -67,11 +70,23 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
         Prefetch("tags", queryset=Tag.objects.order_by("name"))
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    _scores_attach(list(page.object_list))
     context = {"form": form, "page": page, "is_filtered": form.is_filtered}
     template = "contacts/_results.html" if _fragment(request) else "contacts/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _scores_attach(contacts: list[Contact]) -> None:
+    """Score and lifecycle stage for each listed contact, in a few queries for the page."""
+    ids = [c.pk for c in contacts]
+    scores = scoring_selectors.scores_for(contact_ids=ids)
+    stages = lifecycle_selectors.stage_of(contact_ids=ids)
+    labels = dict(Stage.choices)
+    for contact in contacts:
+        contact.score_view = scores[contact.pk]  # type: ignore[attr-defined]
+        contact.stage_label = labels.get(stages[contact.pk], stages[contact.pk])  # type: ignore[attr-defined]
 
 
 # --- Detail and timeline --------------------------------------------------------------------

@@ -42,13 +42,25 @@ def _django() -> None:
 
 
 def _migrate(verbosity: int = 1) -> None:
-    """Create or upgrade the tables; a new installation also gets its first consent topics."""
+    """Create or upgrade the tables. A new installation also gets what each app starts with
+    when it has none: consent topics, the seed's scoring rules and MQL rules, mail templates
+    and sender profiles, the seed's sequences (as drafts); contacts from before the lifecycle
+    app get their initial stage."""
     from django.core.management import call_command
 
     from sokyaku.consent.services import topics_default_install
+    from sokyaku.lifecycle.services import lifecycle_rebuild_initial, mql_presets_install_if_missing
+    from sokyaku.messaging.presets import messaging_presets_install_if_missing
+    from sokyaku.scoring.services import preset_install_if_missing
+    from sokyaku.sequences.presets import sequences_presets_install_if_missing
 
     call_command("migrate", interactive=False, verbosity=verbosity)
     topics_default_install()
+    preset_install_if_missing()
+    mql_presets_install_if_missing()
+    lifecycle_rebuild_initial()
+    messaging_presets_install_if_missing()
+    sequences_presets_install_if_missing()
 
 
 # --- migrate --------------------------------------------------------------------------------

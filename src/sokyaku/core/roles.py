@@ -64,7 +64,14 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
 # Permissions a role's actions would grant but it does not get: (app_label, codename).
 # Importing files of contacts (with a legal basis for all of them) is for marketers and admins.
 _WITHHELD: dict[str, tuple[tuple[str, str], ...]] = {
-    SALES_REP: (("contacts", "add_importjob"), ("contacts", "change_importjob")),
+    SALES_REP: (
+        ("contacts", "add_importjob"),
+        ("contacts", "change_importjob"),
+        # Reps qualify leads; the rules that qualify them are marketing's.
+        ("lifecycle", "add_mqlrule"),
+        ("lifecycle", "change_mqlrule"),
+        ("lifecycle", "change_sqlcriteria"),
+    ),
 }
 
 

@@ -1,21 +1,16 @@
-"""Public mail endpoints: open pixel, click redirect, one-click unsubscribe, preferences.
+"""Public mail endpoints mounted at /m/: open pixel, click redirect, one-click unsubscribe,
+preference centre (``public_views``). No login, no CSRF cookie: the signed token in the path is
+the only credential (``tokens.py``)."""
 
-No login, no CSRF cookie: the signed token in the path is the only credential (``tokens.py``).
-"""
-
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.urls import path
 
-
-def _pending(request: HttpRequest, token: str) -> HttpResponse:
-    return HttpResponseNotFound()
-
+from sokyaku.messaging import public_views
 
 app_name = "mail"
 
 urlpatterns = [
-    path("o/<str:token>.gif", _pending, name="open"),
-    path("c/<str:token>/", _pending, name="click"),
-    path("u/<str:token>/", _pending, name="unsubscribe"),
-    path("p/<str:token>/", _pending, name="preferences"),
+    path("o/<str:token>.gif", public_views.open_pixel, name="open"),
+    path("c/<str:token>/", public_views.click, name="click"),
+    path("u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
+    path("p/<str:token>/", public_views.preferences, name="preferences"),
 ]

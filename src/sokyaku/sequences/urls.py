@@ -1,7 +1,21 @@
 """Sequences UI."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from sokyaku.sequences import views
 
 app_name = "sequences"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.sequence_list, name="list"),
+    path("<int:sequence_id>/", views.sequence_detail, name="detail"),
+    path("<int:sequence_id>/steps/", views.step_add, name="step_add"),
+    path(
+        "<int:sequence_id>/steps/<int:step_id>/<str:action>/",
+        views.step_change,
+        name="step_change",
+    ),
+    path("<int:sequence_id>/<str:action>/", views.sequence_status, name="status"),
+    path("contacts/<int:contact_id>/enroll/", views.contact_enroll, name="contact_enroll"),
+    path("enrollments/<int:enrollment_id>/remove/", views.enrollment_remove, name="remove"),
+]

@@ -1,0 +1,17 @@
+"""Background work of lifecycle: thin wrappers that take ids and call a service."""
+
+from huey.contrib.djhuey import db_task
+
+from sokyaku.lifecycle.services import mql
+
+
+@db_task(retries=3, retry_delay=30)
+def mql_evaluate_task(contact_ids: list[int]) -> None:
+    """Evaluate the MQL rules for these contacts (safe to run twice: an MQL is not re-moved)."""
+    mql.mql_evaluate(contact_ids=contact_ids)
+
+
+@db_task(retries=1, retry_delay=60)
+def mql_evaluate_all_task() -> None:
+    """Apply the active MQL rules to every contact that matches them already."""
+    mql.mql_evaluate_all()

@@ -1,0 +1,204 @@
+"""Messaging reads: the outbox (list, detail), per-step and per-broadcast metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Q, QuerySet
+
+from sokyaku.core.errors import NotFound, PermissionDenied
+from sokyaku.messaging.models import (
+    Broadcast,
+    ChatChannel,
+    Message,
+    MessageStatus,
+    SenderProfile,
+    Template,
+)
+
+AnyUser = User | AnonymousUser
+
+# --- Outbox ----------------------------------------------------------------------------------
+
+
+def message_exists(*, message_id: int) -> bool:
+    return Message.objects.filter(pk=message_id).exists()
+
+
+def message_list(*, status: str = "", query: str = "") -> QuerySet[Message]:
+    """Outbox rows, newest first, with what the list shows (no body columns)."""
+    rows = Message.objects.select_related("contact", "sender").defer(
+        "body_html", "body_text", "context", "headers"
+    )
+    if status:
+        rows = rows.filter(status=status)
+    if query:
+        rows = rows.filter(Q(to_address__icontains=query) | Q(subject__icontains=query))
+    return rows.order_by("-created_at", "-id")
+
+
+def message_status_counts() -> dict[str, int]:
+    counts = dict(Message.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return {status: counts.get(status, 0) for status in MessageStatus.values}
+
+
+def message_get(*, message_id: int) -> Message:
+    """One message with its links; ``NotFound`` when there is none."""
+    message = (
+        Message.objects.select_related("contact", "sender", "template", "chat_channel", "broadcast")
+        .prefetch_related("links")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
+# --- Metrics ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metrics:
+    sent: int = 0
+    delivered: int = 0
+    unique_human_opens: int = 0
+    clicks: int = 0
+    unsubscribes: int = 0
+    bounces: int = 0
+
+    @property
+    def open_rate(self) -> float:
+        return self.unique_human_opens / self.delivered if self.delivered else 0.0
+
+    @property
+    def click_rate(self) -> float:
+        return self.clicks / self.delivered if self.delivered else 0.0
+
+
+def message_metrics(
+    *,
+    sequence_id: int | None = None,
+    step_ids: Sequence[int] | None = None,
+    broadcast_id: int | None = None,
+) -> dict[int | None, Metrics]:
+    """Counts per step (key ``step_id``; ``None`` for a broadcast's or unattributed rows).
+
+    One grouped query. ``sent``: accepted by the server (sent, plus failed after a bounce that
+    came back later); ``delivered``: sent minus bounced; ``unique_human_opens``: messages with
+    a human open (machine opens never set ``opened_at``); ``clicks``: messages with a human
+    click; ``unsubscribes`` and ``bounces``: messages that led to one.
+    """
+    rows = Message.objects.all()
+    if sequence_id is not None:
+        rows = rows.filter(sequence_id=sequence_id)
+    if step_ids is not None:
+        rows = rows.filter(step_id__in=list(step_ids))
+    if broadcast_id is not None:
+        rows = rows.filter(broadcast_id=broadcast_id)
+    went_out = Q(sent_at__isnull=False)
+    grouped = (
+        rows.values("step_id")
+        .annotate(
+            sent=Count("id", filter=went_out),
+            delivered=Count("id", filter=went_out & Q(bounced_at__isnull=True)),
+            opens=Count("id", filter=Q(opened_at__isnull=False)),
+            clicks=Count("id", filter=Q(clicked_at__isnull=False)),
+            unsubscribes=Count("id", filter=Q(unsubscribed_at__isnull=False)),
+            bounces=Count("id", filter=Q(bounced_at__isnull=False)),
+        )
+        .order_by()
+    )
+    return {
+        row["step_id"]: Metrics(
+            sent=row["sent"],
+            delivered=row["delivered"],
+            unique_human_opens=row["opens"],
+            clicks=row["clicks"],
+            unsubscribes=row["unsubscribes"],
+            bounces=row["bounces"],
+        )
+        for row in grouped
+    }
+
+
+# --- Content: templates, sender profiles, chat channels, broadcasts ---------------------------
+# Permission-checked for the user asking (``None`` is the system): every role may look,
+# marketers and admins change (the views check the change permissions).
+
+
+def _content_require(user: AnyUser | None, perm: str) -> None:
+    if user is not None and not user.has_perm(perm):
+        raise PermissionDenied("You do not have permission to see mail settings.")
+
+
+def template_list(*, user: AnyUser | None) -> QuerySet[Template]:
+    _content_require(user, "messaging.view_template")
+    return Template.objects.select_related("created_by").order_by("name")
+
+
+def template_get(*, user: AnyUser | None, id: int) -> Template:
+    _content_require(user, "messaging.view_template")
+    template = Template.objects.filter(pk=id).first()
+    if template is None:
+        raise NotFound(f"No template with id {id}.")
+    return template
+
+
+def sender_profile_list(*, user: AnyUser | None, stream: str = "") -> QuerySet[SenderProfile]:
+    _content_require(user, "messaging.view_senderprofile")
+    rows = SenderProfile.objects.all()
+    if stream:
+        rows = rows.filter(stream=stream)
+    return rows.order_by("stream", "-is_default", "name")
+
+
+def sender_profile_get(*, user: AnyUser | None, id: int) -> SenderProfile:
+    _content_require(user, "messaging.view_senderprofile")
+    profile = SenderProfile.objects.filter(pk=id).first()
+    if profile is None:
+        raise NotFound(f"No sender profile with id {id}.")
+    return profile
+
+
+def chat_channel_list(*, user: AnyUser | None) -> QuerySet[ChatChannel]:
+    _content_require(user, "messaging.view_chatchannel")
+    return ChatChannel.objects.order_by("name")
+
+
+def chat_channel_get(*, user: AnyUser | None, id: int) -> ChatChannel:
+    _content_require(user, "messaging.view_chatchannel")
+    channel = ChatChannel.objects.filter(pk=id).first()
+    if channel is None:
+        raise NotFound(f"No chat channel with id {id}.")
+    return channel
+
+
+def broadcast_list(*, user: AnyUser | None) -> QuerySet[Broadcast]:
+    _content_require(user, "messaging.view_broadcast")
+    return Broadcast.objects.select_related("template", "sender", "segment").order_by(
+        "-created_at", "-id"
+    )
+
+
+def broadcast_get(*, user: AnyUser | None, id: int) -> Broadcast:
+    _content_require(user, "messaging.view_broadcast")
+    broadcast = (
+        Broadcast.objects.select_related("template", "sender", "segment").filter(pk=id).first()
+    )
+    if broadcast is None:
+        raise NotFound(f"No broadcast with id {id}.")
+    return broadcast
+
+
+def broadcast_message_counts(*, broadcast: Broadcast) -> dict[str, int]:
+    """How many of a broadcast's messages are in each status (one grouped query)."""
+    counts = dict(
+        Message.objects.filter(broadcast=broadcast)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {status: counts.get(status, 0) for status in MessageStatus.values}

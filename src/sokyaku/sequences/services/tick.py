@@ -1,0 +1,372 @@
+"""The tick: advance due enrolments along their steps, exactly once per (enrolment, step).
+
+The durable schedule is ``Enrollment.next_run_at``. ``sequences_tick`` (every minute from the
+worker, and right after commit for an enrolment that is due now) claims due active enrolments of
+active sequences and advances each in its own transaction:
+
+- the row is locked with ``SELECT … FOR UPDATE SKIP LOCKED`` (``of=("self",)``) on PostgreSQL, so
+  a second worker skips it, and re-checked (still active, still due) once locked, so a worker
+  that saw it due before the first one committed finds it no longer due;
+- a step's effects (the outbox message with key ``seq:<enrollment>:<step>``, the ``StepRun``
+  unique per enrolment and step, the new position and ``next_run_at``) commit together or not
+  at all. A crash before commit leaves the enrolment due; after commit it is not due any more.
+
+Steps run one after the other in the same transaction until a wait ends in the future, a send
+step falls outside the send window (``next_run_at`` = the window's next opening) or the
+sequence ends. Goal conditions are checked before each run; a reached goal completes the
+enrolment with reason ``goal``. Paused sequences are not claimed: their enrolments keep their
+position and run (inside the window) when the sequence is resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from sokyaku.contacts import services as contact_services
+from sokyaku.contacts.models import Contact
+from sokyaku.core import clock
+from sokyaku.core.errors import SokyakuError
+from sokyaku.messaging.models import ChatChannel, Message, MessageChannel, Stream, Template
+from sokyaku.messaging.services.outbox import message_enqueue
+from sokyaku.sequences import conditions
+from sokyaku.sequences.calendar import SendWindow
+from sokyaku.sequences.models import (
+    Enrollment,
+    EnrollmentStatus,
+    SequenceStatus,
+    Step,
+    StepKind,
+    StepRun,
+)
+from sokyaku.sequences.schedule import SEND_KINDS, wait_until, window_of
+from sokyaku.sequences.services import enrollment as enrollment_services
+
+logger = logging.getLogger(__name__)
+
+# Steps one enrolment may run in one go (branches only jump forward, so this is a safety net).
+_MAX_STEPS_PER_RUN = 100
+
+
+@dataclass(frozen=True)
+class _Next:
+    position: int | None  # None: the sequence is over
+    run_at: datetime | None = None  # None: go on now
+    finish: str = ""  # a reason to complete the enrolment now (goal)
+
+
+def _claim(pk: int, at: datetime) -> Enrollment | None:
+    rows = Enrollment.objects.filter(
+        pk=pk,
+        status=EnrollmentStatus.ACTIVE,
+        next_run_at__lte=at,
+        sequence__status=SequenceStatus.ACTIVE,
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    else:
+        rows = rows.select_for_update()  # SQLite: one writer at a time anyway
+    return rows.select_related("sequence", "contact", "contact__owner", "trigger_event").first()
+
+
+def due_enrollment_ids(*, at: datetime, limit: int, ids: Iterable[int] | None = None) -> list[int]:
+    rows = Enrollment.objects.filter(
+        status=EnrollmentStatus.ACTIVE,
+        next_run_at__lte=at,
+        sequence__status=SequenceStatus.ACTIVE,
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return list(rows.order_by("next_run_at", "id").values_list("pk", flat=True)[:limit])
+
+
+def sequences_tick(
+    *, now: datetime | None = None, limit: int = 500, enrollment_ids: Iterable[int] | None = None
+) -> int:
+    """Advance up to ``limit`` due enrolments (only ``enrollment_ids`` when given); returns how
+    many this worker advanced. Creates outbox messages, StepRuns and events; safe to run in
+    several workers at once (see the module docstring)."""
+    at = now or clock.now()
+    advanced = 0
+    for pk in due_enrollment_ids(at=at, limit=limit, ids=enrollment_ids):
+        with transaction.atomic():
+            enrollment = _claim(pk, at)
+            if enrollment is None:
+                continue  # another worker holds it, or already moved it on
+            _advance(enrollment, at)
+            advanced += 1
+    if advanced:
+        logger.info("sequences.tick", extra={"advanced": advanced})
+    return advanced
+
+
+def _advance(enrollment: Enrollment, at: datetime) -> None:
+    sequence = enrollment.sequence
+    contact = enrollment.contact
+    if contact.merged_into_id is not None:
+        enrollment_services.enrollment_exit(
+            enrollment=enrollment, reason=enrollment_services.CONTACT_GONE
+        )
+        return
+    steps = list(Step.objects.filter(sequence=sequence).order_by("position"))
+    for goal in (s for s in steps if s.kind == StepKind.GOAL):
+        condition = goal.config.get("condition")
+        if condition and conditions.condition_holds(condition, enrollment=enrollment, step=goal):
+            enrollment_services.enrollment_finish(
+                enrollment=enrollment, reason=enrollment_services.GOAL
+            )
+            return
+    window = window_of(sequence)
+    # Steps this enrolment already ran (a step moved after it ran) are passed over: each step
+    # runs at most once per enrolment.
+    done = set(StepRun.objects.filter(enrollment=enrollment).values_list("step_id", flat=True))
+    for _ in range(_MAX_STEPS_PER_RUN):
+        step = next(
+            (s for s in steps if s.position >= enrollment.position and s.pk not in done), None
+        )
+        if step is None:
+            enrollment_services.enrollment_finish(enrollment=enrollment)
+            return
+        if step.kind in SEND_KINDS and not window.contains(at):
+            enrollment.position = step.position
+            enrollment.next_run_at = window.next_time(at)
+            enrollment.save(update_fields=["position", "next_run_at"])
+            return
+        outcome = _run(step, enrollment=enrollment, contact=contact, at=at, window=window)
+        done.add(step.pk)
+        if outcome.finish:
+            enrollment_services.enrollment_finish(enrollment=enrollment, reason=outcome.finish)
+            return
+        if outcome.position is None:
+            enrollment_services.enrollment_finish(enrollment=enrollment)
+            return
+        enrollment.position = outcome.position
+        if outcome.run_at is not None and outcome.run_at > at:
+            following = next((s for s in steps if s.position >= outcome.position), None)
+            run_at = outcome.run_at
+            if following is not None and following.kind in SEND_KINDS:
+                run_at = window.next_time(run_at)
+            enrollment.next_run_at = run_at
+            enrollment.save(update_fields=["position", "next_run_at"])
+            return
+    enrollment.next_run_at = at
+    enrollment.save(update_fields=["position", "next_run_at"])
+    logger.warning("sequences.too_many_steps", extra={"enrollment": enrollment.pk})
+
+
+def _record(
+    enrollment: Enrollment,
+    step: Step,
+    at: datetime,
+    outcome: str,
+    detail: str = "",
+    message: Message | None = None,
+) -> None:
+    StepRun.objects.create(
+        enrollment=enrollment,
+        step=step,
+        ran_at=at,
+        outcome=outcome,
+        detail=detail[:300],
+        message=message,
+    )
+
+
+def _by_id(model: Any, raw: Any, **filters: Any) -> Any:
+    """The row of ``model`` with id ``raw`` (a step's config value), or ``None``."""
+    if not isinstance(raw, int) and not (isinstance(raw, str) and raw.isdigit()):
+        return None
+    return model.objects.filter(pk=int(raw), **filters).first()
+
+
+def _after(step: Step) -> int:
+    """The position after ``step`` (the next existing one is found by ``>=``)."""
+    return step.position + 1
+
+
+def message_context(enrollment: Enrollment) -> dict[str, Any]:
+    """Context fixed into a step's message, in the renderer's merge-field shape: ``asset``
+    ({title, url} — a fresh download link for a whitepaper request) and ``webinar`` ({title,
+    starts_at, join_url}) from the event that triggered the enrolment."""
+    context: dict[str, Any] = {"sequence": enrollment.sequence.name}
+    event = enrollment.trigger_event
+    if event is None:
+        return context
+    props = event.properties or {}
+    if props.get("webinar") not in (None, ""):
+        context["webinar"] = {
+            "title": str(props.get("webinar_title") or props["webinar"]),
+            "starts_at": str(props.get("starts_at") or ""),
+            "join_url": str(props.get("join_url") or ""),
+        }
+    asset_id = props.get("asset_id") or props.get("asset")
+    submission_id = props.get("submission_id")
+    if isinstance(asset_id, int) or (isinstance(asset_id, str) and asset_id.isdigit()):
+        from sokyaku.capture.models import Asset
+        from sokyaku.capture.services import assets as asset_services
+
+        asset = Asset.objects.filter(pk=int(asset_id)).only("id", "title", "url").first()
+        if asset is not None:
+            url = asset.url
+            if submission_id:
+                url = asset_services.download_url(
+                    submission_id=int(submission_id), asset_id=asset.pk
+                )
+            context["asset"] = {"title": asset.title, "url": url}
+    return context
+
+
+def _run(
+    step: Step, *, enrollment: Enrollment, contact: Contact, at: datetime, window: SendWindow
+) -> _Next:
+    config = step.config or {}
+    key = conditions.message_key(enrollment_id=enrollment.pk, step_id=step.pk)
+    sequence = enrollment.sequence
+    if step.kind == StepKind.EMAIL:
+        template = _by_id(Template, config.get("template"))
+        if template is None:
+            _record(enrollment, step, at, "skipped", "the mail template no longer exists")
+            return _Next(_after(step))
+        message, _created = message_enqueue(
+            dedupe_key=key,
+            contact=contact,
+            channel=MessageChannel.EMAIL,
+            stream=Stream.MARKETING,
+            sender=sequence.sender,
+            template=template,
+            topic_key=sequence.topic_key,
+            context=message_context(enrollment),
+            sequence_id=sequence.pk,
+            step_id=step.pk,
+            enrollment_id=enrollment.pk,
+        )
+        _record(enrollment, step, at, "queued", template.name, message)
+        return _Next(_after(step))
+    if step.kind == StepKind.CHAT:
+        channel = _by_id(ChatChannel, config.get("channel"), is_active=True)
+        if channel is None:
+            _record(enrollment, step, at, "skipped", "the chat channel is missing or inactive")
+            return _Next(_after(step))
+        message, _created = message_enqueue(
+            dedupe_key=key,
+            contact=contact,
+            channel=MessageChannel.CHAT,
+            stream=Stream.MARKETING,
+            to_address="",
+            chat_channel=channel,
+            topic_key=sequence.topic_key,
+            context={**message_context(enrollment), "text": str(config.get("text") or "")},
+            sequence_id=sequence.pk,
+            step_id=step.pk,
+            enrollment_id=enrollment.pk,
+        )
+        _record(enrollment, step, at, "queued", channel.name, message)
+        return _Next(_after(step))
+    if step.kind == StepKind.WAIT:
+        until = wait_until(
+            config=config, base=at, anchor_at=enrollment.anchor_at, window=window, contact=contact
+        )
+        if until is None:
+            _record(enrollment, step, at, "skipped", "the date to wait for is unknown")
+            return _Next(_after(step))
+        _record(enrollment, step, at, "waiting", until.isoformat())
+        return _Next(_after(step), run_at=until)
+    if step.kind == StepKind.BRANCH:
+        holds = conditions.condition_holds(
+            config.get("condition") or {}, enrollment=enrollment, step=step
+        )
+        target = config.get("yes" if holds else "no")
+        _record(enrollment, step, at, "yes" if holds else "no")
+        return _Next(int(target) if target not in (None, "") else _after(step))
+    if step.kind == StepKind.UPDATE:
+        _record(enrollment, step, at, *_update(contact, config))
+        return _Next(_after(step))
+    if step.kind == StepKind.NOTIFY_OWNER:
+        _record(enrollment, step, at, *_notify(step, enrollment, contact, key))
+        return _Next(_after(step))
+    if step.kind == StepKind.GOAL:
+        condition = config.get("condition")
+        if condition and conditions.condition_holds(condition, enrollment=enrollment, step=step):
+            _record(enrollment, step, at, "goal")
+            return _Next(None, finish=enrollment_services.GOAL)
+        _record(enrollment, step, at, "not_reached")
+        return _Next(_after(step))
+    _record(enrollment, step, at, "skipped", f"unknown step kind {step.kind}")
+    return _Next(_after(step))
+
+
+def _update(contact: Contact, config: dict[str, Any]) -> tuple[str, str]:
+    tag = str(config.get("tag") or "").strip()
+    field = str(config.get("field") or "").strip()
+    if tag:
+        names = list(contact.tags.values_list("name", flat=True))
+        data = contact_services.ContactInput(tags=[*names, tag] if tag not in names else names)
+        detail = f"tag {tag}"
+    elif field.startswith("custom."):
+        name = field.removeprefix("custom.")
+        custom = {**(contact.custom_fields or {}), name: config.get("value")}
+        data = contact_services.ContactInput(custom_fields=custom)
+        detail = f"{field} = {config.get('value')}"
+    elif field:
+        data = contact_services.ContactInput.from_mapping({field: config.get("value")})
+        detail = f"{field} = {config.get('value')}"
+    else:
+        return "skipped", "nothing to update"
+    try:
+        # A savepoint: a refused value must not roll back the enrolment's progress.
+        with transaction.atomic():
+            contact_services.contact_update(contact=contact, data=data)
+    except SokyakuError as exc:
+        return "failed", exc.message
+    return "updated", detail
+
+
+def _notify(step: Step, enrollment: Enrollment, contact: Contact, key: str) -> tuple[str, str]:
+    config = step.config or {}
+    text = str(config.get("text") or "")
+    context = {
+        **message_context(enrollment),
+        "notification": {
+            "subject": str(config.get("subject") or text[:80]),
+            "text": text,
+            "contact_id": contact.pk,
+            "contact_name": contact.display_name,
+        },
+    }
+    channel = _by_id(ChatChannel, config.get("channel"), is_active=True)
+    if channel is not None:
+        message, _created = message_enqueue(
+            dedupe_key=key,
+            contact=contact,
+            channel=MessageChannel.CHAT,
+            stream=Stream.TRANSACTIONAL,
+            to_address="",
+            chat_channel=channel,
+            context={**context, "text": text},
+            sequence_id=enrollment.sequence_id,
+            step_id=step.pk,
+            enrollment_id=enrollment.pk,
+        )
+        return "notified", channel.name
+    owner = contact.owner
+    if owner is None or not owner.email:
+        return "skipped", "the contact has no owner with an email address"
+    template = _by_id(Template, config.get("template"))
+    message_enqueue(
+        dedupe_key=key,
+        contact=contact,
+        channel=MessageChannel.EMAIL,
+        stream=Stream.TRANSACTIONAL,
+        to_address=owner.email,
+        template=template,
+        context=context,
+        sequence_id=enrollment.sequence_id,
+        step_id=step.pk,
+        enrollment_id=enrollment.pk,
+    )
+    return "notified", owner.email

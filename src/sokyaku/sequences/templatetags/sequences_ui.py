@@ -1,0 +1,34 @@
+"""``{% sequences_panel contact %}``: the contact page's sequences — each enrolment with its
+status, next step and next run time, a manual enrol form and remove buttons (for users who
+may enrol: marketers, and sales reps for their own contacts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from sokyaku.sequences import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("sequences/_panel.html", takes_context=True)
+def sequences_panel(context: template.Context, contact: Any) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    may_enrol = bool(
+        user is not None
+        and (
+            user.has_perm("sequences.change_sequence")
+            or (user.has_perm("sequences.add_enrollment") and contact.owner_id == user.pk)
+        )
+    )
+    return {
+        "contact": contact,
+        "rows": selectors.contact_enrollments(contact=contact),
+        "sequences": list(selectors.manual_sequences()) if may_enrol else [],
+        "may_enrol": may_enrol,
+        "csrf_token": context.get("csrf_token"),
+        "perms": context.get("perms"),
+    }

@@ -1,0 +1,213 @@
+"""Sequences UI: the list, a sequence's flow with per-step metrics, settings, step editing,
+pause/resume, enrolments and the calendar preview; enrol/remove from the contact page.
+
+Marketers (``change_sequence``) edit; sales reps (``view`` + ``add_enrollment``) see sequences
+and enrol or remove their own contacts by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from sokyaku.contacts import selectors as contact_selectors
+from sokyaku.core.errors import Conflict, ValidationError
+from sokyaku.core.http import actor, domain_errors
+from sokyaku.messaging.models import ChatChannel, Template
+from sokyaku.sequences import selectors
+from sokyaku.sequences.calendar import TOKYO
+from sokyaku.sequences.models import Enrollment, Sequence, StepKind
+from sokyaku.sequences.schedule import WAIT_UNITS, window_of
+from sokyaku.sequences.services import editing
+from sokyaku.sequences.services import enrollment as enrollment_services
+
+_VIEW = "sequences.view_sequence"
+_CHANGE = "sequences.change_sequence"
+_ENROL = "sequences.add_enrollment"
+
+
+@login_required
+@permission_required(_VIEW, raise_exception=True)
+def sequence_list(request: HttpRequest) -> HttpResponse:
+    rows = selectors.sequence_list(user=request.user)
+    return render(request, "sequences/list.html", {"sequences": rows})
+
+
+def _preview(request: HttpRequest, sequence: Sequence) -> dict[str, Any]:
+    raw_contact = request.GET.get("contact", "")
+    raw_start = request.GET.get("start", "")
+    context: dict[str, Any] = {"preview_contact": raw_contact, "preview_start": raw_start}
+    if not raw_contact.isdigit():
+        return context
+    contact = contact_selectors.contact_get(user=request.user, id=int(raw_contact))
+    start = None
+    if raw_start:
+        parsed = parse_datetime(raw_start)
+        if parsed is None:
+            context["preview_error"] = _("Enter the start as a date and time.")
+            return context
+        start = parsed if parsed.tzinfo else parsed.replace(tzinfo=TOKYO)
+    context["preview_for"] = contact
+    context["preview"] = selectors.sequence_preview(sequence=sequence, contact=contact, start=start)
+    return context
+
+
+@login_required
+@permission_required(_VIEW, raise_exception=True)
+@domain_errors
+def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    steps = selectors.step_list(sequence=sequence)
+    metrics = selectors.step_metrics(sequence=sequence, steps=steps)
+    template_ids = [s.config.get("template") for s in steps if s.config.get("template")]
+    templates = {t.pk: t for t in Template.objects.filter(pk__in=template_ids)}
+    status = request.GET.get("status", "")
+    enrollments = selectors.enrollment_list(sequence=sequence, status=status or None)[:100]
+    context = {
+        "sequence": sequence,
+        "window": window_of(sequence),
+        "flow": [(s, metrics[s.pk], templates.get(s.config.get("template"))) for s in steps],
+        "enrollments": enrollments,
+        "status_filter": status,
+        "kinds": StepKind.choices,
+        "units": WAIT_UNITS,
+        "all_templates": Template.objects.order_by("name").only("id", "name"),
+        "channels": ChatChannel.objects.filter(is_active=True).only("id", "name"),
+        "step_errors": request.session.pop("sequence_step_errors", None),
+        **_preview(request, sequence),
+    }
+    return render(request, "sequences/detail.html", context)
+
+
+def _step_config(post: Any) -> tuple[str, str, dict[str, Any]]:
+    kind = post.get("kind", "")
+    config: dict[str, Any] = {}
+    if kind == StepKind.EMAIL:
+        config = {"template": post.get("template")}
+    elif kind == StepKind.CHAT:
+        config = {"channel": post.get("channel"), "text": post.get("text", "")}
+    elif kind == StepKind.WAIT:
+        config = {"amount": post.get("amount"), "unit": post.get("unit")}
+    elif kind in (StepKind.BRANCH, StepKind.GOAL):
+        condition: dict[str, Any] = {"kind": post.get("condition", "")}
+        if condition["kind"] == "event":
+            condition["event_type"] = post.get("event_type", "")
+        elif condition["kind"] == "score_gte":
+            condition["value"] = post.get("value")
+        elif condition["kind"] == "stage":
+            condition["stage"] = post.get("value", "")
+        elif condition["kind"] == "segment":
+            condition["segment"] = post.get("value")
+        config = {"condition": condition}
+        if kind == StepKind.BRANCH:
+            config.update(yes=post.get("yes") or None, no=post.get("no") or None)
+    elif kind == StepKind.UPDATE:
+        config = {"tag": post.get("tag", "")}
+    elif kind == StepKind.NOTIFY_OWNER:
+        config = {"text": post.get("text", "")}
+    return kind, post.get("name", ""), config
+
+
+@require_POST
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def step_add(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    kind, name, config = _step_config(request.POST)
+    position = request.POST.get("position", "")
+    try:
+        editing.step_add(
+            sequence=sequence,
+            data=editing.StepInput(kind=kind, name=name, config=config),
+            position=int(position) if position.isdigit() else None,
+        )
+    except ValidationError as exc:
+        request.session["sequence_step_errors"] = {
+            "message": exc.message,
+            "fields": exc.field_errors,
+        }
+    return redirect("sequences:detail", sequence.pk)
+
+
+@require_POST
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def step_change(request: HttpRequest, sequence_id: int, step_id: int, action: str) -> HttpResponse:
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    step = selectors.step_get(sequence=sequence, id=step_id)
+    if action == "remove":
+        editing.step_remove(step=step)
+    elif action in ("up", "down"):
+        editing.step_move(step=step, direction=-1 if action == "up" else 1)
+    return redirect("sequences:detail", sequence.pk)
+
+
+@require_POST
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def sequence_status(request: HttpRequest, sequence_id: int, action: str) -> HttpResponse:
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    actions = {
+        "activate": editing.sequence_activate,
+        "pause": editing.sequence_pause,
+        "resume": editing.sequence_resume,
+        "archive": editing.sequence_archive,
+    }
+    try:
+        actions[action](sequence=sequence)
+    except (ValidationError, Conflict, KeyError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+    return redirect("sequences:detail", sequence.pk)
+
+
+def _may_touch(request: HttpRequest, contact: Any) -> None:
+    user = request.user
+    if user.has_perm(_CHANGE):
+        return
+    if not user.has_perm(_ENROL) or contact.owner_id != user.pk:
+        raise DjangoPermissionDenied(_("You may enrol only your own contacts."))
+
+
+@require_POST
+@login_required
+@permission_required(_ENROL, raise_exception=True)
+@domain_errors
+def contact_enroll(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = contact_selectors.contact_get(user=request.user, id=contact_id)
+    _may_touch(request, contact)
+    raw = request.POST.get("sequence", "")
+    if raw.isdigit():
+        sequence = selectors.sequence_get(user=request.user, id=int(raw))
+        try:
+            enrollment_services.sequence_enroll(
+                sequence=sequence, contact=contact, actor=actor(request)
+            )
+            messages.success(request, _("Enrolled in %(name)s.") % {"name": sequence.name})
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, exc.message)
+    return redirect("contacts:detail", contact.pk)
+
+
+@require_POST
+@login_required
+@permission_required(_ENROL, raise_exception=True)
+@domain_errors
+def enrollment_remove(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    enrollment = Enrollment.objects.select_related("contact").filter(pk=enrollment_id).first()
+    if enrollment is None:
+        raise Http404
+    _may_touch(request, enrollment.contact)
+    enrollment_services.enrollment_exit(
+        enrollment=enrollment, reason=enrollment_services.MANUAL, actor=actor(request)
+    )
+    return redirect("contacts:detail", enrollment.contact_id)

@@ -1,0 +1,208 @@
+"""The mail content UI: templates (errors with lines, preview, test send), sender profiles,
+broadcasts, chat channels, and who may change what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from sokyaku.messaging.models import Broadcast, ChatChannel, Message, Template
+from tests.messaging.content_helpers import person, sender, static_segment, template
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def rep_client(client: Client, sales_rep) -> Client:  # type: ignore[no-untyped-def]
+    client.force_login(sales_rep)
+    return client
+
+
+def test_the_mail_home_lists_templates_in_few_queries(  # type: ignore[no-untyped-def]
+    logged_in: Client, django_assert_max_num_queries
+) -> None:
+    for i in range(15):
+        template(f"テンプレート{i}")
+
+    with django_assert_max_num_queries(12):
+        response = logged_in.get(reverse("messaging:home"))
+
+    assert response.status_code == 200
+    assert "テンプレート14" in response.content.decode()
+
+
+def test_a_broken_template_shows_the_line_and_saves_nothing(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("messaging:template_create"),
+        {
+            "name": "壊れた",
+            "subject": "件名",
+            "body_html": "<p>a</p>\n<p>b</p>\n{% if contact.industry %}",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Line 3: " in response.content.decode()
+    assert not Template.objects.exists()
+
+
+def test_a_saved_template_shows_its_warnings(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("messaging:template_create"),
+        {"name": "注意", "subject": "件名", "body_html": "<p>{{ contact.nickname }}</p>"},
+        follow=True,
+    )
+
+    assert "contact.nickname" in response.content.decode()
+    assert Template.objects.get().warnings
+
+
+def test_the_preview_renders_as_the_chosen_contact_in_a_sandbox(logged_in: Client) -> None:
+    contact = person(family_name="<b>山田</b>", email="yamada@example.com")
+    tpl = template(body="<p>{{ contact.family_name }}様</p>")
+    sender()
+
+    response = logged_in.get(
+        reverse("messaging:template_preview", args=[tpl.pk]), {"contact": contact.pk}
+    )
+
+    html = response.content.decode()
+    assert "<iframe" in html and " sandbox " in html and "srcdoc=" in html
+    # Escaped for the mail, then for the attribute: the name never becomes markup.
+    assert "&amp;lt;b&amp;gt;山田&amp;lt;/b&amp;gt;様" in html
+    assert "<b>山田</b>" not in html
+
+
+def test_the_contact_picker_finds_contacts(logged_in: Client) -> None:
+    person(family_name="鈴木", given_name="一郎", email="suzuki@example.com")
+
+    response = logged_in.get(reverse("messaging:preview_contacts"), {"q": "鈴木"})
+
+    assert "鈴木 一郎" in response.content.decode()
+
+
+def test_test_send_queues_one_message_per_click(logged_in: Client) -> None:
+    tpl = template()
+    contact = person(family_name="山田", email="yamada@example.com")
+    sender()
+    url = reverse("messaging:template_test_send", args=[tpl.pk])
+
+    logged_in.post(url, {"to_address": "me@example.com", "contact": contact.pk})
+    logged_in.post(url, {"to_address": "me@example.com", "contact": contact.pk})
+
+    assert Message.objects.filter(to_address="me@example.com").count() == 2
+
+
+def test_a_sales_rep_sees_templates_but_cannot_change_them(rep_client: Client) -> None:
+    tpl = template("閲覧のみ", body="<p>元</p>")
+
+    page = rep_client.get(reverse("messaging:template_edit", args=[tpl.pk]))
+    post = rep_client.post(
+        reverse("messaging:template_edit", args=[tpl.pk]),
+        {"name": "閲覧のみ", "subject": "件名", "body_html": "<p>変更</p>"},
+    )
+    create = rep_client.get(reverse("messaging:template_create"))
+
+    tpl.refresh_from_db()
+    assert page.status_code == 200
+    assert post.status_code == 403 and create.status_code == 403
+    assert tpl.body_html == "<p>元</p>"
+
+
+def test_an_anonymous_visitor_is_sent_to_login(client: Client) -> None:
+    response = client.get(reverse("messaging:home"))
+
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_sender_list_shows_missing_legal_items(logged_in: Client) -> None:
+    sender(postal_address="")
+
+    response = logged_in.get(reverse("messaging:sender_list"))
+
+    assert "postal address" in response.content.decode()
+
+
+def test_a_sender_profile_is_created_from_the_form(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("messaging:sender_create"),
+        {
+            "name": "配信用",
+            "stream": "marketing",
+            "from_name": "サンプル",
+            "from_email": "news@example.com",
+            "complaint_threshold": "0.003",
+        },  # fmt: skip
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "cannot send marketing mail until" in html
+    assert "sender name" in html
+
+
+def test_a_broadcast_is_created_and_sent_now(logged_in: Client) -> None:
+    from sokyaku.consent.models import ConsentTopic
+
+    ConsentTopic.objects.get_or_create(key="newsletter", defaults={"name": "ニュースレター"})
+    members = [person(family_name=f"読者{i}", email=f"r{i}@example.com") for i in range(2)]
+    segment = static_segment("読者", members)
+    tpl = template("ニュースレター")
+    profile = sender()
+
+    created = logged_in.post(
+        reverse("messaging:broadcast_create"),
+        {
+            "name": "6月号",
+            "template": tpl.pk,
+            "sender": profile.pk,
+            "segment": segment.pk,
+            "topic_key": "newsletter",
+        },  # fmt: skip
+    )
+    broadcast = Broadcast.objects.get()
+    detail = logged_in.get(reverse("messaging:broadcast_detail", args=[broadcast.pk]))
+    logged_in.post(reverse("messaging:broadcast_schedule", args=[broadcast.pk]), {"now": "1"})
+
+    broadcast.refresh_from_db()
+    assert created.status_code == 302
+    assert "2 members with an email address" in detail.content.decode()
+    assert broadcast.status == "scheduled" and broadcast.scheduled_at is not None
+
+
+def test_the_broadcast_list_shows_recipient_counts(  # type: ignore[no-untyped-def]
+    logged_in: Client, django_assert_max_num_queries
+) -> None:
+    from sokyaku.messaging.services import broadcasts
+
+    profile, tpl = sender(), template()
+    for i in range(5):
+        broadcasts.broadcast_create(
+            name=f"号{i}", template=tpl, sender=profile, segment=static_segment(f"s{i}", []),
+            topic_key="newsletter", actor=None,
+        )  # fmt: skip
+
+    with django_assert_max_num_queries(12):
+        response = logged_in.get(reverse("messaging:broadcast_list"))
+
+    assert response.status_code == 200 and "号4" in response.content.decode()
+
+
+def test_a_chat_channel_with_http_is_refused_on_the_form(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("messaging:chat_create"),
+        {"name": "Slack", "kind": "slack", "url": "http://hooks.example.com/x", "is_active": "on"},
+    )
+
+    assert "https://" in response.content.decode()
+    assert not ChatChannel.objects.exists()

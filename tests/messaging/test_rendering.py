@@ -13,7 +13,7 @@ from django.utils import translation
 from sokyaku.core.errors import ValidationError
 from sokyaku.messaging import presets, rendering, tokens
 from sokyaku.messaging.models import Message, SenderProfile, Stream, Template
-from sokyaku.messaging.services import content
+from sokyaku.messaging.services import content, outbox
 from tests.messaging.content_helpers import WORDING, person, queued, sender, template
 
 pytestmark = pytest.mark.django_db
@@ -389,3 +389,31 @@ def test_the_seed_templates_compile_cleanly_and_personalise() -> None:
     assert "田中様" in out.html and "製造業" in out.html
     assert out.links[0] == "https://example.com/a/guide.pdf"
     assert WORDING in out.text
+
+
+@pytest.mark.django_db
+def test_an_owner_notification_without_a_template_is_plain_text_with_the_contact_link() -> None:
+    # given a transactional notice for an owner (a sequence's "notify the owner" step)
+    contact = person(family_name="<b>山田</b>")
+    message, _created = outbox.message_enqueue(
+        dedupe_key="notice-1",
+        contact=contact,
+        stream=Stream.TRANSACTIONAL,
+        to_address="owner@example.co.jp",
+        context={
+            "notification": {
+                "subject": "資料請求3通目のCTAがクリックされました",
+                "text": "至急ご連絡ください。\n24時間以内に。",
+                "contact_id": contact.pk,
+                "contact_name": contact.display_name,
+            }
+        },
+    )
+    # when it is rendered
+    rendered = rendering.message_render(message=message)
+    # then it carries the text and a link to the contact, escaped in HTML, nothing tracked
+    assert rendered.subject == "資料請求3通目のCTAがクリックされました"
+    assert f"/contacts/{contact.pk}/" in rendered.text
+    assert "至急ご連絡ください。" in rendered.text
+    assert "&lt;b&gt;山田&lt;/b&gt;" in rendered.html and "<b>山田" not in rendered.html
+    assert rendered.links == []

@@ -42,6 +42,7 @@ from django.template.defaulttags import (
     IfNode,
     WithNode,
 )
+from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -526,6 +527,9 @@ class MessageRenderer:
         """What ``message`` sends (see ``message_render``)."""
         template = message.template
         if template is None:
+            notification = (message.context or {}).get("notification")
+            if isinstance(notification, Mapping) and message.stream == Stream.TRANSACTIONAL:
+                return _notification_render(notification)
             raise ValidationError("The message has no mail template.")
         test = _test_send(message)
         if test is not None:
@@ -685,6 +689,22 @@ def _test_send(message: Message) -> Mapping[str, Any] | None:
 
 def _contacts_for_render() -> QuerySet[Contact]:
     return Contact.objects.select_related("company", "owner").prefetch_related("tags")
+
+
+def _notification_render(notification: Mapping[str, Any]) -> Rendered:
+    """A plain internal notice (e.g. a sequence's "notify the owner" step without a template):
+    its text and a link to the contact, nothing tracked."""
+    text = str(notification.get("text") or "")
+    subject = str(notification.get("subject") or text[:80] or _("Notification from sokyaku"))
+    contact_id = notification.get("contact_id")
+    lines = [text]
+    if contact_id:
+        url = settings.SITE_URL + reverse("contacts:detail", args=[int(contact_id)])
+        name = str(notification.get("contact_name") or "")
+        lines.append(f"{name}\n{url}".strip())
+    body_text = "\n\n".join(line for line in lines if line)
+    body_html = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in lines if part)
+    return Rendered(subject=" ".join(subject.split()), html=body_html, text=body_text, links=[])
 
 
 def message_render(*, message: Message) -> Rendered:

@@ -8,7 +8,10 @@ app_name = "sequences"
 
 urlpatterns = [
     path("", views.sequence_list, name="list"),
+    path("new/", views.sequence_create, name="create"),
     path("<int:sequence_id>/", views.sequence_detail, name="detail"),
+    # Before the status actions, whose ``<str:action>`` would take "settings".
+    path("<int:sequence_id>/settings/", views.sequence_settings, name="settings"),
     path("<int:sequence_id>/steps/", views.step_add, name="step_add"),
     path(
         "<int:sequence_id>/steps/<int:step_id>/<str:action>/",

@@ -1,8 +1,9 @@
-"""Sequences UI: the list, a sequence's flow with per-step metrics, settings, step editing,
-pause/resume, enrolments and the calendar preview; enrol/remove from the contact page.
+"""Sequences UI: the list, creating a sequence and editing its settings, a sequence's flow with
+per-step metrics, settings, step editing, pause/resume, enrolments and the calendar preview;
+enrol/remove from the contact page.
 
-Marketers (``change_sequence``) edit; sales reps (``view`` + ``add_enrollment``) see sequences
-and enrol or remove their own contacts by hand."""
+Marketers (``add_sequence`` + ``change_sequence``) create and edit; sales reps (``view`` +
+``add_enrollment``) see sequences and enrol or remove their own contacts by hand."""
 
 from __future__ import annotations
 
@@ -15,20 +16,27 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from sokyaku.capture import gated_selectors
+from sokyaku.capture import selectors as capture_selectors
+from sokyaku.consent import selectors as consent_selectors
 from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.core.http import actor, domain_errors
-from sokyaku.messaging.models import ChatChannel, Template
+from sokyaku.messaging import selectors as messaging_selectors
+from sokyaku.messaging.models import ChatChannel, Stream, Template
+from sokyaku.segments import selectors as segment_selectors
 from sokyaku.sequences import selectors
 from sokyaku.sequences.calendar import TOKYO
+from sokyaku.sequences.forms import SequenceSettingsForm, SettingsChoices
 from sokyaku.sequences.models import Enrollment, Sequence, StepKind
 from sokyaku.sequences.schedule import WAIT_UNITS, window_of
 from sokyaku.sequences.services import editing
 from sokyaku.sequences.services import enrollment as enrollment_services
 
 _VIEW = "sequences.view_sequence"
+_ADD = "sequences.add_sequence"
 _CHANGE = "sequences.change_sequence"
 _ENROL = "sequences.add_enrollment"
 
@@ -38,6 +46,74 @@ _ENROL = "sequences.add_enrollment"
 def sequence_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.sequence_list(user=request.user)
     return render(request, "sequences/list.html", {"sequences": rows})
+
+
+def _settings_choices(request: HttpRequest) -> SettingsChoices:
+    """What the settings form's pickers offer, one query each."""
+    user = request.user
+    senders = list(
+        messaging_selectors.sender_profile_list(user=user, stream=Stream.MARKETING).values_list(
+            "id", "name", "is_default"
+        )
+    )
+    return SettingsChoices(
+        forms=[(f.pk, f.name) for f in capture_selectors.form_choices(user=user)],
+        assets=list(gated_selectors.asset_list(user=user).values_list("id", "title")),
+        segments=list(
+            segment_selectors.segment_list(user=user).order_by("name").values_list("id", "name")
+        ),
+        senders=[(pk, name) for pk, name, _default in senders],
+        topics=[
+            (t.key, f"{t.name} ({t.key})")
+            for t in consent_selectors.topic_list().filter(is_active=True).only("key", "name")
+        ],
+        default_sender=next((pk for pk, _name, default in senders if default), None),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required((_ADD, _CHANGE), raise_exception=True)
+@domain_errors
+def sequence_create(request: HttpRequest) -> HttpResponse:
+    form = SequenceSettingsForm(
+        request.POST if request.method == "POST" else None, choices=_settings_choices(request)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            sequence = editing.sequence_create(data=form.to_input(), actor=actor(request))
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except Conflict:
+            form.add_error("name", _("A sequence with this name exists already."))
+        else:
+            messages.success(request, _("Sequence created. Add its steps, then activate it."))
+            return redirect("sequences:detail", sequence.pk)
+    return render(request, "sequences/settings.html", {"form": form, "sequence": None})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def sequence_settings(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    form = SequenceSettingsForm(
+        request.POST if request.method == "POST" else None,
+        choices=_settings_choices(request),
+        sequence=sequence,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            editing.sequence_update(sequence=sequence, data=form.to_input())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except Conflict:
+            form.add_error("name", _("A sequence with this name exists already."))
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("sequences:detail", sequence.pk)
+    return render(request, "sequences/settings.html", {"form": form, "sequence": sequence})
 
 
 def _preview(request: HttpRequest, sequence: Sequence) -> dict[str, Any]:

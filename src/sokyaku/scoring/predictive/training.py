@@ -22,10 +22,6 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.naive_bayes import CategoricalNB
 
 from sokyaku.core import clock
 from sokyaku.scoring.models import ModelStatus, Prediction, PredictiveModel
@@ -118,6 +114,10 @@ def _scaling(names: Sequence[str], x: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _logistic(names: Sequence[str], x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """Fit the logistic regression; returns the parameters ``predict`` reads."""
+    # scikit-learn is imported where a model is fitted: loading it costs the web processes
+    # about a second, and they only ever predict (with the stored parameters and numpy).
+    from sklearn.linear_model import LogisticRegression
+
     mean, scale = _scaling(names, x)
     logistic = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
     logistic.fit((x - mean) / scale, y)
@@ -130,6 +130,10 @@ def _logistic(names: Sequence[str], x: np.ndarray, y: np.ndarray) -> dict[str, A
 
 
 def _fit(matrix: F.FeatureMatrix, *, seed: int) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.naive_bayes import CategoricalNB
+
     known = matrix.rows(Outcome.WON) | matrix.rows(Outcome.LOST)
     x, cats = matrix.x[known], matrix.categories[known]
     y = matrix.rows(Outcome.WON)[known].astype(int)

@@ -1,0 +1,389 @@
+"""The sequence settings form: one Django form to create a sequence and to edit its settings.
+
+It only parses and shows input and turns it into ``editing.SequenceInput``; the service
+validates and writes. The service's field errors (English source strings) come back onto the
+fields, translated (``add_service_errors``). The pickers' choices (forms, assets, segments,
+sender profiles, consent topics) are read by the view through their apps' selectors and handed
+in as ``SettingsChoices``, so the form itself never queries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from sokyaku.activity.models import EventType
+from sokyaku.core.errors import SokyakuError
+from sokyaku.lifecycle.models import Stage
+from sokyaku.sequences.calendar import (
+    DEFAULT_DAYS,
+    DEFAULT_END,
+    DEFAULT_START,
+    NEW_YEAR_CLOSURE,
+    closures_parse,
+    window_validate,
+)
+from sokyaku.sequences.conditions import STAGE_ORDER
+from sokyaku.sequences.models import ReentryPolicy, TriggerKind
+from sokyaku.sequences.models import Sequence as SequenceModel
+from sokyaku.sequences.services.editing import EXIT_CHOICES, SequenceInput
+
+Choices = Sequence[tuple[Any, str]]
+
+WEEKDAYS = (
+    (1, _("Mon")),
+    (2, _("Tue")),
+    (3, _("Wed")),
+    (4, _("Thu")),
+    (5, _("Fri")),
+    (6, _("Sat")),
+    (7, _("Sun")),
+)
+EXIT_LABELS = {
+    "mql": _("Became an MQL"),
+    "sql": _("Became an SQL"),
+    "customer": _("Became a customer"),
+    "unsubscribed": _("Unsubscribed"),
+    "bounced": _("Bounced"),
+}
+# Which trigger kinds use which of the form's trigger fields (the page shows only those).
+TRIGGER_FIELDS: dict[str, tuple[str, ...]] = {
+    TriggerKind.FORM_SUBMITTED: ("trigger_form", "trigger_asset"),
+    TriggerKind.EVENT: ("event_type", "where"),
+    TriggerKind.DEAL_WON: ("where",),
+    TriggerKind.SEGMENT_ENTERED: ("segment",),
+    TriggerKind.STAGE_ENTERED: ("stage",),
+    TriggerKind.DATE_RELATIVE: ("date", "offset_minutes", "where"),
+    TriggerKind.MANUAL: (),
+}
+# Service field error → form field, where the names differ.
+_FIELD_MAP = {"trigger_config.form": "trigger_form", "trigger_config.asset": "trigger_asset"}
+# "12-29〜01-03" (〜, ~, ～ after NFKC, –, —) or one day "05-01"; month/day also with "/".
+_CLOSURE_RE = re.compile(r"^(\d{1,2})[-/](\d{1,2})(?:\s*[~〜–—]\s*(\d{1,2})[-/](\d{1,2}))?$")
+
+
+@dataclass(frozen=True)
+class SettingsChoices:
+    """What the pickers offer: ``(id, label)`` pairs, and ``(key, label)`` for topics."""
+
+    forms: Choices
+    assets: Choices
+    segments: Choices
+    senders: Choices
+    topics: Choices
+    default_sender: int | None = None
+
+
+def closures_text(closures: Sequence[dict[str, str]]) -> str:
+    """The stored closures as the textarea shows them, one ``12-29〜01-03`` per line."""
+    return "\n".join(
+        c["from"] if c["from"] == c["to"] else f"{c['from']}〜{c['to']}" for c in closures
+    )
+
+
+def _with_current(choices: Choices, current: Any) -> list[tuple[Any, str]]:
+    """The choices, plus the stored value when it is no longer offered (an archived segment,
+    an inactive topic) so that saving other settings does not silently drop it."""
+    result = list(choices)
+    if current not in (None, "") and str(current) not in {str(value) for value, _l in result}:
+        result.append((current, f"#{current}" if isinstance(current, int) else str(current)))
+    return result
+
+
+class SequenceSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Sequence name"), max_length=150)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    trigger_kind = forms.ChoiceField(
+        label=_("Trigger"),
+        choices=TriggerKind.choices,
+        widget=forms.Select(attrs={"data-seq-trigger": ""}),
+    )
+    trigger_form = forms.TypedChoiceField(label=_("Form"), coerce=int, required=False)
+    trigger_asset = forms.TypedChoiceField(
+        label=_("Downloaded asset"),
+        coerce=int,
+        required=False,
+        help_text=_("Choose a form, or an asset whose download starts the sequence."),
+    )
+    event_type = forms.ChoiceField(label=_("Event type"), required=False)
+    where = forms.CharField(
+        label=_("Property conditions (JSON)"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": '[{"field": "amount_jpy", "op": "gte", "value": 5000}]',
+            }
+        ),
+        help_text=_(
+            "Optional. A list of {field, op, value}; op is one of eq, ne, in, not_in, contains, "
+            "startswith, gte, lte, is_set."
+        ),
+    )
+    segment = forms.TypedChoiceField(label=_("Segment"), coerce=int, required=False)
+    stage = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
+    date = forms.CharField(
+        label=_("Date"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "event:webinar_registered.starts_at"}),
+        help_text=_("event:<event type>.<property> or field:custom.<field name>"),
+    )
+    offset_minutes = forms.IntegerField(
+        label=_("Offset (minutes)"),
+        required=False,
+        help_text=_("Negative is before the date: -60 is one hour before."),
+    )
+    reentry = forms.ChoiceField(
+        label=_("Re-entry"),
+        choices=ReentryPolicy.choices,
+        widget=forms.Select(attrs={"data-seq-reentry": ""}),
+    )
+    reentry_days = forms.IntegerField(label=_("Days until re-entry"), required=False, min_value=1)
+    exit_on = forms.MultipleChoiceField(
+        label=_("Exit when the contact"),
+        required=False,
+        choices=[(key, EXIT_LABELS[key]) for key in EXIT_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Unsubscribes and spam complaints always end the sequence."),
+    )
+    window_days = forms.TypedMultipleChoiceField(
+        label=_("Send on"),
+        coerce=int,
+        choices=WEEKDAYS,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one weekday.")},
+    )
+    window_start = forms.TimeField(
+        label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    window_end = forms.TimeField(
+        label=_("End time"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("Asia/Tokyo; a mail due outside the window waits for its next opening."),
+    )
+    skip_holidays = forms.BooleanField(label=_("Skip national holidays"), required=False)
+    closures = forms.CharField(
+        label=_("Company closures"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "12-29〜01-03"}),
+        help_text=_("One period a line, month-day to month-day, such as 12-29〜01-03 (年末年始)."),
+    )
+    sender = forms.TypedChoiceField(label=_("Sender profile"), coerce=int, required=False)
+    # The engine suppresses marketing mail and chat without a topic, so one is required here.
+    topic_key = forms.ChoiceField(
+        label=_("Consent topic"),
+        error_messages={"required": _("Choose the consent topic the messages are sent under.")},
+    )
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        choices: SettingsChoices,
+        sequence: SequenceModel | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.sequence = sequence
+        initial = self.initial_of(sequence) if sequence else self.initial_new(choices)
+        super().__init__(data, initial=initial, **kwargs)
+        config = sequence.trigger_config if sequence else {}
+        blank = [("", "—")]
+        self._set_choices("trigger_form", blank + _with_current(choices.forms, config.get("form")))
+        self._set_choices(
+            "trigger_asset", blank + _with_current(choices.assets, config.get("asset"))
+        )
+        events = [(value, f"{label} ({value})") for value, label in EventType.choices]
+        self._set_choices("event_type", blank + _with_current(events, config.get("event_type")))
+        self._set_choices("segment", blank + _with_current(choices.segments, config.get("segment")))
+        stages = [(key, str(Stage(key).label)) for key in STAGE_ORDER]
+        self._set_choices("stage", blank + stages)
+        senders = _with_current(choices.senders, sequence.sender_id if sequence else None)
+        # The service cannot take a sender away again, so once chosen there is no blank option.
+        if sequence is None or sequence.sender_id is None:
+            senders = [("", gettext("The default marketing sender"))] + senders
+        self._set_choices("sender", senders)
+        topics = _with_current(choices.topics, sequence.topic_key if sequence else "")
+        self._set_choices("topic_key", blank + topics)
+
+    def _set_choices(self, name: str, choices: Choices) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+
+    @staticmethod
+    def initial_new(choices: SettingsChoices) -> dict[str, Any]:
+        return {
+            "trigger_kind": TriggerKind.MANUAL,
+            "reentry": ReentryPolicy.NEVER,
+            "window_days": list(DEFAULT_DAYS),
+            "window_start": DEFAULT_START,
+            "window_end": DEFAULT_END,
+            "skip_holidays": True,
+            "closures": closures_text([NEW_YEAR_CLOSURE]),
+            "sender": choices.default_sender,
+        }
+
+    @staticmethod
+    def initial_of(sequence: SequenceModel) -> dict[str, Any]:
+        config = sequence.trigger_config or {}
+        where = config.get("where") or []
+        return {
+            "name": sequence.name,
+            "description": sequence.description,
+            "trigger_kind": sequence.trigger_kind,
+            "trigger_form": config.get("form"),
+            "trigger_asset": config.get("asset"),
+            "event_type": config.get("event_type", ""),
+            "where": json.dumps(where, ensure_ascii=False) if where else "",
+            "segment": config.get("segment"),
+            "stage": config.get("stage", ""),
+            "date": config.get("date", ""),
+            "offset_minutes": config.get("offset_minutes"),
+            "reentry": sequence.reentry,
+            "reentry_days": sequence.reentry_days,
+            "exit_on": list(sequence.exit_on or []),
+            "window_days": list(sequence.window_days or DEFAULT_DAYS),
+            "window_start": sequence.window_start or DEFAULT_START,
+            "window_end": sequence.window_end or DEFAULT_END,
+            "skip_holidays": sequence.skip_holidays,
+            "closures": closures_text(sequence.closures or []),
+            "sender": sequence.sender_id,
+            "topic_key": sequence.topic_key,
+        }
+
+    def trigger_fields(self) -> list[tuple[str, forms.BoundField]]:
+        """The trigger fields, each with the kinds that use it (space-separated; the page's
+        script shows only the chosen kind's fields)."""
+        return [
+            (" ".join(kind for kind, used in TRIGGER_FIELDS.items() if name in used), self[name])
+            for name in ("trigger_form", "trigger_asset", "event_type", "segment", "stage")
+            + ("date", "offset_minutes", "where")
+        ]
+
+    def clean_closures(self) -> list[dict[str, str]]:
+        text = unicodedata.normalize("NFKC", self.cleaned_data.get("closures") or "")
+        result = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            match = _CLOSURE_RE.match(line)
+            if match is None:
+                raise forms.ValidationError(
+                    _("Line %(line)s: write a period as 12-29〜01-03."),
+                    params={"line": number},
+                )
+            start = f"{int(match[1]):02d}-{int(match[2]):02d}"
+            end = f"{int(match[3]):02d}-{int(match[4]):02d}" if match[3] else start
+            result.append({"from": start, "to": end})
+        try:
+            closures_parse(result)  # 02-30 and 13-01 are not days
+        except SokyakuError as exc:
+            raise forms.ValidationError(
+                gettext(exc.field_errors.get("closures") or exc.message)
+            ) from exc
+        return result
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("trigger_kind")
+        if kind == TriggerKind.FORM_SUBMITTED:
+            if data.get("trigger_form") and data.get("trigger_asset"):
+                self.add_error("trigger_asset", _("Choose a form or an asset, not both."))
+            elif not data.get("trigger_form") and not data.get("trigger_asset"):
+                self.add_error("trigger_form", _("Choose a form or an asset."))
+        required: dict[str, tuple[str, ...]] = {
+            TriggerKind.EVENT: ("event_type",),
+            TriggerKind.SEGMENT_ENTERED: ("segment",),
+            TriggerKind.STAGE_ENTERED: ("stage",),
+            TriggerKind.DATE_RELATIVE: ("date",),
+        }
+        for name in required.get(str(kind), ()):
+            if name not in self.errors and not data.get(name):
+                self.add_error(name, forms.Field.default_error_messages["required"])
+        if kind in TRIGGER_FIELDS and "where" in TRIGGER_FIELDS[str(kind)]:
+            data["where"] = self._where(data.get("where") or "")
+        if data.get("window_days") and data.get("window_start") and data.get("window_end"):
+            # The service checks this too; here it shows together with the other errors.
+            try:
+                window_validate(
+                    days=data["window_days"], start=data["window_start"], end=data["window_end"]
+                )
+            except SokyakuError as exc:
+                self.add_service_errors(exc)
+        days_missing = not data.get("reentry_days") and "reentry_days" not in self.errors
+        if data.get("reentry") == ReentryPolicy.AFTER_DAYS and days_missing:
+            self.add_error("reentry_days", _("Give the number of days."))
+        return data
+
+    def _where(self, text: str) -> list[Any] | None:
+        if not text.strip():
+            return []
+        try:
+            value = json.loads(text)
+        except ValueError:
+            self.add_error("where", _("This is not valid JSON."))
+            return None
+        if not isinstance(value, list):
+            self.add_error("where", _("Write a list: [{…}, {…}]."))
+            return None
+        return value
+
+    def to_input(self) -> SequenceInput:
+        data = self.cleaned_data
+        kind = data["trigger_kind"]
+        config: dict[str, Any] = {}
+        if kind == TriggerKind.FORM_SUBMITTED:
+            key = "form" if data.get("trigger_form") else "asset"
+            config[key] = data.get(f"trigger_{key}")
+        elif kind in (TriggerKind.EVENT, TriggerKind.DEAL_WON):
+            config = {"event_type": data.get("event_type") or "", "where": data.get("where")}
+        elif kind == TriggerKind.SEGMENT_ENTERED:
+            config = {"segment": data.get("segment")}
+        elif kind == TriggerKind.STAGE_ENTERED:
+            config = {"stage": data.get("stage")}
+        elif kind == TriggerKind.DATE_RELATIVE:
+            config = {
+                "date": data.get("date"),
+                "offset_minutes": data.get("offset_minutes") or 0,
+                "where": data.get("where"),
+            }
+        after_days = data["reentry"] == ReentryPolicy.AFTER_DAYS
+        return SequenceInput(
+            name=data["name"],
+            description=data["description"],
+            trigger_kind=kind,
+            trigger_config=config,
+            reentry=data["reentry"],
+            reentry_days=data.get("reentry_days") if after_days else None,
+            exit_on=list(data["exit_on"]),
+            window_days=list(data["window_days"]),
+            window_start=data["window_start"],
+            window_end=data["window_end"],
+            skip_holidays=data["skip_holidays"],
+            closures=data["closures"],
+            sender_id=data.get("sender") or None,
+            topic_key=data["topic_key"],
+        )
+
+    def add_service_errors(self, exc: SokyakuError) -> None:
+        """Put a service error onto the fields it names (translated); the rest on the form."""
+        if not exc.field_errors:
+            self.add_error(None, gettext(exc.message))
+            return
+        for key, message in exc.field_errors.items():
+            name = _FIELD_MAP.get(key) or key.removeprefix("trigger_config.")
+            self.add_error(name if name in self.fields else None, gettext(message))

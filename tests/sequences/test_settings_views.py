@@ -1,0 +1,237 @@
+"""Creating a sequence and editing its settings in the UI: one form over ``sequence_create`` /
+``sequence_update``, the service's errors on the fields (nothing stored then), marketers only."""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sokyaku.capture.models import Asset
+from sokyaku.capture.services.assets import AssetInput, asset_create
+from sokyaku.segments.services import segment_create
+from sokyaku.sequences.models import ReentryPolicy, Sequence, TriggerKind
+from tests.sequences.factories import TOPIC, sender_make, sequence_make, topic_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _topic(db) -> None:  # type: ignore[no-untyped-def]
+    topic_make()
+
+
+def whitepaper(title: str = "ITインフラ更新ガイド") -> Asset:
+    return asset_create(
+        data=AssetInput(title=title, kind="whitepaper", url="https://sample.example/wp.pdf")
+    )
+
+
+def settings_post(**changes: Any) -> dict[str, Any]:
+    """A complete, valid settings form as a marketer fills it in (a manual sequence)."""
+    return {
+        "name": "資料請求フォロー",
+        "description": "",
+        "trigger_kind": TriggerKind.MANUAL,
+        "reentry": ReentryPolicy.NEVER,
+        "window_days": ["1", "2", "3", "4", "5"],
+        "window_start": "09:00",
+        "window_end": "18:00",
+        "skip_holidays": "on",
+        "closures": "",
+        "topic_key": TOPIC,
+        **changes,
+    }
+
+
+def shown_values(client: Client, url: str) -> dict[str, Any]:
+    """The settings form's values as the page shows them, ready to be posted back."""
+    form = client.get(url).context["form"]
+    values = {name: form[name].value() for name in form.fields}
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def test_a_marketer_creates_a_sequence_triggered_by_an_asset_download(
+    logged_in: Client, english: None
+) -> None:
+    # given
+    asset, sender = whitepaper(), sender_make()
+    new_page = logged_in.get(reverse("sequences:create")).content.decode()
+    # when
+    response = logged_in.post(
+        reverse("sequences:create"),
+        settings_post(
+            trigger_kind=TriggerKind.FORM_SUBMITTED,
+            trigger_asset=str(asset.pk),
+            window_start="10:00",
+            window_end="17:00",
+            closures="12-29〜01-03",
+            exit_on=["mql", "bounced"],
+            sender=str(sender.pk),
+        ),
+    )
+    # then
+    sequence = Sequence.objects.get()
+    assert "12-29〜01-03" in new_page  # 年末年始 is offered as the default closure
+    assert response.status_code == 302
+    assert response["Location"] == reverse("sequences:detail", args=[sequence.pk])
+    assert (sequence.name, sequence.status, sequence.trigger_config) == (
+        "資料請求フォロー",
+        "draft",
+        {"asset": asset.pk},
+    )
+    assert (sequence.window_days, sequence.window_start, sequence.window_end) == (
+        [1, 2, 3, 4, 5],
+        time(10, 0),
+        time(17, 0),
+    )
+    assert sequence.closures == [{"from": "12-29", "to": "01-03"}]
+    assert (sequence.exit_on, sequence.sender_id, sequence.topic_key) == (
+        ["mql", "bounced"],
+        sender.pk,
+        TOPIC,
+    )
+    list_page = logged_in.get(reverse("sequences:list")).content.decode()
+    assert "資料請求フォロー" in list_page
+    assert "New sequence" in list_page
+
+
+def test_an_event_trigger_keeps_its_property_conditions(logged_in: Client) -> None:
+    logged_in.post(
+        reverse("sequences:create"),
+        settings_post(
+            trigger_kind=TriggerKind.EVENT,
+            event_type="cart_abandoned",
+            where='[{"field": "amount_jpy", "op": "gte", "value": 5000}]',
+        ),
+    )
+    sequence = Sequence.objects.get()
+    form = logged_in.get(reverse("sequences:settings", args=[sequence.pk])).context["form"]
+    assert sequence.trigger_config == {
+        "event_type": "cart_abandoned",
+        "where": [{"field": "amount_jpy", "op": "gte", "value": 5000}],
+    }
+    assert json.loads(form["where"].value()) == sequence.trigger_config["where"]
+
+
+def test_a_marketer_edits_the_settings(logged_in: Client, english: None) -> None:
+    # given
+    asset = whitepaper()
+    sequence = sequence_make(
+        name="B2B 資料請求フォロー",
+        trigger_kind=TriggerKind.FORM_SUBMITTED,
+        trigger_config={"asset": asset.pk},
+        window_start=time(10, 0),
+        window_end=time(17, 0),
+        closures=[{"from": "12-29", "to": "01-03"}],
+    )
+    url = reverse("sequences:settings", args=[sequence.pk])
+    detail = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+    values = shown_values(logged_in, url)
+    # when
+    response = logged_in.post(
+        url, {**values, "window_end": "18:00", "reentry": "after_days", "reentry_days": "30"}
+    )
+    # then
+    sequence.refresh_from_db()
+    assert f'href="{url}"' in detail and "Edit settings" in detail
+    assert response.status_code == 302
+    assert (sequence.window_start, sequence.window_end) == (time(10, 0), time(18, 0))
+    assert (sequence.reentry, sequence.reentry_days) == (ReentryPolicy.AFTER_DAYS, 30)
+    assert (sequence.name, sequence.trigger_config, sequence.status) == (
+        "B2B 資料請求フォロー",
+        {"asset": asset.pk},
+        "active",
+    )
+    assert sequence.closures == [{"from": "12-29", "to": "01-03"}]
+
+
+@pytest.mark.parametrize(
+    ("field", "changes", "shown"),
+    [
+        ("window_end", {"window_start": "17:00", "window_end": "10:00"}, "must be after the start"),
+        (
+            "segment",
+            {"trigger_kind": TriggerKind.SEGMENT_ENTERED, "segment": "99999"},
+            "Select a valid choice.",
+        ),
+        ("reentry_days", {"reentry": ReentryPolicy.AFTER_DAYS}, "Give the number of days."),
+        ("closures", {"closures": "13-40〜01-03"}, "month-day like 12-29"),
+        ("closures", {"closures": "年末年始"}, "Line 1: write a period as 12-29〜01-03."),
+        (
+            "where",
+            {"trigger_kind": TriggerKind.EVENT, "event_type": "purchase", "where": '[{"op": 1}]'},
+            "A property condition is {field, op, value}.",
+        ),
+        (
+            "trigger_form",
+            {"trigger_kind": TriggerKind.FORM_SUBMITTED},
+            "Choose a form or an asset.",
+        ),
+        ("topic_key", {"topic_key": ""}, "Choose the consent topic the messages are sent under."),
+    ],
+)
+def test_invalid_settings_show_field_errors_and_store_nothing(
+    logged_in: Client, english: None, field: str, changes: dict[str, str], shown: str
+) -> None:
+    segment_create(name="展示会 2026", kind="static")
+    response = logged_in.post(reverse("sequences:create"), settings_post(**changes))
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert shown in response.content.decode()
+    assert not Sequence.objects.exists()
+
+
+def test_invalid_edit_leaves_the_sequence_as_it_was(logged_in: Client) -> None:
+    sequence = sequence_make(window_start=time(10, 0), window_end=time(17, 0))
+    url = reverse("sequences:settings", args=[sequence.pk])
+    values = shown_values(logged_in, url)
+    response = logged_in.post(url, {**values, "name": "新しい名前", "window_end": "08:00"})
+    sequence.refresh_from_db()
+    assert list(response.context["form"].errors) == ["window_end"]
+    assert (sequence.name, sequence.window_end) == (values["name"], time(17, 0))
+
+
+def test_a_taken_name_is_a_field_error(logged_in: Client, english: None) -> None:
+    sequence_make(name="B2C ウェルカム")
+    response = logged_in.post(reverse("sequences:create"), settings_post(name="B2C ウェルカム"))
+    assert response.context["form"].errors == {
+        "name": ["A sequence with this name exists already."]
+    }
+    assert Sequence.objects.count() == 1
+
+
+def test_a_sales_rep_may_neither_create_nor_edit(client: Client, sales_rep, english: None) -> None:  # type: ignore[no-untyped-def]
+    sequence = sequence_make()
+    client.force_login(sales_rep)
+    settings_url = reverse("sequences:settings", args=[sequence.pk])
+    create_url = reverse("sequences:create")
+    assert client.get(create_url).status_code == 403
+    assert client.post(create_url, settings_post()).status_code == 403
+    assert client.get(settings_url).status_code == 403
+    assert client.post(settings_url, settings_post(name="x")).status_code == 403
+    assert "New sequence" not in client.get(reverse("sequences:list")).content.decode()
+    assert (
+        "Edit settings"
+        not in client.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+    )
+    assert Sequence.objects.get().name == sequence.name
+
+
+def test_settings_page_in_few_queries(logged_in: Client, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    for i in range(5):
+        whitepaper(f"資料 {i}")
+        segment = segment_create(name=f"セグメント {i}", kind="static")
+        sender_make()
+        topic_make(f"topic-{i}")
+    sequence = sequence_make(
+        trigger_kind=TriggerKind.SEGMENT_ENTERED, trigger_config={"segment": segment.pk}
+    )
+    with django_assert_max_num_queries(11):
+        response = logged_in.get(reverse("sequences:settings", args=[sequence.pk]))
+    assert response.status_code == 200
+    assert "資料 4" in response.content.decode()

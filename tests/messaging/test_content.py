@@ -3,10 +3,7 @@ presets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.utils import translation
 
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.messaging import presets
@@ -18,9 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
+def _english(english: None) -> None:
+    """Messages are asserted in English (the msgids); the UI default is Japanese."""
 
 
 def data(**overrides: str) -> content.TemplateInput:

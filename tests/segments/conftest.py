@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from django.utils import translation
 
 from sokyaku.campaigns import services as campaign_services
 from sokyaku.contacts.models import Contact
@@ -17,10 +16,8 @@ NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 
 
 @pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    # Messages are asserted in English (the msgids); the UI default is Japanese.
-    with translation.override("en"):
-        yield
+def _english(english: None) -> None:
+    """Messages are asserted in English (the msgids); the UI default is Japanese."""
 
 
 @pytest.fixture

@@ -74,8 +74,9 @@ def page(live_server) -> Iterator[object]:  # type: ignore[no-untyped-def]
         browser.close()
 
 
-def _wait_for(query, count: int = 1, timeout: float = 15.0) -> list:  # type: ignore[no-untyped-def]
-    """Rows of ``query`` once there are ``count`` (beacons and posts arrive on their own time)."""
+def _wait_for(query, count: int = 1, timeout: float = 30.0) -> list:  # type: ignore[no-untyped-def]
+    """Rows of ``query`` once there are ``count`` (beacons and posts arrive on their own time;
+    on SQLite a write may wait up to the 20 s busy timeout behind another connection)."""
     deadline = time.monotonic() + timeout
     rows = list(query)
     while len(rows) < count and time.monotonic() < deadline:

@@ -25,6 +25,9 @@ from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import SokyakuError
 from sokyaku.core.middleware import body_too_large_detail
 from sokyaku.core.schemas import JsonParser, error_item, errors_located
+from sokyaku.deals.api import router as deals_router
+from sokyaku.deals.api_aftersale import router as aftersale_router
+from sokyaku.handoff.api import router as handoffs_router
 from sokyaku.lifecycle.api import router as lifecycle_router
 from sokyaku.messaging.api import router as messages_router
 from sokyaku.segments.api import router as segments_router
@@ -41,7 +44,8 @@ api = NinjaAPI(
     version="1",
     description=(
         "Contacts and their event stream (timelines), consent, forms, costs, scores and "
-        "lifecycle stages, BANT, segments, sequences and mail bounces in sokyaku.\n\n"
+        "lifecycle stages, BANT, segments, sequences, mail bounces, handoffs to sales, deals, orders "
+        "and referrals in sokyaku.\n\n"
         "Authenticate with `Authorization: Bearer <key>`; an administrator creates keys with "
         "`sokyaku createapikey --name NAME --scopes contacts:read,contacts:write,...`. "
         'Every error is `{"detail": ...}`: a message, or for 422 a list of '
@@ -119,3 +123,6 @@ api.add_router("", lifecycle_router)
 api.add_router("", messages_router)
 api.add_router("/segments", segments_router)
 api.add_router("/sequences", sequences_router)
+api.add_router("", handoffs_router)
+api.add_router("", deals_router)
+api.add_router("", aftersale_router)

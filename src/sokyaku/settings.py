@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "sokyaku.lifecycle",
     "sokyaku.messaging",
     "sokyaku.sequences",
+    "sokyaku.handoff",
+    "sokyaku.deals",
 ]
 
 MIDDLEWARE = [

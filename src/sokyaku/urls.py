@@ -16,11 +16,15 @@ urlpatterns = [
     path("lifecycle/", include("sokyaku.lifecycle.urls")),
     path("sequences/", include("sokyaku.sequences.urls")),
     path("messaging/", include("sokyaku.messaging.urls")),
+    path("handoffs/", include("sokyaku.handoff.urls")),
+    path("deals/", include("sokyaku.deals.urls")),
     # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
     path("", include("sokyaku.capture.public_urls")),
     path("t/", include("sokyaku.activity.public_urls")),
     # Mail links: open pixel, click redirect, one-click unsubscribe, preference centre.
     path("m/", include("sokyaku.messaging.public_urls")),
+    # Referral links a customer shares.
+    path("r/", include("sokyaku.deals.public_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -68,6 +68,16 @@ SPECS: dict[str, EventSpec] = {
     EventType.SEGMENT_LEFT: EventSpec(required=("segment",)),
     EventType.SEQUENCE_ENROLLED: EventSpec(required=("sequence",)),
     EventType.SEQUENCE_EXITED: EventSpec(required=("sequence", "reason")),
+    EventType.SALES_EMAIL: EventSpec(),
+    EventType.HANDOFF_CREATED: EventSpec(required=("handoff",)),
+    EventType.HANDOFF_ASSIGNED: EventSpec(required=("handoff",)),
+    EventType.HANDOFF_ACCEPTED: EventSpec(required=("handoff",)),
+    EventType.HANDOFF_REJECTED: EventSpec(required=("handoff", "reason")),
+    EventType.DEAL_CREATED: EventSpec(required=("deal",), numbers=("amount_jpy",)),
+    EventType.DEAL_STAGE_CHANGED: EventSpec(required=("deal", "to")),
+    EventType.DEAL_WON: EventSpec(required=("deal",), numbers=("amount_jpy",)),
+    EventType.DEAL_LOST: EventSpec(required=("deal",)),
+    EventType.REFERRED: EventSpec(required=("referrer",)),
 }
 
 
@@ -88,6 +98,17 @@ SYSTEM_TYPES = frozenset(
         EventType.SEGMENT_LEFT,
         EventType.SEQUENCE_ENROLLED,
         EventType.SEQUENCE_EXITED,
+        # Handoffs and deals record their own changes; a sales activity is logged through the
+        # handoff app so that speed to lead is measured.
+        EventType.HANDOFF_CREATED,
+        EventType.HANDOFF_ASSIGNED,
+        EventType.HANDOFF_ACCEPTED,
+        EventType.HANDOFF_REJECTED,
+        EventType.DEAL_CREATED,
+        EventType.DEAL_STAGE_CHANGED,
+        EventType.DEAL_WON,
+        EventType.DEAL_LOST,
+        EventType.REFERRED,
     }
 )
 _SOURCES = frozenset(EventSource.values)

@@ -52,6 +52,16 @@ class EventType(models.TextChoices):
     SEGMENT_LEFT = "segment_left", _("Left a segment")
     SEQUENCE_ENROLLED = "sequence_enrolled", _("Enrolled in a sequence")
     SEQUENCE_EXITED = "sequence_exited", _("Left a sequence")
+    SALES_EMAIL = "sales_email", _("Sales email")
+    HANDOFF_CREATED = "handoff_created", _("Handed off to sales")
+    HANDOFF_ASSIGNED = "handoff_assigned", _("Handoff reassigned")
+    HANDOFF_ACCEPTED = "handoff_accepted", _("Handoff accepted")
+    HANDOFF_REJECTED = "handoff_rejected", _("Handoff rejected")
+    DEAL_CREATED = "deal_created", _("Deal created")
+    DEAL_STAGE_CHANGED = "deal_stage_changed", _("Deal stage changed")
+    DEAL_WON = "deal_won", _("Deal won")
+    DEAL_LOST = "deal_lost", _("Deal lost")
+    REFERRED = "referred", _("Was referred")
 
 
 class EventSource(models.TextChoices):

@@ -240,6 +240,12 @@ class Contact(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        permissions = [
+            # Without it a user sees only the contacts they own (their team's when the team
+            # shares records): the sales rep's view.
+            ("view_all_contacts", _("Can see every contact")),
+            ("export_contacts", _("Can export contacts in bulk")),
+        ]
         constraints = [
             # The identity the dedupe rules give a person (email, else name + company, else
             # phone): two live contacts can never share it, even when two requests race.

@@ -20,6 +20,11 @@ class ApiScope(models.TextChoices):
     SEQUENCES_WRITE = "sequences:write", _("Enrol contacts in sequences")
     MESSAGES_READ = "messages:read", _("Read sent messages")
     MESSAGES_WRITE = "messages:write", _("Report bounces and complaints")
+    HANDOFFS_READ = "handoffs:read", _("Read handoffs and sales activities")
+    HANDOFFS_WRITE = "handoffs:write", _("Accept, reject and reassign handoffs; log activities")
+    DEALS_READ = "deals:read", _("Read pipelines, deals and the forecast")
+    DEALS_WRITE = "deals:write", _("Create and move deals")
+    ORDERS_WRITE = "orders:write", _("Record purchases and referrals")
 
 
 class ApiKey(models.Model):
@@ -58,3 +63,87 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker
+
+
+class Team(models.Model):
+    """A sales team: its members take handoffs in turn, its manager gets SLA escalations.
+
+    With ``share_records`` a member sees the leads, handoffs and deals of every member of the
+    team, not only their own.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+        verbose_name=_("manager"),
+    )
+    share_records = models.BooleanField(_("members see each other's records"), default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    """A user in a team. ``is_away`` takes them out of round-robin until ``away_until`` (or until
+    they come back, when it is empty); ``last_assigned_at`` orders the round-robin."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
+    )
+    is_away = models.BooleanField(_("away"), default=False)
+    away_until = models.DateTimeField(_("away until"), null=True, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["team", "id"]
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="team_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}:{self.user_id}"
+
+
+class AccessKind(models.TextChoices):
+    EXPORT = "export", _("Export")
+    BULK_VIEW = "bulk_view", _("List view")
+
+
+class DataAccessLog(models.Model):
+    """Who exported or listed personal data: when, what, which fields and how many rows.
+    Append-only; written by ``core.services.data_access_log``."""
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=AccessKind.choices)
+    resource = models.CharField(_("what"), max_length=100)
+    fields = models.JSONField(_("fields"), default=list)
+    rows = models.PositiveIntegerField(_("rows"))
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("data access")
+        verbose_name_plural = _("data access log")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.resource} {self.rows}"

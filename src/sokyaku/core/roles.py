@@ -32,10 +32,12 @@ _APPS = (
     "lifecycle",
     "messaging",
     "sequences",
+    "handoff",
+    "deals",
 )
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {
-        "contacts": ("view", "add", "change", "delete"),
+        "contacts": ("view", "add", "change", "delete", "export"),
         "activity": ("view", "add"),
         "campaigns": ("view", "add", "change", "delete"),
         "consent": ("view", "add", "change"),
@@ -45,6 +47,9 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "lifecycle": ("view", "add", "change", "delete"),
         "messaging": ("view", "add", "change", "delete"),
         "sequences": ("view", "add", "change", "delete"),
+        # Marketing sees every handoff and its outcome; routing and triggers are admin's.
+        "handoff": ("view",),
+        "deals": ("view",),
     },
     SALES_REP: {
         "contacts": ("view", "add", "change"),
@@ -59,6 +64,9 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "messaging": ("view",),
         # Reps enrol their leads in sequences by hand.
         "sequences": ("view", "add"),
+        # Reps work their handoffs and deals; which of them they see is decided per row.
+        "handoff": ("view", "change", "add"),
+        "deals": ("view", "add", "change"),
     },
 }
 # Permissions a role's actions would grant but it does not get: (app_label, codename).
@@ -71,6 +79,20 @@ _WITHHELD: dict[str, tuple[tuple[str, str], ...]] = {
         ("lifecycle", "add_mqlrule"),
         ("lifecycle", "change_mqlrule"),
         ("lifecycle", "change_sqlcriteria"),
+        # A rep sees their own contacts (their team's when it shares records).
+        ("contacts", "view_all_contacts"),
+        # Routing, triggers, pipelines and products are set up by admins.
+        ("handoff", "add_handofftrigger"),
+        ("handoff", "change_handofftrigger"),
+        ("handoff", "add_routingrule"),
+        ("handoff", "change_routingrule"),
+        ("handoff", "change_handoffsettings"),
+        ("deals", "add_pipeline"),
+        ("deals", "change_pipeline"),
+        ("deals", "add_dealstage"),
+        ("deals", "change_dealstage"),
+        ("deals", "add_product"),
+        ("deals", "change_product"),
     ),
 }
 

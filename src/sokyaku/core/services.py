@@ -19,7 +19,7 @@ from django.db import transaction
 
 from sokyaku.core import clock, roles
 from sokyaku.core.errors import Conflict, ValidationError
-from sokyaku.core.models import ApiKey, ApiScope, WorkerHeartbeat
+from sokyaku.core.models import ApiKey, ApiScope, DataAccessLog, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -139,3 +139,35 @@ def worker_heartbeat() -> None:
     """Record that this worker process is alive (shown on the status page)."""
     name = f"{socket.gethostname()}:{os.getpid()}"
     WorkerHeartbeat.objects.update_or_create(worker=name, defaults={"beat_at": clock.now()})
+
+
+def data_access_log(
+    *,
+    kind: str,
+    resource: str,
+    fields: Sequence[str],
+    rows: int,
+    user: User | None = None,
+    api_key: ApiKey | None = None,
+    filters: dict[str, object] | None = None,
+) -> DataAccessLog:
+    """Record that personal data was exported or listed in bulk: who, when, what, how much.
+
+    ``kind`` is an ``AccessKind``; ``resource`` names what was read (``contacts.export``,
+    ``segments.members`` …); ``fields`` the columns handed out.
+    """
+    entry = DataAccessLog.objects.create(
+        at=clock.now(),
+        user=user if user is not None and user.is_authenticated else None,
+        api_key=api_key,
+        kind=kind,
+        resource=resource,
+        fields=list(fields),
+        rows=rows,
+        filters={k: v for k, v in (filters or {}).items() if v not in (None, "", [])},
+    )
+    logger.info(
+        "data.access",
+        extra={"kind": kind, "resource": resource, "rows": rows, "user": entry.user_id},
+    )
+    return entry

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HandoffConfig(AppConfig):
+    name = "sokyaku.handoff"
+    label = "handoff"
+    verbose_name = _("Handoff")

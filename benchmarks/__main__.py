@@ -27,6 +27,7 @@ CASES = {
     "scoring": "benchmarks.scoring:scoring_run",
     "segments": "benchmarks.segments:segments_run",
     "delivery": "benchmarks.delivery:delivery_run",
+    "speed_to_lead": "benchmarks.speed_to_lead:speed_to_lead_run",
 }
 CHILD_TIMEOUT = 240  # seconds per case and backend at the default size
 DEFAULT_SIZE = 20_000

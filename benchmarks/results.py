@@ -23,6 +23,8 @@ class Measurement:
     seconds: float
     baseline: bool = False
     note: str = ""
+    # ``seconds`` is one item's latency (a median), not the time for all rows: no rate.
+    latency: bool = False
 
     @property
     def rate(self) -> float:
@@ -62,7 +64,7 @@ def table(measurements: Sequence[Measurement]) -> str:
                 m.path,
                 f"{m.rows:,}",
                 f"{m.seconds:.2f}",
-                f"{m.rate:,.0f}",
+                "–" if m.latency else f"{m.rate:,.0f}",
                 ratio,
                 m.note,
             )

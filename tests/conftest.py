@@ -29,6 +29,14 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _no_handoff_triggers_cached() -> None:
+    """Every test database starts without handoff triggers; a test that saves one drops this."""
+    from sokyaku.handoff.reactions import triggers_forget_all
+
+    triggers_forget_all()
+
+
 @pytest.fixture
 def english(client: Client) -> Iterator[None]:
     """Pages and messages in English (the msgids) for tests that assert UI text; the default

@@ -11,3 +11,8 @@ os.environ.setdefault("SOKYAKU_DATA_DIR", tempfile.mkdtemp(prefix="sokyaku-test-
 os.environ.setdefault("SOKYAKU_TASKS_IMMEDIATE", "1")
 
 from sokyaku.settings import *  # noqa: E402,F403
+
+# Handoff triggers are cached per process and reloaded every second in production; here a test
+# starts with none cached (tests/conftest.py) and saving a trigger drops the cache, so a reload
+# at an arbitrary second would only make query counts depend on the timing.
+HANDOFF_TRIGGER_RELOAD_SECONDS = 10**9

@@ -44,8 +44,8 @@ api = NinjaAPI(
     version="1",
     description=(
         "Contacts and their event stream (timelines), consent, forms, costs, scores and "
-        "lifecycle stages, BANT, segments, sequences, mail bounces, handoffs to sales, deals, orders "
-        "and referrals in sokyaku.\n\n"
+        "lifecycle stages, BANT, segments, sequences, mail bounces, handoffs to sales, deals, "
+        "orders and referrals in sokyaku.\n\n"
         "Authenticate with `Authorization: Bearer <key>`; an administrator creates keys with "
         "`sokyaku createapikey --name NAME --scopes contacts:read,contacts:write,...`. "
         'Every error is `{"detail": ...}`: a message, or for 422 a list of '

@@ -165,24 +165,34 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Task engine (Huey) ---------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+_consumer = {
+    "workers": int(os.environ.get("SOKYAKU_WORKER_THREADS", "4")),
+    "worker_type": "thread",
+    "periodic": True,
+    "check_worker_health": True,
+}
 _huey_common = {
     "name": "sokyaku",
     "immediate": _env_bool("SOKYAKU_TASKS_IMMEDIATE"),
     "utc": True,
-    "consumer": {
-        "workers": int(os.environ.get("SOKYAKU_WORKER_THREADS", "4")),
-        "worker_type": "thread",
-        "periodic": True,
-        "check_worker_health": True,
-    },
+    "consumer": _consumer,
 }
 if REDIS_URL:
-    HUEY = {**_huey_common, "huey_class": "huey.RedisHuey", "connection": {"url": REDIS_URL}}
+    # The priority queue (Redis ≥ 5): mail delivery goes ahead of bulk evaluations.
+    HUEY = {
+        **_huey_common,
+        "huey_class": "huey.PriorityRedisHuey",
+        "connection": {"url": REDIS_URL},
+    }
 else:
+    # SQLite cannot block on a queue; the consumer polls. Huey's default idle back-off grows to
+    # 10 s, which would make a sales alert wait that long; polling an indexed table four times
+    # a second is cheap.
     HUEY = {
         **_huey_common,
         "huey_class": "huey.SqliteHuey",
         "filename": str(DATA_DIR / "tasks.sqlite3"),
+        "consumer": {**_consumer, "initial_delay": 0.05, "max_delay": 0.25},
     }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -259,6 +269,8 @@ DKIM_DOMAIN = os.environ.get("SOKYAKU_DKIM_DOMAIN", "")
 BOUNCE_MAILDIR = os.environ.get("SOKYAKU_BOUNCE_MAILDIR", "")
 # Chat webhooks to private/loopback addresses: refused unless this is set (tests only).
 CHAT_ALLOW_PRIVATE = _env_bool("SOKYAKU_CHAT_ALLOW_PRIVATE")
+# Where a customer's referral link (/r/<code>) leads; empty: the site's front page.
+SOKYAKU_REFERRAL_LANDING_URL = os.environ.get("SOKYAKU_REFERRAL_LANDING_URL", "").strip()
 # A sender profile is paused automatically only once it sent at least this many mails in 30 days.
 MAIL_COMPLAINT_MIN_VOLUME = int(os.environ.get("SOKYAKU_MAIL_COMPLAINT_MIN_VOLUME", "200"))
 

@@ -74,7 +74,7 @@ def test_database_url_and_redis_url_switch_to_the_scaled_mode(tmp_path: Path):
         "django.db.backends.postgresql",
         "db.example",
         "sokyaku",
-        "huey.RedisHuey",
+        "huey.PriorityRedisHuey",
         "redis://cache.example:6379/1",
     ]
 

@@ -42,7 +42,9 @@ def test_a_rep_records_bant_and_sees_sql(page, live_server, sales_rep) -> None: 
     from playwright.sync_api import expect
 
     # given an MQL and a signed-in sales rep on its page
-    contact = contact_make(company_name="株式会社サンプル", title="情報システム部長")
+    contact = contact_make(
+        company_name="株式会社サンプル", title="情報システム部長", owner_id=sales_rep.pk
+    )
     services.stage_change(contact=contact, to_stage=Stage.MQL, source="system")
     page.goto(f"{live_server.url}/contacts/{contact.pk}/")
     page.fill("input[name=username]", "rep")

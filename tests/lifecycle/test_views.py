@@ -31,8 +31,8 @@ TITLE_RULE = {"op": "and", "conditions": [{"field": "title_level", "op": "gte", 
 
 
 def test_the_panel_shows_stage_path_history_and_actions(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
-    # given an MQL moved there by a rule
-    contact = contact_make()
+    # given an MQL of the rep's, moved there by a rule
+    contact = contact_make(owner_id=sales_rep.pk)
     services.stage_change(contact=contact, to_stage=Stage.MQL, source="system", reason="展示会")
     client.force_login(sales_rep)
     # when the rep opens the contact
@@ -46,7 +46,7 @@ def test_the_panel_shows_stage_path_history_and_actions(client: Client, sales_re
 
 
 def test_a_rep_records_bant_and_the_contact_becomes_sql(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
-    contact = contact_make()
+    contact = contact_make(owner_id=sales_rep.pk)
     client.force_login(sales_rep)
     response = client.post(
         reverse("lifecycle:contact_bant", args=[contact.pk]),
@@ -67,7 +67,7 @@ def test_a_rep_records_bant_and_the_contact_becomes_sql(client: Client, sales_re
 
 
 def test_bant_form_errors_are_shown_and_nothing_is_stored(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
-    contact = contact_make()
+    contact = contact_make(owner_id=sales_rep.pk)
     client.force_login(sales_rep)
     yesterday = (clock.local_now().date() - timedelta(days=1)).isoformat()
     response = client.post(
@@ -83,7 +83,7 @@ def test_bant_form_errors_are_shown_and_nothing_is_stored(client: Client, sales_
 
 
 def test_a_rep_disqualifies_with_a_reason(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
-    contact = contact_make()
+    contact = contact_make(owner_id=sales_rep.pk)
     client.force_login(sales_rep)
     response = client.post(
         reverse("lifecycle:contact_move", args=[contact.pk]),
@@ -96,7 +96,7 @@ def test_a_rep_disqualifies_with_a_reason(client: Client, sales_rep) -> None:  #
 
 
 def test_recycling_without_a_reason_shows_the_error(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
-    contact = contact_make()
+    contact = contact_make(owner_id=sales_rep.pk)
     client.force_login(sales_rep)
     response = client.post(
         reverse("lifecycle:contact_move", args=[contact.pk]), {"to_stage": "recycled"}, **HTMX

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -31,6 +32,7 @@ from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import SokyakuError, ValidationError
 from sokyaku.core.models import ApiScope
 from sokyaku.core.schemas import error_item, error_responses, json_body, responses_extra
+from sokyaku.core.visibility import api_user, sees_all
 
 router = Router(tags=["events"])
 
@@ -136,15 +138,24 @@ def _parse(request: HttpRequest) -> tuple[list[EventIn], bool]:
 class _Resolver:
     """Whose each event is: ``contact_id`` (a merged-away id follows the merge), else ``email``
     (a new address creates the contact), else nobody yet (``visitor_id``). The known ids and
-    emails of a whole batch are looked up in two queries."""
+    emails of a whole batch are looked up in two queries (three for a sales rep's key: which
+    of them the rep sees)."""
 
-    def __init__(self, items: list[EventIn]) -> None:
+    def __init__(self, items: list[EventIn], *, user: User | None) -> None:
         self._ids = contact_selectors.contact_live_ids(
             ids={i.contact_id for i in items if i.contact_id is not None}
         )
         self._emails = contact_selectors.contact_ids_by_email(
             emails={i.email for i in items if i.contact_id is None and i.email}
         )
+        self._owner_id = None if sees_all(user) or user is None else user.pk
+        self._hidden: set[str] = set()
+        if self._owner_id is not None:
+            visible = contact_selectors.contact_ids_visible(
+                user=user, ids={*self._ids.values(), *self._emails.values()}
+            )
+            self._ids = {k: v for k, v in self._ids.items() if v in visible}
+            self._hidden = {k for k, v in self._emails.items() if v not in visible}
 
     def contact_for(self, item: EventIn) -> int | None:
         if item.contact_id is not None:
@@ -155,20 +166,25 @@ class _Resolver:
                 )
             return self._ids[item.contact_id]
         if item.email:
+            if item.email in self._hidden:
+                raise ValidationError(
+                    "This email address belongs to a contact you do not see.",
+                    field_errors={"email": "This address belongs to a contact you do not see."},
+                )
             if item.email not in self._emails:
                 self._emails[item.email] = contact_services.contact_upsert(
-                    data=contact_services.ContactInput(email=item.email),
+                    data=contact_services.ContactInput(email=item.email, owner_id=self._owner_id),
                     source=EventSource.API,
                 ).contact.pk
             return self._emails[item.email]
         return None
 
 
-def _build(items: list[EventIn], single: bool) -> list[NewEvent]:
+def _build(items: list[EventIn], single: bool, *, user: User | None) -> list[NewEvent]:
     """Resolve whose each event is and check it against its type; raises a 422 listing every
     bad item. Call inside a transaction: contacts created on the way must go if it fails."""
     now = clock.now()
-    resolver = _Resolver(items)
+    resolver = _Resolver(items, user=user)
     built: list[NewEvent] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -228,7 +244,7 @@ def events_ingest(request: HttpRequest) -> StoredOut:
     items, single = _parse(request)
     # One transaction: contacts created for new emails vanish too if a later item is bad.
     with transaction.atomic():
-        built = _build(items, single)
+        built = _build(items, single, user=api_user(request))
         stored = services.event_ingest_batch(events=built)
         # An event that names both the person and the browser identifies that browser.
         for visitor_id, contact_id in {(e.visitor_id, e.contact_id) for e in built}:

@@ -3,7 +3,8 @@ submissions.
 
 Thin by design: shapes here, rules in ``capture.services.forms`` (a form cannot be published
 without a purpose-of-use text, a required identity field …). Reading needs the ``forms:read``
-scope, writing ``forms:write``.
+scope, writing ``forms:write``. Submissions are read as the key's creator (a sales rep's key
+gets those of the rep's contacts only); every page of them is written to the data-access log.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from sokyaku.capture import display, selectors
 from sokyaku.capture.models import FieldType, Form
 from sokyaku.capture.services import forms as services
 from sokyaku.consent.models import PurposeText
+from sokyaku.contacts.selectors import contact_visible_q
 from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.models import ApiScope
+from sokyaku.core.models import AccessKind, ApiScope
 from sokyaku.core.schemas import error_responses, paged, responses_extra
+from sokyaku.core.services import data_access_log
+from sokyaku.core.visibility import api_key, api_user
 
 router = Router(tags=["forms"])
 
@@ -384,5 +388,21 @@ def form_submissions(
     request: HttpRequest, form_id: FormId, params: Query[PageParams]
 ) -> dict[str, Any]:
     form = selectors.form_get(user=None, id=form_id)
-    qs = selectors.submission_list(user=None, form=form).select_related("purpose_text")
-    return paged(qs, page=params.page, page_size=params.page_size)
+    user = api_user(request)
+    qs = (
+        selectors.submission_list(user=user, form=form)
+        .filter(contact_visible_q(user, "contact"))
+        .select_related("purpose_text")
+    )
+    page = paged(qs, page=params.page, page_size=params.page_size)
+    if page["items"]:
+        data_access_log(
+            kind=AccessKind.BULK_VIEW,
+            resource="capture.submissions",
+            fields=list(SubmissionOut.model_fields),
+            rows=len(page["items"]),
+            user=user,
+            api_key=api_key(request),
+            filters={"form": form.pk, "page": params.page, "page_size": params.page_size},
+        )
+    return page

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +48,13 @@ _JSON = {"ensure_ascii": False}
 
 
 # --- Request helpers ------------------------------------------------------------------------
+
+
+# A customer's referral link (``/r/<code>``) leaves its code in this signed first-party cookie;
+# a later form submission carries it, so the lead is attributed to the referrer.
+REFERRAL_COOKIE = "sk_ref"
+REFERRAL_COOKIE_SALT = "sokyaku.referral"
+REFERRAL_COOKIE_AGE = timedelta(days=90)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -104,6 +112,13 @@ def _arrival(request: HttpRequest, posted: Mapping[str, Sequence[str]]) -> pipel
         referrer=_clean_text(_last(posted, catalogue.REFERRER), 1000),
         visitor_id=visitor,
         utm={k: _clean_text(_last(posted, k), 200) for k in catalogue.UTM_KEYS},
+        ref=_clean_text(
+            request.get_signed_cookie(
+                REFERRAL_COOKIE, default="", salt=REFERRAL_COOKIE_SALT, max_age=REFERRAL_COOKIE_AGE
+            )
+            or "",
+            32,
+        ),
     )
 
 

@@ -4,7 +4,8 @@ code) and landing pages (list, create, settings, blocks, publish).
 Views are thin: they parse the request, call the permission-checked selectors and the
 services, and render. Reading needs the ``view`` permissions of the capture models (checked by
 the selectors); every write needs ``capture.change_form`` / ``capture.change_landingpage``
-(``add`` to create).
+(``add`` to create). A sales rep sees the submissions of the contacts they may see only; every
+page of submissions is written to the data-access log.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from sokyaku.capture.services.pages import PageInput
 from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.core.errors import SokyakuError, ValidationError
 from sokyaku.core.http import HtmxHttpRequest, actor, domain_errors
+from sokyaku.core.models import AccessKind
+from sokyaku.core.services import data_access_log
 
 PAGE_SIZE = 50
 
@@ -122,9 +125,21 @@ def _form_context(request: HtmxHttpRequest, form: Form) -> dict[str, Any]:
 @domain_errors
 def form_detail(request: HtmxHttpRequest, form_id: int) -> HttpResponse:
     form = selectors.form_get(user=request.user, id=form_id)
-    submissions = selectors.submission_list(user=request.user, form=form)
+    submissions = selectors.submission_list(user=request.user, form=form).filter(
+        contact_selectors.contact_visible_q(request.user, "contact")
+    )
     page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
     labels = {f.key: f.label for f in form.fields.all()}
+    shown = list(page.object_list)
+    if shown:
+        data_access_log(
+            kind=AccessKind.BULK_VIEW,
+            resource="capture.submissions",
+            fields=["contact", *labels, "utm", "page_url", "submitted_at"],
+            rows=len(shown),
+            user=actor(request),
+            filters={"form": form.pk, "page": page.number},
+        )
     context = {**_form_context(request, form), "page": page, "labels": labels}
     return render(request, "capture/form_detail.html", context)
 

@@ -27,6 +27,7 @@ from sokyaku.capture.models import FieldType, Webinar, WebinarLocation
 from sokyaku.capture.services import forms as form_services
 from sokyaku.capture.services import webinars as webinar_services
 from sokyaku.capture.services.forms import FieldSpec, FormInput
+from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError, ValidationError
 from sokyaku.core.http import HtmxHttpRequest, actor, domain_errors
@@ -169,7 +170,12 @@ def _detail(
     result: webinar_services.AttendanceResult | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    registrations = list(gated_selectors.registration_list(user=request.user, webinar=webinar))
+    # A sales rep sees the registrations of the contacts they may see only.
+    registrations = list(
+        gated_selectors.registration_list(user=request.user, webinar=webinar).filter(
+            contact_selectors.contact_visible_q(request.user, "contact")
+        )
+    )
     context = {
         "webinar": webinar,
         "registrations": registrations,

@@ -24,6 +24,7 @@ from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import ValidationError
 from sokyaku.core.models import ApiScope
 from sokyaku.core.schemas import error_responses, responses_extra
+from sokyaku.core.visibility import api_user
 
 router = Router(tags=["consent"])
 
@@ -112,7 +113,7 @@ def _consents(contact_id: int) -> dict[str, Any]:
     openapi_extra=responses_extra(_READ_ERRORS),
 )
 def contact_consents(request: HttpRequest, contact_id: ContactId) -> dict[str, Any]:
-    contact = contact_selectors.contact_get(user=None, id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
     return _consents(contact.pk)
 
 
@@ -127,7 +128,7 @@ def contact_consents(request: HttpRequest, contact_id: ContactId) -> dict[str, A
 def contact_consent_record(
     request: HttpRequest, contact_id: ContactId, payload: ConsentIn
 ) -> Status:
-    contact = contact_selectors.contact_get(user=None, id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
     topic = None
     if payload.topic != "*":
         topic = ConsentTopic.objects.filter(key=payload.topic).first()

@@ -2,6 +2,11 @@
 
 Thin by design: shapes here, rules in ``contacts.services`` (normalisation, dedupe, validation)
 and ``activity.services`` (visitor stitching).
+
+A request acts as its key's creator (``core.visibility.api_user``): a sales rep's key sees and
+changes only the rep's (or their team's) contacts, another contact's id is a 404. A key
+without a creator acts for the installation. Every page of the list is written to the
+data-access log.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from sokyaku.activity.schemas import EventOut
 from sokyaku.contacts import selectors, services
 from sokyaku.contacts.models import Contact
 from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.models import ApiScope
+from sokyaku.core.errors import Conflict
+from sokyaku.core.models import AccessKind, ApiScope
 from sokyaku.core.schemas import error_item, error_responses, paged, responses_extra
+from sokyaku.core.services import data_access_log
+from sokyaku.core.visibility import api_key, api_user, sees_all
 from sokyaku.lifecycle import selectors as lifecycle_selectors
 from sokyaku.scoring import selectors as scoring_selectors
 
@@ -230,14 +238,30 @@ def _input(payload: ContactIn) -> services.ContactInput:
     description=(
         "Finds the person by email; else by name and company (株式会社サンプル, (株)サンプル and "
         "ｻﾝﾌﾟﾙ株式会社 are one company); else by phone. Answers 201 when a contact was created, "
-        "200 when an existing one was updated. Needs the `contacts:write` scope."
+        "200 when an existing one was updated. Needs the `contacts:write` scope.\n\n"
+        "A key created by a sales rep creates contacts owned by the rep; when the person is "
+        "already a contact the rep does not see, it answers 409 and changes nothing."
     ),
     openapi_extra=responses_extra(_UPSERT_ERRORS, links={200: _CONTACT_LINKS, 201: _CONTACT_LINKS}),
 )
 def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[UpsertOut]:
-    # One transaction: a visitor is only tied to a contact that exists.
+    user = api_user(request)
+    # One transaction: a visitor is only tied to a contact that exists, and the upsert of a
+    # person the caller may not see is undone.
     with transaction.atomic():
         result = services.contact_upsert(data=_input(payload), source=EventSource.API)
+        if not result.created and not selectors.contact_is_visible(
+            user=user, contact=result.contact
+        ):
+            raise Conflict(
+                "This person is already a contact you do not see; ask their owner or a "
+                "marketer to share it with you."
+            )
+        if result.created and not sees_all(user) and user is not None:
+            # A rep's new contact is theirs, or the rep could not read what they just wrote.
+            result.contact = services.contact_update(
+                contact=result.contact, data=services.ContactInput(owner_id=user.pk)
+            ).contact
         if payload.visitor_id:
             tracking.visitor_stitch(visitor_id=payload.visitor_id, contact_id=result.contact.pk)
     return Status(
@@ -259,9 +283,20 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
     openapi_extra=responses_extra(_LIST_ERRORS),
 )
 def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
-    qs = selectors.contact_list(user=None, q=params.q)
+    qs = selectors.contact_list(user=api_user(request), q=params.q)
     qs = qs.select_related("first_touch_channel").prefetch_related("tags")
-    return paged(qs, page=params.page, page_size=params.page_size, prepare=_with_scores)
+    page = paged(qs, page=params.page, page_size=params.page_size, prepare=_with_scores)
+    if page["items"]:
+        data_access_log(
+            kind=AccessKind.BULK_VIEW,
+            resource="contacts.api_list",
+            fields=list(ContactOut.model_fields),
+            rows=len(page["items"]),
+            user=api_user(request),
+            api_key=api_key(request),
+            filters={"q": params.q, "page": params.page, "page_size": params.page_size},
+        )
+    return page
 
 
 def _with_scores(contacts: list[Contact]) -> list[Contact]:
@@ -288,7 +323,7 @@ def _with_scores(contacts: list[Contact]) -> list[Contact]:
     openapi_extra=responses_extra(_GET_ERRORS),
 )
 def contact_get(request: HttpRequest, contact_id: ContactId) -> Contact:
-    return selectors.contact_get(user=None, id=contact_id)
+    return selectors.contact_get(user=api_user(request), id=contact_id)
 
 
 @router.patch(
@@ -306,9 +341,10 @@ def contact_get(request: HttpRequest, contact_id: ContactId) -> Contact:
     openapi_extra=responses_extra(_PATCH_ERRORS),
 )
 def contact_update(request: HttpRequest, contact_id: ContactId, payload: ContactIn) -> Contact:
-    contact = selectors.contact_get(user=None, id=contact_id)
+    user = api_user(request)
+    contact = selectors.contact_get(user=user, id=contact_id)
     services.contact_update(contact=contact, data=_input(payload))
-    return selectors.contact_get(user=None, id=contact.pk)
+    return selectors.contact_get(user=user, id=contact.pk)
 
 
 # --- Timeline -------------------------------------------------------------------------------
@@ -355,7 +391,7 @@ _TIMELINE_ERRORS = (401, 403, 404, 422)
 def contact_timeline(
     request: HttpRequest, contact_id: ContactId, params: Query[TimelineParams]
 ) -> dict[str, Any]:
-    contact = selectors.contact_get(user=None, id=contact_id)
+    contact = selectors.contact_get(user=api_user(request), id=contact_id)
     when, ident = _cursor_decode(params.before) if params.before else (None, None)
     # One row more than asked tells whether there is a next page.
     events = activity_selectors.timeline(

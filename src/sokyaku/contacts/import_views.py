@@ -4,8 +4,10 @@ Import: upload a file → choose what each column holds (with a live preview of 
 and the options → the worker runs it while the page shows its progress (htmx polling) → counts
 and the error report. Every import page needs ``contacts.add_importjob`` (admins and marketers).
 
-Export: the contacts the list's current search and filters select, as CSV or XLSX; needs only
-``contacts.view_contact`` (checked by the selector), like the list itself.
+Export: the contacts the list's current search and filters select, as CSV or XLSX. Bulk export
+needs ``contacts.export_contacts`` (marketers and admins; sales reps work one contact at a time),
+and so does the error report of an import (it holds the refused rows' personal data). Every
+export is written to the data-access log.
 
 Views are thin: they parse the request, call the permission-checked selectors and the services
 of ``contacts.imports`` and ``contacts.export``, and render.
@@ -34,8 +36,11 @@ from sokyaku.contacts.prefectures import prefecture_name
 from sokyaku.core import selectors as core_selectors
 from sokyaku.core.errors import ValidationError
 from sokyaku.core.http import HtmxHttpRequest, actor, domain_errors
+from sokyaku.core.models import AccessKind
+from sokyaku.core.services import data_access_log
 
 _IMPORT = import_selectors.IMPORT_PERMISSION
+_EXPORT = "contacts.export_contacts"
 RECENT_JOBS = 20
 ERRORS_SHOWN = 200
 _EXAMPLES = 3
@@ -270,7 +275,7 @@ def import_progress(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-@permission_required(_IMPORT, raise_exception=True)
+@permission_required((_IMPORT, _EXPORT), raise_exception=True)
 @domain_errors
 def import_error_report(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """The refused rows as a CSV (or ``?format=xlsx``) to fix and import again."""
@@ -279,7 +284,16 @@ def import_error_report(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     if file_format not in export.FORMATS:
         file_format = export.CSV
     errors = import_selectors.import_row_errors(user=request.user, job=job).iterator()
-    data = export.rows_to_bytes(report.error_report_rows(job, errors), file_format=file_format)
+    rows = list(report.error_report_rows(job, errors))
+    data = export.rows_to_bytes(rows, file_format=file_format)
+    data_access_log(
+        kind=AccessKind.EXPORT,
+        resource="contacts.import_errors",
+        fields=rows[0] if rows else [],
+        rows=max(0, len(rows) - 1),
+        user=actor(request),
+        filters={"import": job.pk, "format": file_format},
+    )
     response = HttpResponse(data, content_type=export.CONTENT_TYPES[file_format])
     stem = job.filename.rsplit(".", 1)[0] or "import"
     response["Content-Disposition"] = _attachment(f"{stem}-errors.{file_format}")
@@ -298,14 +312,15 @@ def _attachment(filename: str) -> str:
 
 @require_GET
 @login_required
-@permission_required("contacts.view_contact", raise_exception=True)
+@permission_required(("contacts.view_contact", _EXPORT), raise_exception=True)
 def contact_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     """The contacts of the list's current search and filters, as ``?format=csv`` or ``xlsx``."""
     tags = selectors.tag_list(user=request.user).values_list("name", flat=True)
     form = ContactFilterForm(
         request.GET, tags=list(tags), owners=core_selectors.user_list(active_only=False)
     )
-    contacts = selectors.contact_list(user=request.user, **form.filters())
+    filters = form.filters()
+    contacts = selectors.contact_list(user=request.user, **filters)
     file_format = request.GET.get("format", export.CSV)
     if file_format not in export.FORMATS:
         file_format = export.CSV
@@ -314,6 +329,8 @@ def contact_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
             contacts=contacts,
             file_format=file_format,
             definitions=selectors.field_definition_list(user=request.user),
+            user=actor(request),
+            filters={**filters, "format": file_format},
         ),
         content_type=export.CONTENT_TYPES[file_format],
     )

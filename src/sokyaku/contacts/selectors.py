@@ -1,4 +1,10 @@
-"""Reads of contacts and companies, permission-checked for the user asking."""
+"""Reads of contacts and companies, permission-checked for the user asking.
+
+``user=None`` is the system (tasks, the command line, API keys without a creator) and sees
+every row. A user without ``contacts.view_all_contacts`` (a sales rep) sees the contacts they
+own, or their team's (``core.visibility``): every other contact is not there for them, so
+``contact_get`` answers ``NotFound`` exactly as for an id that never existed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from django.db.models import Q, QuerySet
 from sokyaku.contacts import normalize
 from sokyaku.contacts.models import Company, Contact, FieldDefinition, MergeRecord, Tag
 from sokyaku.core.errors import NotFound, PermissionDenied
+from sokyaku.core.visibility import owner_q, visible_owner_ids
 
 AnyUser = User | AnonymousUser
 
@@ -18,6 +25,22 @@ def _require(user: AnyUser | None, perm: str) -> None:
     # ``None`` is the system itself (API keys are checked for scopes before we get here).
     if user is not None and not user.has_perm(perm):
         raise PermissionDenied("You do not have permission to see contacts.")
+
+
+def contact_visible_q(user: AnyUser | None, field: str = "") -> Q:
+    """A filter for the contacts ``user`` sees; ``field`` is the path to the contact from the
+    rows filtered (``"contact"`` for a row with a contact foreign key), empty for contacts."""
+    if user is None:
+        return Q()
+    return owner_q(user, f"{field}__owner" if field else "owner")
+
+
+def contact_is_visible(*, user: AnyUser | None, contact: Contact) -> bool:
+    """Whether ``user`` sees ``contact`` (a contact without owner: only those who see all)."""
+    if user is None:
+        return True
+    ids = visible_owner_ids(user)
+    return ids is None or (contact.owner_id is not None and contact.owner_id in ids)
 
 
 def contact_list(
@@ -40,7 +63,9 @@ def contact_list(
     contact; a contact without a score is cold, one without a stage row a lead.
     """
     _require(user, "contacts.view_contact")
-    qs = Contact.objects.filter(merged_into__isnull=True).select_related("company", "owner")
+    qs = Contact.objects.filter(contact_visible_q(user), merged_into__isnull=True).select_related(
+        "company", "owner"
+    )
     for word in q.split():
         key = normalize.search_key(word)
         if key:
@@ -65,7 +90,10 @@ def contact_list(
 
 
 def contact_get(*, user: AnyUser | None, id: int) -> Contact:
-    """One contact; a merged-away id answers with the contact it was merged into."""
+    """One contact; a merged-away id answers with the contact it was merged into.
+
+    Raises ``NotFound`` for an unknown id and for a contact ``user`` may not see.
+    """
     _require(user, "contacts.view_contact")
     rows = Contact.objects.select_related("company", "owner", "first_touch_channel")
     contact = rows.filter(pk=id).first()
@@ -74,20 +102,38 @@ def contact_get(*, user: AnyUser | None, id: int) -> Contact:
         if contact is None or not contact.merged_into_id:
             break
         contact = rows.filter(pk=contact.merged_into_id).first()
-    if contact is None or contact.merged_into_id:
+    if (
+        contact is None
+        or contact.merged_into_id
+        or not contact_is_visible(user=user, contact=contact)
+    ):
         raise NotFound(f"No contact with id {id}.")
     return contact
 
 
-def contact_find(*, email: str) -> Contact | None:
-    """The live contact with this (normalised) email, if any."""
+def contact_find(*, email: str, user: AnyUser | None = None) -> Contact | None:
+    """The live contact with this (normalised) email, if any (and if ``user`` sees it)."""
     try:
         email = normalize.email_normalize(email)
     except normalize.InvalidValue:
         return None
     if not email:
         return None
-    return Contact.objects.filter(merged_into__isnull=True, email=email).first()
+    contact = Contact.objects.filter(merged_into__isnull=True, email=email).first()
+    if contact is None or not contact_is_visible(user=user, contact=contact):
+        return None
+    return contact
+
+
+def contact_ids_visible(*, user: AnyUser | None, ids: Iterable[int]) -> set[int]:
+    """Of ``ids`` (live contact ids), those ``user`` sees. No query for the system or for a
+    user who sees every contact."""
+    wanted = set(ids)
+    if not wanted or visible_owner_ids(user) is None:
+        return wanted
+    return set(
+        Contact.objects.filter(contact_visible_q(user), pk__in=wanted).values_list("pk", flat=True)
+    )
 
 
 def contact_live_ids(*, ids: Iterable[int]) -> dict[int, int]:
@@ -155,8 +201,21 @@ def field_definition_list(*, user: AnyUser | None) -> QuerySet[FieldDefinition]:
 
 
 def company_get(*, user: AnyUser | None, id: int) -> Company:
+    """One company. A user who does not see every contact sees a company they own or one of
+    whose contacts they see; any other company is ``NotFound``."""
     _require(user, "contacts.view_company")
     company = Company.objects.filter(pk=id).first()
-    if company is None:
+    if company is None or not _company_visible(user, company):
         raise NotFound(f"No company with id {id}.")
     return company
+
+
+def _company_visible(user: AnyUser | None, company: Company) -> bool:
+    ids = None if user is None else visible_owner_ids(user)
+    if ids is None:
+        return True
+    if company.owner_id is not None and company.owner_id in ids:
+        return True
+    return Contact.objects.filter(
+        company_id=company.pk, merged_into__isnull=True, owner_id__in=sorted(ids)
+    ).exists()

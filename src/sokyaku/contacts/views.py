@@ -2,8 +2,10 @@
 notes, the edit form, and merge / undo merge.
 
 Views are thin: they parse the request, call permission-checked selectors and the services, and
-render. Reading needs ``contacts.view_contact`` (checked by the selectors); every write needs
-``contacts.change_contact``. htmx requests get page fragments, everything else full pages, so
+render. Reading needs ``contacts.view_contact`` (checked by the selectors, which also leave out
+the contacts a sales rep may not see: another rep's contact is a 404); every write needs
+``contacts.change_contact``. Every page of the list that shows people is written to the
+data-access log. htmx requests get page fragments, everything else full pages, so
 each page works without JavaScript too.
 """
 
@@ -38,11 +40,28 @@ from sokyaku.contacts.models import Contact, FieldDefinition, FieldType, MergeRe
 from sokyaku.core import selectors as core_selectors
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
 from sokyaku.core.http import HtmxHttpRequest, actor, domain_errors
+from sokyaku.core.models import AccessKind
+from sokyaku.core.services import data_access_log
 from sokyaku.lifecycle import selectors as lifecycle_selectors
 from sokyaku.lifecycle.models import Stage
 from sokyaku.scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
+# The personal data a page of the list shows (for the data-access log).
+LIST_FIELDS = (
+    "name",
+    "name_kana",
+    "tags",
+    "company",
+    "department",
+    "title",
+    "score",
+    "stage",
+    "email",
+    "prefecture",
+    "owner",
+    "created_at",
+)
 TIMELINE_PAGE_SIZE = 20
 MERGE_CANDIDATES = 20
 RECENT_MERGES = 10
@@ -70,7 +89,17 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
         Prefetch("tags", queryset=Tag.objects.order_by("name"))
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
-    _scores_attach(list(page.object_list))
+    shown = list(page.object_list)
+    _scores_attach(shown)
+    if shown:
+        data_access_log(
+            kind=AccessKind.BULK_VIEW,
+            resource="contacts.list",
+            fields=LIST_FIELDS,
+            rows=len(shown),
+            user=actor(request),
+            filters={**form.filters(), "page": page.number},
+        )
     context = {"form": form, "page": page, "is_filtered": form.is_filtered}
     template = "contacts/_results.html" if _fragment(request) else "contacts/list.html"
     response = render(request, template, context)

@@ -44,11 +44,16 @@ def _django() -> None:
 def _migrate(verbosity: int = 1) -> None:
     """Create or upgrade the tables. A new installation also gets what each app starts with
     when it has none: consent topics, the seed's scoring rules and MQL rules, mail templates
-    and sender profiles, the seed's sequences (as drafts); contacts from before the lifecycle
+    and sender profiles, the seed's sequences (onboarding active, the others as drafts), the
+    default handoff triggers and the default sales pipeline; contacts from before the lifecycle
     app get their initial stage."""
     from django.core.management import call_command
 
     from sokyaku.consent.services import topics_default_install
+    from sokyaku.deals import selectors as deals_selectors
+    from sokyaku.deals.services import pipeline_presets_install
+    from sokyaku.handoff import selectors as handoff_selectors
+    from sokyaku.handoff.services import trigger_presets_install
     from sokyaku.lifecycle.services import lifecycle_rebuild_initial, mql_presets_install_if_missing
     from sokyaku.messaging.presets import messaging_presets_install_if_missing
     from sokyaku.scoring.services import preset_install_if_missing
@@ -61,6 +66,11 @@ def _migrate(verbosity: int = 1) -> None:
     lifecycle_rebuild_initial()
     messaging_presets_install_if_missing()
     sequences_presets_install_if_missing()
+    # Only into an installation without any: a trigger or pipeline deleted on purpose stays gone.
+    if not handoff_selectors.trigger_list().exists():
+        trigger_presets_install()
+    if not deals_selectors.pipeline_list():
+        pipeline_presets_install()
 
 
 # --- migrate --------------------------------------------------------------------------------

@@ -97,6 +97,13 @@ _WITHHELD: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# Single permissions a role gets beyond its actions: (app_label, codename).
+_EXTRA: dict[str, tuple[tuple[str, str], ...]] = {
+    # Marketing runs the referral programme: it marks rewards paid or void.
+    MARKETER: (("deals", "change_referral"),),
+}
+
+
 def roles_sync(**_: Any) -> None:
     """Create the role groups and (re)grant their permissions. Idempotent."""
     # post_migrate reaches apps one by one; make sure every app's permissions exist first.
@@ -118,4 +125,8 @@ def roles_sync(**_: Any) -> None:
             perms = Permission.objects.filter(query)
             for app_label, codename in _WITHHELD.get(role, ()):
                 perms = perms.exclude(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in _EXTRA.get(role, ()):
+                perms |= Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
         group.permissions.set(perms)

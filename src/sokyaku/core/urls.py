@@ -1,9 +1,13 @@
-"""Home, sign-in and sign-out, health check."""
+"""Home, sign-in and sign-out, health check, and the settings pages of core (``core:``)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import URLPattern, include, path
 
 from sokyaku.core import views
+
+settings_urlpatterns: list[URLPattern] = [
+    path("access-log/", views.access_log, name="access_log"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +20,5 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("settings/", include((settings_urlpatterns, "core"))),
 ]

@@ -8,7 +8,9 @@ reach another rep's record by changing an id in a URL or an API call: the row is
 there for them (404).
 
 An API key acts as the user who created it (``api_user``); a key without a creator (made on
-the command line) acts for the installation and sees everything its scopes allow.
+the command line) acts for the installation and sees everything its scopes allow. A key whose
+creator was deactivated still acts as that user, who holds no permission any more: the key is
+refused (403), it never becomes a key of the installation.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.http import HttpRequest
 
-from sokyaku.core.models import ApiKey, TeamMember
+from sokyaku.core.models import ApiKey, Team, TeamMember
 
 SEE_ALL = "contacts.view_all_contacts"
 
@@ -30,24 +32,26 @@ def sees_all(user: User | AnonymousUser | None) -> bool:
 
 
 def visible_owner_ids(user: User | AnonymousUser | None) -> frozenset[int] | None:
-    """The owners whose rows ``user`` sees, or ``None`` when ``user`` sees every row."""
+    """The owners whose rows ``user`` sees, or ``None`` when ``user`` sees every row.
+
+    Two queries for a user who does not see everything, none for one who does.
+    """
     if sees_all(user):
         return None
     assert user is not None
-    if not user.is_authenticated or user.pk is None:
+    if not user.is_authenticated or user.pk is None or not user.is_active:
         return frozenset()
+    # Teams whose rows the user sees: those they manage, and those sharing records they are in.
+    teams = Team.objects.filter(
+        Q(manager_id=user.pk) | Q(members__user_id=user.pk, share_records=True)
+    ).values("pk")
     ids = {int(user.pk)}
-    teams = TeamMember.objects.filter(
-        Q(team__manager_id=user.pk) | Q(user_id=user.pk, team__share_records=True)
-    ).values_list("team_id", flat=True)
-    ids.update(TeamMember.objects.filter(team_id__in=list(teams)).values_list("user_id", flat=True))
-    from sokyaku.core.models import Team
-
-    ids.update(
-        Team.objects.filter(pk__in=list(teams), manager__isnull=False).values_list(
-            "manager_id", flat=True
-        )
-    )
+    rows = TeamMember.objects.filter(team_id__in=teams).values_list("user_id", "team__manager_id")
+    for member_id, manager_id in rows:
+        ids.add(member_id)
+        if manager_id is not None:
+            ids.add(manager_id)
+    # A manager of a team without members still sees their own rows only (``ids``).
     return frozenset(ids)
 
 
@@ -59,12 +63,24 @@ def owner_q(user: User | AnonymousUser | None, field: str) -> Q:
     return Q(**{f"{field}__in": sorted(ids)})
 
 
+def owner_visible(user: User | AnonymousUser | None, owner_id: int | None) -> bool:
+    """Whether ``user`` sees a row owned by ``owner_id`` (a row without owner: only those who
+    see everything)."""
+    ids = visible_owner_ids(user)
+    return ids is None or (owner_id is not None and owner_id in ids)
+
+
 def api_user(request: HttpRequest) -> User | None:
     """The user an API request acts as: the creator of its key, or ``None`` (the system)."""
     key: Any = getattr(request, "auth", None)
     if not isinstance(key, ApiKey) or key.created_by_id is None:
         return None
-    user = key.created_by
-    if user is None or not user.is_active:
-        return None
-    return user
+    # An inactive creator is still returned: Django grants an inactive user no permission, so
+    # the key cannot see more than its creator could (never "the system").
+    return key.created_by
+
+
+def api_key(request: HttpRequest) -> ApiKey | None:
+    """The API key a request was authenticated with (for the data-access log)."""
+    key: Any = getattr(request, "auth", None)
+    return key if isinstance(key, ApiKey) else None

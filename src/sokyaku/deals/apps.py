@@ -6,3 +6,10 @@ class DealsConfig(AppConfig):
     name = "sokyaku.deals"
     label = "deals"
     verbose_name = _("Deals")
+
+    def ready(self) -> None:
+        from sokyaku.activity.listeners import listener_register
+        from sokyaku.deals import reactions
+
+        # Referral attribution from form submissions, rewards earned when a referred lead buys.
+        listener_register(name="deals", committed=reactions.events_committed)

@@ -187,7 +187,10 @@ class DealStageChange(models.Model):
     from_stage = models.ForeignKey(
         DealStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    to_stage = models.ForeignKey(DealStage, on_delete=models.PROTECT, related_name="+")
+    # Empty once the stage was deleted (a stage no deal sits in any more can go; its past stays).
+    to_stage = models.ForeignKey(
+        DealStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField()
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -110,6 +110,11 @@ class DemoSummary:
     hot: int = 0
     mqls: int = 0
     customers: int = 0
+    handoffs: int = 0
+    deals: int = 0
+    won_deals: int = 0
+    orders: int = 0
+    referrals: int = 0
     model_auc: float | None = None
     baseline_auc: float | None = None
     seconds: float = 0.0
@@ -129,6 +134,8 @@ class DemoSummary:
             lines.append(
                 f"{self.hot:,} hot leads, {self.mqls:,} MQLs, {self.customers:,} customers "
                 f"({self.derived_events:,} events of scores, stages, segments, sequences); "
+                f"{self.handoffs:,} handoffs, {self.deals:,} deals ({self.won_deals:,} won), "
+                f"{self.orders:,} orders, {self.referrals:,} referrals; "
                 f"win-probability model AUC {self.model_auc:.2f} "
                 f"(naive-Bayes baseline {self.baseline_auc or 0:.2f})"
             )
@@ -220,9 +227,11 @@ def _write(
 
 def _derived_write(*, seed: int, summary: DemoSummary) -> None:
     """What the apps above the event stream derive from it, in the order they depend on each
-    other: scores → lifecycle (MQL rules read scores; reps' BANT, deals' outcomes) → the win
-    model (trained on those outcomes) → segments → mail presets and the B2B sequence."""
+    other: scores → lifecycle (MQL rules read scores; reps' BANT) → sales (handoffs, deals,
+    orders, referrals from the stage history) → the win model (trained on those outcomes) →
+    segments → mail presets and the B2B sequence."""
     from sokyaku.demo.lifecycle import lifecycle_demo_setup
+    from sokyaku.demo.sales import sales_demo_setup
     from sokyaku.demo.sequences import sequences_demo_setup
     from sokyaku.lifecycle.models import ContactStage, Stage
     from sokyaku.messaging.presets import messaging_presets_install_if_missing
@@ -233,6 +242,7 @@ def _derived_write(*, seed: int, summary: DemoSummary) -> None:
 
     scoring_demo_rebuild()
     lifecycle_demo_setup(seed=seed, now=summary.now)
+    sales = sales_demo_setup(seed=seed, now=summary.now)
     model = predictive_demo_train()
     segments_demo_setup()
     messaging_presets_install_if_missing()
@@ -240,6 +250,11 @@ def _derived_write(*, seed: int, summary: DemoSummary) -> None:
     summary.hot = ScoreState.objects.filter(temperature=Temperature.HOT).count()
     summary.mqls = ContactStage.objects.filter(stage=Stage.MQL).count()
     summary.customers = ContactStage.objects.filter(stage=Stage.CUSTOMER).count()
+    summary.handoffs = sales.handoffs
+    summary.deals = sales.deals
+    summary.won_deals = sales.won
+    summary.orders = sales.orders
+    summary.referrals = sales.referrals
     summary.model_auc = model.auc
     summary.baseline_auc = model.baseline_auc
 

@@ -13,6 +13,7 @@ from sokyaku.contacts.api import ContactId
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.models import ApiScope
 from sokyaku.core.schemas import error_responses, responses_extra
+from sokyaku.core.visibility import api_user
 from sokyaku.lifecycle import selectors, services
 from sokyaku.lifecycle.models import BantRecord, ChangeSource
 from sokyaku.lifecycle.schemas import BantIn, BantLatestOut, BantOut, LifecycleIn, LifecycleOut
@@ -69,7 +70,7 @@ def _bant(record: BantRecord) -> dict[str, Any]:
     openapi_extra=responses_extra(_READ_ERRORS),
 )
 def contact_lifecycle(request: HttpRequest, contact_id: ContactId) -> dict[str, Any]:
-    contact = contact_selectors.contact_get(user=None, id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
     return _lifecycle(contact.pk)
 
 
@@ -85,7 +86,7 @@ def contact_lifecycle(request: HttpRequest, contact_id: ContactId) -> dict[str, 
 def contact_lifecycle_move(
     request: HttpRequest, contact_id: ContactId, payload: LifecycleIn
 ) -> dict[str, Any]:
-    contact = contact_selectors.contact_get(user=None, id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
     services.stage_change(
         contact=contact, to_stage=payload.stage, source=ChangeSource.API, reason=payload.reason
     )
@@ -101,7 +102,7 @@ def contact_lifecycle_move(
     openapi_extra=responses_extra(_READ_ERRORS),
 )
 def contact_bant(request: HttpRequest, contact_id: ContactId) -> dict[str, Any]:
-    contact = contact_selectors.contact_get(user=None, id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
     record = selectors.bant_latest(contact_id=contact.pk)
     return {"bant": _bant(record) if record else None}
 
@@ -115,7 +116,7 @@ def contact_bant(request: HttpRequest, contact_id: ContactId) -> dict[str, Any]:
     openapi_extra=responses_extra(_WRITE_ERRORS),
 )
 def contact_bant_record(request: HttpRequest, contact_id: ContactId, payload: BantIn) -> Status:
-    contact = contact_selectors.contact_get(user=None, id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
     record = services.bant_record(
         contact=contact,
         budget_amount_jpy=payload.budget_amount_jpy,

@@ -10,7 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from sokyaku.contacts.selectors import contact_is_visible, contact_visible_q
+from sokyaku.core.errors import NotFound
 from sokyaku.core.http import domain_errors
+from sokyaku.core.visibility import sees_all
 from sokyaku.messaging import selectors
 from sokyaku.messaging.models import MessageStatus
 
@@ -26,9 +29,11 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     if status not in MessageStatus.values:
         status = ""
     query = request.GET.get("q", "").strip()[:200]
-    page = Paginator(selectors.message_list(status=status, query=query), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # A sales rep sees the mail of the contacts they may see only.
+    rows = selectors.message_list(status=status, query=query)
+    if not sees_all(request.user):
+        rows = rows.filter(contact_visible_q(request.user, "contact"))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.message_status_counts()
     statuses = [(value, label, counts[value]) for value, label in MessageStatus.choices]
     return render(
@@ -44,6 +49,11 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
 @domain_errors
 def outbox_detail(request: HttpRequest, message_id: int) -> HttpResponse:
     message = selectors.message_get(message_id=message_id)
+    if not sees_all(request.user) and (
+        message.contact is None
+        or not contact_is_visible(user=request.user, contact=message.contact)
+    ):
+        raise NotFound("No such message.")  # another rep's contact: as if it did not exist
     return render(
         request,
         "messaging/outbox/detail.html",

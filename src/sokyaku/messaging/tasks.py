@@ -6,9 +6,14 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+# Delivery goes ahead of the queue: a sales alert must not wait behind the after-commit
+# evaluations (MQL rules, segments, sequences) that a burst of form submissions queues.
+DELIVERY_PRIORITY = 100
 
-@db_task()
+
+@db_task(priority=DELIVERY_PRIORITY)
 def messages_deliver(message_ids: list[int]) -> None:
+    """Send these queued messages now (scheduled after the commit that queued them)."""
     from sokyaku.messaging.services import delivery
 
     delivery.messages_deliver(message_ids=message_ids)

@@ -1,6 +1,8 @@
 """JSON endpoints for segments: the list with member counts, and a segment's members (paged).
 
 Read-only, scope ``contacts:read`` (members are contacts). Writes go through the UI for now.
+A sales rep's key lists only the members the rep sees; every page of members is written to the
+data-access log.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, P, PathEx, Query, Router, Schema
 
+from sokyaku.contacts.selectors import contact_visible_q
 from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.models import ApiScope
+from sokyaku.core.models import AccessKind, ApiScope
 from sokyaku.core.schemas import error_responses, paged, responses_extra
+from sokyaku.core.services import data_access_log
+from sokyaku.core.visibility import api_key, api_user
 from sokyaku.segments import selectors
 
 router = Router(tags=["segments"])
@@ -101,9 +106,22 @@ def segment_list(request: HttpRequest, params: Query[SegmentListParams]) -> dict
 def segment_contacts(
     request: HttpRequest, segment_id: SegmentId, params: Query[MemberParams]
 ) -> dict[str, Any]:
-    segment = selectors.segment_get(user=None, id=segment_id)
-    rows = selectors.segment_members(user=None, segment=segment)
+    user = api_user(request)
+    segment = selectors.segment_get(user=user, id=segment_id)
+    rows = selectors.segment_members(user=user, segment=segment).filter(
+        contact_visible_q(user, "contact")
+    )
     page = paged(rows, page=params.page, page_size=params.page_size)
+    if page["items"]:
+        data_access_log(
+            kind=AccessKind.BULK_VIEW,
+            resource="segments.members",
+            fields=list(MemberOut.model_fields),
+            rows=len(page["items"]),
+            user=user,
+            api_key=api_key(request),
+            filters={"segment": segment.pk, "page": params.page, "page_size": params.page_size},
+        )
     page["items"] = [
         {
             "id": m.contact_id,

@@ -2,8 +2,10 @@
 page (members, refresh, static-list add/remove, audience export), archive.
 
 Views are thin: they parse the request, call permission-checked selectors and the services,
-and render. Reading needs ``segments.view_segment``; writing and exporting audiences need
-``segments.change_segment`` (marketers and admins, not sales reps).
+and render. Reading needs ``segments.view_segment``; writing needs ``segments.change_segment``
+and exporting audiences also ``contacts.export_contacts`` (marketers and admins, not sales
+reps). A sales rep sees only the members they may see (their own contacts, or their team's).
+Every page of members and every export is written to the data-access log.
 """
 
 from __future__ import annotations
@@ -20,17 +22,23 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sokyaku.contacts.selectors import contact_ids_by_email
+from sokyaku.contacts.selectors import contact_ids_by_email, contact_visible_q
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
 from sokyaku.core.http import HtmxHttpRequest, actor, domain_errors
+from sokyaku.core.models import AccessKind
+from sokyaku.core.services import data_access_log
+from sokyaku.core.visibility import sees_all
 from sokyaku.segments import export, selectors, services
 from sokyaku.segments.builder import builder_definition_from_post
 from sokyaku.segments.models import Segment, SegmentKind
 
 VIEW = selectors.VIEW
 CHANGE = selectors.CHANGE
+EXPORT_CONTACTS = "contacts.export_contacts"
 MEMBERS_PER_PAGE = 50
+# The personal data a page of members shows (for the data-access log).
+MEMBER_FIELDS = ("name", "email", "company", "title", "score", "stage", "entered_at")
 _EMAILS = re.compile(r"[\s,;、，]+")
 
 
@@ -151,8 +159,26 @@ def segment_detail(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
     segment = selectors.segment_get(user=request.user, id=segment_id)
     members = selectors.segment_members(user=request.user, segment=segment)
     paginator = Paginator(members, MEMBERS_PER_PAGE, allow_empty_first_page=True)
-    paginator.count = segment.member_count  # counted when written: no COUNT(*) per page
+    if sees_all(request.user):
+        paginator.count = segment.member_count  # counted when written: no COUNT(*) per page
+    else:
+        # A rep sees their own members only, so the stored count is not theirs.
+        paginator = Paginator(
+            members.filter(contact_visible_q(request.user, "contact")),
+            MEMBERS_PER_PAGE,
+            allow_empty_first_page=True,
+        )
     page = paginator.get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    if shown:
+        data_access_log(
+            kind=AccessKind.BULK_VIEW,
+            resource="segments.members",
+            fields=MEMBER_FIELDS,
+            rows=len(shown),
+            user=actor(request),
+            filters={"segment": segment.pk, "page": page.number},
+        )
     return render(
         request,
         "segments/detail.html",
@@ -160,7 +186,8 @@ def segment_detail(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
             "segment": segment,
             "page": page,
             "can_change": request.user.has_perm(CHANGE),
-            "can_export": request.user.has_perm(selectors.EXPORT),
+            "can_export": request.user.has_perm(selectors.EXPORT)
+            and request.user.has_perm(EXPORT_CONTACTS),
             "formats": export.FORMATS,
         },
     )
@@ -238,7 +265,7 @@ def segment_members_remove(request: HtmxHttpRequest, segment_id: int) -> HttpRes
 
 @require_POST
 @login_required
-@permission_required(selectors.EXPORT, raise_exception=True)
+@permission_required((selectors.EXPORT, EXPORT_CONTACTS), raise_exception=True)
 @domain_errors
 def segment_export(request: HtmxHttpRequest, segment_id: int, format: str) -> HttpResponse:
     segment = selectors.segment_get(user=request.user, id=segment_id)
@@ -247,6 +274,14 @@ def segment_export(request: HtmxHttpRequest, segment_id: int, format: str) -> Ht
     except ValidationError as exc:
         messages.error(request, exc.message)
         return redirect("segments:detail", segment_id=segment.pk)
+    data_access_log(
+        kind=AccessKind.EXPORT,
+        resource="segments.audience_export",
+        fields=list(export.HEADERS[format]),
+        rows=max(0, body.count(b"\n") - 1),  # one line per person after the header
+        user=actor(request),
+        filters={"segment": segment.pk, "format": format},
+    )
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     filename = f"audience-{segment.pk}-{format}-{clock.local_now():%Y%m%d-%H%M}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

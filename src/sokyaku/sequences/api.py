@@ -1,5 +1,8 @@
 """``/api/v1/sequences``: list and read sequences, enrol and remove contacts, and the calendar
-preview (the planned send time of each step for one contact, windows and holidays applied)."""
+preview (the planned send time of each step for one contact, windows and holidays applied).
+
+Contacts are read as the key's creator (``core.visibility.api_user``): a sales rep's key
+enrols, removes and previews only contacts the rep sees; any other is a 404."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import Conflict, NotFound, ValidationError
 from sokyaku.core.models import ApiScope
 from sokyaku.core.schemas import error_responses, responses_extra
+from sokyaku.core.visibility import api_user
 from sokyaku.sequences import selectors
 from sokyaku.sequences.models import Enrollment, Sequence
 from sokyaku.sequences.schemas import (
@@ -99,10 +103,11 @@ def sequence_get(request: HttpRequest, sequence_id: SequenceId) -> dict[str, Any
 )
 def sequence_enroll(request: HttpRequest, sequence_id: SequenceId, payload: EnrollIn) -> Status:
     sequence = selectors.sequence_get(user=None, id=sequence_id)
+    user = api_user(request)
     if payload.contact_id is not None:
-        contact = contact_selectors.contact_get(user=None, id=payload.contact_id)
+        contact = contact_selectors.contact_get(user=user, id=payload.contact_id)
     elif payload.email:
-        found = contact_selectors.contact_find(email=str(payload.email))
+        found = contact_selectors.contact_find(email=str(payload.email), user=user)
         if found is None:
             raise NotFound("No contact has this email address.")
         contact = found
@@ -128,7 +133,8 @@ def sequence_unenroll(
     request: HttpRequest, sequence_id: SequenceId, contact_id: ContactId
 ) -> Enrollment:
     sequence = selectors.sequence_get(user=None, id=sequence_id)
-    enrollment = selectors.enrollment_get(sequence=sequence, contact_id=contact_id)
+    contact = contact_selectors.contact_get(user=api_user(request), id=contact_id)
+    enrollment = selectors.enrollment_get(sequence=sequence, contact_id=contact.pk)
     return enrollment_services.enrollment_exit(
         enrollment=enrollment, reason=enrollment_services.MANUAL
     )
@@ -153,7 +159,7 @@ def sequence_preview(
     request: HttpRequest, sequence_id: SequenceId, query: Query[PreviewQuery]
 ) -> list[dict[str, Any]]:
     sequence = selectors.sequence_get(user=None, id=sequence_id)
-    contact = contact_selectors.contact_get(user=None, id=query.contact)
+    contact = contact_selectors.contact_get(user=api_user(request), id=query.contact)
     start = query.start
     if start is not None and start.tzinfo is None:
         raise ValidationError(

@@ -61,8 +61,25 @@ def _where_clean(raw: Any) -> list[dict[str, Any]]:
 
 
 def properties_match(where: Sequence[Mapping[str, Any]], properties: Mapping[str, Any]) -> bool:
-    """Every ``{field, op, value}`` holds for the event properties (scoring's matcher)."""
-    return scoring_rules.event_matches(where, source="", properties=properties)
+    """Every ``{field, op, value}`` holds for the event properties (scoring's matcher).
+
+    A list property (a won deal's ``categories``) holds when any item does; a negative
+    condition (``ne``, ``not_in``) on a list holds when no item matches its positive form, so
+    "categories ≠ オプション" leaves out deals that included the option.
+    """
+    for condition in where:
+        actual = properties.get(condition["field"])
+        if isinstance(actual, list) and condition["op"] != "is_set":
+            if condition["op"] in ("ne", "not_in"):
+                positive = {**condition, "op": "eq" if condition["op"] == "ne" else "in"}
+                holds = not any(scoring_rules.condition_holds(positive, i, True) for i in actual)
+            else:
+                holds = any(scoring_rules.condition_holds(condition, i, True) for i in actual)
+            if not holds:
+                return False
+        elif not scoring_rules.event_matches([condition], source="", properties=properties):
+            return False
+    return True
 
 
 def condition_clean(raw: Any) -> dict[str, Any]:

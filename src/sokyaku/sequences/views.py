@@ -3,7 +3,8 @@ per-step metrics, settings, step editing, pause/resume, enrolments and the calen
 enrol/remove from the contact page.
 
 Marketers (``add_sequence`` + ``change_sequence``) create and edit; sales reps (``view`` +
-``add_enrollment``) see sequences and enrol or remove their own contacts by hand."""
+``add_enrollment``) see sequences and enrol or remove the contacts they may see (their own, or
+their team's) by hand. A rep's list of a sequence's enrolments shows those contacts only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
@@ -145,7 +145,9 @@ def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
     template_ids = [s.config.get("template") for s in steps if s.config.get("template")]
     templates = {t.pk: t for t in Template.objects.filter(pk__in=template_ids)}
     status = request.GET.get("status", "")
-    enrollments = selectors.enrollment_list(sequence=sequence, status=status or None)[:100]
+    enrollments = selectors.enrollment_list(sequence=sequence, status=status or None).filter(
+        contact_selectors.contact_visible_q(request.user, "contact")
+    )[:100]
     context = {
         "sequence": sequence,
         "window": window_of(sequence),
@@ -246,21 +248,12 @@ def sequence_status(request: HttpRequest, sequence_id: int, action: str) -> Http
     return redirect("sequences:detail", sequence.pk)
 
 
-def _may_touch(request: HttpRequest, contact: Any) -> None:
-    user = request.user
-    if user.has_perm(_CHANGE):
-        return
-    if not user.has_perm(_ENROL) or contact.owner_id != user.pk:
-        raise DjangoPermissionDenied(_("You may enrol only your own contacts."))
-
-
 @require_POST
 @login_required
 @permission_required(_ENROL, raise_exception=True)
 @domain_errors
 def contact_enroll(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = contact_selectors.contact_get(user=request.user, id=contact_id)
-    _may_touch(request, contact)
     raw = request.POST.get("sequence", "")
     if raw.isdigit():
         sequence = selectors.sequence_get(user=request.user, id=int(raw))
@@ -282,7 +275,8 @@ def enrollment_remove(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     enrollment = Enrollment.objects.select_related("contact").filter(pk=enrollment_id).first()
     if enrollment is None:
         raise Http404
-    _may_touch(request, enrollment.contact)
+    # Another rep's contact is a 404, as on every contact page.
+    contact_selectors.contact_get(user=request.user, id=enrollment.contact_id)
     enrollment_services.enrollment_exit(
         enrollment=enrollment, reason=enrollment_services.MANUAL, actor=actor(request)
     )

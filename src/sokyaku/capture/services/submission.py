@@ -73,6 +73,8 @@ class Arrival:
     referrer: str = ""
     visitor_id: str = ""
     utm: Mapping[str, str] = field(default_factory=dict)
+    # The referral code of the visitor's ``sk_ref`` cookie (set by a customer's referral link).
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,7 @@ def _store(
             "url": submission.page_url,
             "referrer": submission.referrer,
             **utm,
+            **({"ref": arrival.ref} if arrival.ref else {}),
         }
         activity_services.event_ingest(
             event=event_factories.event_build(

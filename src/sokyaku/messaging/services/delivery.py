@@ -626,8 +626,15 @@ def envelope_sender(message: Message, sender: SenderProfile) -> str:
     return f"{local}+m{message.pk}@{domain}"
 
 
+def _is_notice(message: Message) -> bool:
+    """A template-less internal notice (a sales alert, an owner notification): the renderer
+    writes it from ``context["notification"]``."""
+    context = message.context if isinstance(message.context, dict) else {}
+    return message.stream == Stream.TRANSACTIONAL and isinstance(context.get("notification"), dict)
+
+
 def _outgoing(message: Message, batch: _Batch, key: DkimKey | None) -> Outgoing:
-    if message.template_id is None and not message.headers:
+    if message.template_id is None and not message.headers and not _is_notice(message):
         raise ValueError("the template was deleted")
     _render_once(message, batch)
     assert message.sender is not None

@@ -2,17 +2,21 @@
 
 Contract:
 
-- ``contact_outcome_rows`` is the ONE definition of a known outcome (extend it when deals bring
-  won/lost of their own): a contact that ever reached customer (or is customer/advocate now) is
-  WON at the first such moment; one that is disqualified now and never was a customer is LOST at
-  the moment it was disqualified; everyone else is OPEN.
+- ``contact_outcome_rows`` is the ONE definition of a known outcome, one per contact: a contact
+  that ever reached customer (or is customer/advocate now) or is the contact of a won deal is
+  WON at the first such moment (the earlier of its first customer stage and its first won deal's
+  close); otherwise one that is disqualified now, or whose deals are all closed and lost, is
+  LOST at the latest of those moments (disqualified, the last loss); everyone else — among them
+  a contact with an open deal — is OPEN. A win outranks any loss: a customer who later loses an
+  upsell deal stays a positive example, taken at the moment it first won.
 - ``feature_matrix`` returns one row per live contact: fit attributes one-hot, behaviour counts
   (log1p) and recency (log1p days). Behaviour counts only events strictly BEFORE the contact's
   cut-off (its outcome time; now for open contacts), so a model never learns from what happened
   because of the outcome (leakage). ``is_indicator`` tells the 0/1 columns from the log1p ones.
 - Two queries, whatever the number of contacts: contacts with their attributes and outcome
-  (one correlated subquery for the first win), and one GROUP BY over ``activity_event`` with
-  conditional counts.
+  (correlated subqueries for the first win and the deals' outcomes), and one GROUP BY over
+  ``activity_event`` with conditional counts. Deals are read by app label (``deals.Deal``), so
+  scoring does not import the higher app.
 - ``feature_label`` gives each feature a translated, human-readable label for reasons.
 """
 
@@ -26,10 +30,12 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from django.apps import apps
 from django.db.models import (
     Case,
     Count,
     DateTimeField,
+    Exists,
     F,
     Max,
     OuterRef,
@@ -38,6 +44,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +56,8 @@ from sokyaku.lifecycle.models import Stage, StageChange
 
 WON_STAGES = (Stage.CUSTOMER, Stage.ADVOCATE)
 LOST_STAGES = (Stage.DISQUALIFIED,)
+# ``deals.Deal.status`` values (read by label: scoring sits below deals).
+DEAL_WON, DEAL_LOST, DEAL_OPEN = "won", "lost", "open"
 
 # Domains of free web mail: a lead without a work address is rarely a B2B buyer.
 FREE_MAIL_DOMAINS = frozenset(
@@ -224,7 +233,7 @@ class FeatureMatrix:
 # --- outcomes ------------------------------------------------------------------------------
 
 
-def _first_win(contact_ref: str) -> Subquery:
+def _first_stage_win(contact_ref: str) -> Subquery:
     return Subquery(
         StageChange.objects.filter(contact_id=OuterRef(contact_ref), to_stage__in=WON_STAGES)
         .order_by("changed_at")
@@ -233,36 +242,83 @@ def _first_win(contact_ref: str) -> Subquery:
     )
 
 
-def _cutoff(prefix: str, *, now: datetime) -> Case:
-    """The moment features are taken at: the outcome time, or now for an open contact.
+def _deals(contact_ref: str, status: str) -> Any:
+    deal = apps.get_model("deals", "Deal")
+    return deal.objects.filter(contact_id=OuterRef(contact_ref), status=status)
 
-    ``prefix`` is the path from the queried model to the contact ("" on Contact).
-    """
-    stage, entered = f"{prefix}lifecycle__stage", f"{prefix}lifecycle__entered_at"
-    return Case(
-        When(won_at__isnull=False, then=F("won_at")),
-        When(**{f"{stage}__in": WON_STAGES}, then=F(entered)),
-        When(**{f"{stage}__in": LOST_STAGES}, then=F(entered)),
-        default=Value(now),
+
+def _first_deal_win(contact_ref: str) -> Subquery:
+    return Subquery(
+        _deals(contact_ref, DEAL_WON)
+        .filter(closed_at__isnull=False)
+        .order_by("closed_at")
+        .values("closed_at")[:1],
         output_field=DateTimeField(),
+    )
+
+
+def _last_deal_loss(contact_ref: str) -> Case:
+    """When the contact's last deal was lost — NULL while any deal of theirs is still open."""
+    last = Subquery(
+        _deals(contact_ref, DEAL_LOST)
+        .filter(closed_at__isnull=False)
+        .order_by("-closed_at")
+        .values("closed_at")[:1],
+        output_field=DateTimeField(),
+    )
+    return Case(
+        When(Exists(_deals(contact_ref, DEAL_OPEN)), then=Value(None)),
+        default=last,
+        output_field=DateTimeField(),
+    )
+
+
+def _earlier(a: Any, b: Any) -> Any:
+    """The earlier of two nullable times (NULL only when both are): SQL's LEAST is NULL as soon
+    as one side is on SQLite, and ignores NULL on PostgreSQL; this agrees on both."""
+    return Least(Coalesce(a, b), Coalesce(b, a), output_field=DateTimeField())
+
+
+def _outcome_annotate(rows: Any, *, contact_ref: str, prefix: str, now: datetime) -> Any:
+    """Annotate ``won_at``, ``deal_lost_at`` and ``cutoff`` (the moment features are taken at:
+    the outcome time, or now for an open contact). ``contact_ref`` names the contact id on the
+    queried model ("pk" on Contact), ``prefix`` the path to the contact ("" on Contact)."""
+    stage, entered = f"{prefix}lifecycle__stage", f"{prefix}lifecycle__entered_at"
+    rows = rows.annotate(
+        won_at=_earlier(_first_stage_win(contact_ref), _first_deal_win(contact_ref)),
+        deal_lost_at=_last_deal_loss(contact_ref),
+    )
+    return rows.annotate(
+        cutoff=Case(
+            When(won_at__isnull=False, then=F("won_at")),
+            When(**{f"{stage}__in": WON_STAGES}, then=F(entered)),
+            When(
+                Q(**{f"{stage}__in": LOST_STAGES}) & Q(deal_lost_at__isnull=False),
+                then=Greatest(F(entered), F("deal_lost_at")),
+            ),
+            When(**{f"{stage}__in": LOST_STAGES}, then=F(entered)),
+            When(deal_lost_at__isnull=False, then=F("deal_lost_at")),
+            default=Value(now),
+            output_field=DateTimeField(),
+        )
     )
 
 
 def contact_outcome_rows(
     *, contact_ids: Sequence[int] | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Live contacts with ``won_at``, ``stage`` and ``cutoff``: the single outcome definition.
-
-    A later "deals" app extends the outcome here (a won deal → WON at its close time), and
-    everything downstream (training, leakage cut-off, who gets scored) follows.
+    """Live contacts with ``won_at``, ``deal_lost_at``, ``stage`` and ``cutoff``: the single
+    outcome definition (see the module docstring), lifecycle and deals together, one row per
+    contact. Everything downstream (training, the leakage cut-off, who gets scored) follows it.
     """
     now = now or clock.now()
     rows: Any = Contact.objects.filter(merged_into__isnull=True)
     if contact_ids is not None:
         rows = rows.filter(id__in=list(contact_ids))
-    rows = rows.annotate(won_at=_first_win("pk"), cutoff=_cutoff("", now=now)).values(
+    rows = _outcome_annotate(rows, contact_ref="pk", prefix="", now=now).values(
         "id",
         "won_at",
+        "deal_lost_at",
         "cutoff",
         "lifecycle__stage",
         "title_level",
@@ -282,7 +338,7 @@ def contact_outcome_rows(
 def outcome_of(row: dict[str, Any]) -> Outcome:
     if row["won_at"] is not None or row["lifecycle__stage"] in WON_STAGES:
         return Outcome.WON
-    if row["lifecycle__stage"] in LOST_STAGES:
+    if row["lifecycle__stage"] in LOST_STAGES or row.get("deal_lost_at") is not None:
         return Outcome.LOST
     return Outcome.OPEN
 
@@ -305,7 +361,7 @@ def _behaviour(contact_ids: Sequence[int] | None, *, now: datetime) -> dict[int,
         key: Count("id", filter=condition) for key, (_label, condition) in COUNTS.items()
     }
     rows = (
-        events.annotate(won_at=_first_win("contact_id"), cutoff=_cutoff("contact__", now=now))
+        _outcome_annotate(events, contact_ref="contact_id", prefix="contact__", now=now)
         .filter(occurred_at__lt=F("cutoff"))
         .values("contact_id")
         .annotate(last_at=Max("occurred_at"), **aggregates)

@@ -1,0 +1,389 @@
+"""Forms of the sales inbox and the handoff settings pages.
+
+They only parse and show input; the handoff services validate the domain (a routing rule that
+can match nobody, an inactive user, a closed handoff …) and their field errors come back onto
+the fields, translated (``add_service_errors``). Choices that need the database (users, teams,
+sequences, chat channels, triggers) are read by the views through selectors and handed in, so
+the forms themselves never query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from sokyaku.activity.models import EventType
+from sokyaku.contacts.models import Industry
+from sokyaku.contacts.prefectures import prefecture_choices
+from sokyaku.core.clock import TOKYO
+from sokyaku.core.errors import SokyakuError
+from sokyaku.handoff.models import (
+    ActivityKind,
+    HandoffOutcome,
+    HandoffStatus,
+    RejectReason,
+    RuleKind,
+    SlaState,
+    TriggerKind,
+)
+
+Choices = Sequence[tuple[Any, str]]
+
+
+class ServiceErrorsMixin:
+    """Puts a service's field errors onto the form's fields (translated); the rest on the form.
+
+    ``field_map`` renames service keys that differ from the form's field names; a key such as
+    ``conditions.0.op`` lands on ``conditions``.
+    """
+
+    field_map: dict[str, str] = {}
+
+    def add_service_errors(self, exc: SokyakuError) -> None:
+        form: Any = self
+        if not exc.field_errors:
+            form.add_error(None, gettext(exc.message))
+            return
+        for key, message in exc.field_errors.items():
+            name = self.field_map.get(key, key)
+            name = self.field_map.get(name.split(".", 1)[0], name.split(".", 1)[0])
+            form.add_error(name if name in form.fields else None, gettext(message))
+
+
+def _blank(label: Any, choices: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    return [("", label), *choices]
+
+
+def tokyo_datetime(value: datetime | None) -> datetime | None:
+    """A ``datetime-local`` value (typed in Tokyo time) as an aware datetime."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=TOKYO)
+    return value
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+# --- the inbox --------------------------------------------------------------------------------
+
+ASSIGNEE_ME = "me"
+ASSIGNEE_QUEUE = "queue"
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox filters. ``assignee`` is ``me``, ``queue`` (unassigned) or a user id."""
+
+    status = forms.ChoiceField(label=_("Status"), choices=HandoffStatus.choices, required=False)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    trigger = forms.TypedChoiceField(label=_("Trigger"), coerce=int, required=False)
+    sla = forms.ChoiceField(
+        label=_("SLA"), choices=_blank(_("Any"), SlaState.choices), required=False
+    )
+
+    def __init__(
+        self, *args: Any, users: Choices = (), triggers: Choices = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        assignee: Any = self.fields["assignee"]
+        assignee.choices = [
+            ("", _("Everyone I can see")),
+            (ASSIGNEE_ME, _("Assigned to me")),
+            (ASSIGNEE_QUEUE, _("Unassigned (queue)")),
+            *[(str(pk), label) for pk, label in users],
+        ]
+        trigger: Any = self.fields["trigger"]
+        trigger.choices = _blank(_("Any"), triggers)
+
+    def filters(self) -> dict[str, Any]:
+        """The filters that were valid (an invalid one is ignored, not an error page)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: data.get(name) or None for name in self.fields}
+
+
+# --- the handoff page -------------------------------------------------------------------------
+
+
+class RejectForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=_blank(_("Choose a reason"), RejectReason.choices)
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    outcome = forms.ChoiceField(
+        label=_("Then"),
+        choices=[
+            (HandoffOutcome.RECYCLED, _("Recycle to nurture")),
+            (HandoffOutcome.DISQUALIFIED, _("Disqualify")),
+        ],
+        initial=HandoffOutcome.RECYCLED,
+        widget=forms.RadioSelect,
+    )
+    sequence = forms.TypedChoiceField(
+        label=_("Nurture sequence"),
+        coerce=int,
+        required=False,
+        help_text=_("Optional, when recycled: the contact is enrolled in this sequence."),
+    )
+    field_map = {"recycle_sequence": "sequence", "sequence_id": "sequence"}
+
+    def __init__(self, *args: Any, sequences: Choices = (), **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "reject-%s")
+        super().__init__(*args, **kwargs)
+        sequence: Any = self.fields["sequence"]
+        sequence.choices = _blank(_("None"), sequences)
+
+
+class ReassignForm(ServiceErrorsMixin, forms.Form):
+    # An id, not a model choice: the service decides who may take a handoff (an inactive user
+    # gets its error on this field), the select only offers the usual candidates.
+    to_user = forms.TypedChoiceField(label=_("Reassign to"), coerce=int)
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+    field_map = {"user": "to_user", "assignee": "to_user", "to_user_id": "to_user"}
+
+    def __init__(self, *args: Any, users: Choices = (), **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "reassign-%s")
+        super().__init__(*args, **kwargs)
+        to_user: Any = self.fields["to_user"]
+        to_user.choices = _blank(_("Choose a person"), users)
+        to_user.valid_value = lambda value: str(value).isdigit()
+
+
+class ActivityForm(ServiceErrorsMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=ActivityKind.choices)
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    body = forms.CharField(
+        label=_("Notes"), required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        help_text=_("Empty: now."),
+    )
+
+    def to_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "subject": data["subject"],
+            "body": data["body"],
+            "occurred_at": tokyo_datetime(data["occurred_at"]),
+        }
+
+
+# --- settings: triggers -----------------------------------------------------------------------
+
+
+class TriggerForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Kind"), choices=TriggerKind.choices)
+    event_type = forms.ChoiceField(
+        label=_("Event type"),
+        required=False,
+        choices=_blank(_("(for hot actions)"), EventType.choices),
+    )
+    conditions = forms.CharField(
+        label=_("Property conditions (JSON)"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": '[{"property": "url", "op": "contains", "value": "/pricing"}]',
+            }
+        ),
+        help_text=_("Optional. A list of {property, op, value}; all must hold."),
+    )
+    action_label = forms.CharField(
+        label=_("Action (in the alert)"), max_length=100, help_text=_("For example デモ申し込み.")
+    )
+    next_action = forms.CharField(
+        label=_("Next action"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What the rep is asked to do, e.g. contact within 24 hours by mail or phone."),
+    )
+    sla_hours = forms.IntegerField(label=_("SLA (hours)"), min_value=1, max_value=720, initial=24)
+    business_days_only = forms.BooleanField(
+        label=_("Count business days only"), required=False, initial=True
+    )
+    reminder_minutes = forms.IntegerField(
+        label=_("Reminder before the deadline (minutes)"), min_value=0, initial=120
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    @staticmethod
+    def initial_for(trigger: Any) -> dict[str, Any]:
+        return {
+            "name": trigger.name,
+            "kind": trigger.kind,
+            "event_type": trigger.event_type,
+            "conditions": json.dumps(trigger.conditions, ensure_ascii=False)
+            if trigger.conditions
+            else "",
+            "action_label": trigger.action_label,
+            "next_action": trigger.next_action,
+            "sla_hours": trigger.sla_hours,
+            "business_days_only": trigger.business_days_only,
+            "reminder_minutes": trigger.reminder_minutes,
+            "is_active": trigger.is_active,
+        }
+
+    def clean_conditions(self) -> list[Any]:
+        raw = self.cleaned_data["conditions"].strip()
+        if not raw:
+            return []
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(
+                _("This is not valid JSON: %(error)s"), params={"error": exc}
+            ) from exc
+        if not isinstance(value, list):
+            raise forms.ValidationError(_("Enter a list of conditions: [ … ]."))
+        return value
+
+    def to_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+# --- settings: routing ------------------------------------------------------------------------
+
+
+class RoutingRuleForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Kind"), choices=RuleKind.choices)
+    prefectures = forms.TypedMultipleChoiceField(
+        label=_("Prefectures"),
+        coerce=int,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("For territory rules."),
+    )
+    industries = forms.MultipleChoiceField(
+        label=_("Industries"),
+        choices=Industry.choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("For industry rules."),
+    )
+    team = forms.TypedChoiceField(
+        label=_("Team"),
+        coerce=int,
+        required=False,
+        help_text=_("Round-robin in this team, or its queue."),
+    )
+    assignee = forms.TypedChoiceField(
+        label=_("Assignee"),
+        coerce=int,
+        required=False,
+        help_text=_("Territory and industry rules: this person, else round-robin in the team."),
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, teams: Choices = (), users: Choices = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        prefectures: Any = self.fields["prefectures"]
+        prefectures.choices = prefecture_choices()
+        team: Any = self.fields["team"]
+        team.choices = _blank(_("None"), teams)
+        assignee: Any = self.fields["assignee"]
+        assignee.choices = _blank(_("None"), users)
+        assignee.valid_value = lambda value: str(value).isdigit()
+
+    @staticmethod
+    def initial_for(rule: Any) -> dict[str, Any]:
+        return {
+            "name": rule.name,
+            "kind": rule.kind,
+            "prefectures": list(rule.prefectures),
+            "industries": list(rule.industries),
+            "team": rule.team_id,
+            "assignee": rule.assignee_id,
+            "is_active": rule.is_active,
+        }
+
+
+class RoutingPreviewForm(forms.Form):
+    contact = forms.IntegerField(label=_("Contact ID"), min_value=1, required=False)
+    q = forms.CharField(label=_("or search"), max_length=200, required=False)
+
+
+# --- settings: teams --------------------------------------------------------------------------
+
+
+class TeamForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    manager = forms.TypedChoiceField(
+        label=_("Manager"),
+        coerce=int,
+        required=False,
+        help_text=_("Gets the escalation when a handoff of the team breaches its SLA."),
+    )
+    share_records = forms.BooleanField(
+        label=_("Members see each other's leads, handoffs and deals"), required=False
+    )
+    members = forms.TypedMultipleChoiceField(
+        label=_("Members"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    field_map = {"member_ids": "members"}
+
+    def __init__(self, *args: Any, users: Choices = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager: Any = self.fields["manager"]
+        manager.choices = _blank(_("None"), users)
+        members: Any = self.fields["members"]
+        members.choices = list(users)
+
+
+class AwayForm(ServiceErrorsMixin, forms.Form):
+    is_away = forms.BooleanField(label=_("Away"), required=False)
+    away_until = forms.DateTimeField(
+        label=_("Away until"),
+        required=False,
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+
+# --- settings: alerts -------------------------------------------------------------------------
+
+
+class HandoffSettingsForm(ServiceErrorsMixin, forms.Form):
+    alert_chat_channel = forms.TypedChoiceField(
+        label=_("Alert chat channel"),
+        coerce=int,
+        required=False,
+        help_text=_("Every sales alert is also posted here."),
+    )
+    queue_notify = forms.TypedChoiceField(
+        label=_("Notify about unassigned handoffs"),
+        coerce=int,
+        required=False,
+        help_text=_("Who is told when a handoff lands in the general queue."),
+    )
+
+    def __init__(
+        self, *args: Any, channels: Choices = (), users: Choices = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        channel: Any = self.fields["alert_chat_channel"]
+        channel.choices = _blank(_("None"), channels)
+        queue_notify: Any = self.fields["queue_notify"]
+        queue_notify.choices = _blank(_("Nobody"), users)

@@ -1,0 +1,505 @@
+"""Who reaches what: role × endpoint × owner, on the UI and the API.
+
+Each row is an endpoint that reads or changes a record of sales rep A (or a list that would show
+it). Marketers and admins reach everything; rep A, the rep whose team shares records with A and
+the manager of A's team reach A's records; rep B gets the same 404 as for an id that does not
+exist, however the id is put in the URL or the body. Bulk exports and the access log are refused
+by role (403). API keys act as the user who created them; a key without creator acts for the
+installation. See ``world.py`` for the people, the targets and how to add a row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from tests.permissions.world import (
+    ADMIN,
+    ADMINS,
+    CONFLICT,
+    FORBIDDEN,
+    HIDDEN,
+    MARK,
+    MARKETER,
+    MARKETING,
+    UNPROCESSABLE,
+    Case,
+    contact_of_a,
+    contacts_of_b_and_a,
+    deal_of_a,
+    enrolled_contact_of_a,
+    handoff_of_a,
+    listed_contact_of_a,
+    merged_contact_of_a,
+    next_stage,
+    nothing,
+    pending_change_of_a,
+    sequence_for_a,
+    template_and_contact_of_a,
+    two_contacts_of_a,
+    world_build,
+)
+
+# Who works handoffs and deals: the reps who see them and admins; marketers only read them.
+WORKERS_REFUSED = frozenset({MARKETER})
+
+pytestmark = pytest.mark.django_db
+
+
+def _contact_url(name: str, **extra: Any) -> Any:
+    return lambda c: reverse(f"contacts:{name}", kwargs={"contact_id": c.pk, **extra})
+
+
+def _edit_form(contact: Any) -> dict[str, Any]:
+    return {
+        "family_name": contact.family_name,
+        "given_name": contact.given_name,
+        "email": contact.email,
+        "company_name": contact.company.name if contact.company else "",
+        "title": "部長",
+        "owner": str(contact.owner_id or ""),
+        "tags": "",
+    }
+
+
+_BANT_FORM = {
+    "budget_amount_jpy": "1,200,000",
+    "authority": "decision_maker",
+    "need": "展示会リードの管理",
+    "need_tags": "リード管理",
+}
+
+
+UI_CASES = [
+    # --- handoffs and deals --------------------------------------------------------------------
+    Case(
+        "handoff page",
+        "ui",
+        "get",
+        lambda h: reverse("handoff:detail", args=[h.handoff.pk]),
+        target=handoff_of_a,
+    ),
+    Case(
+        "reject a handoff",
+        "ui",
+        "post",
+        lambda h: reverse("handoff:reject", args=[h.handoff.pk]),
+        target=handoff_of_a,
+        data=lambda h: {"reason": "not_fit", "outcome": "disqualified", "note": "対象外"},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "reassign a handoff",
+        "ui",
+        "post",
+        lambda h: reverse("handoff:reassign", args=[h.handoff.pk]),
+        target=handoff_of_a,
+        data=lambda h: {"to_user": str(h.colleague_id), "reason": "担当替え"},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "log an activity on a handoff",
+        "ui",
+        "post",
+        lambda h: reverse("handoff:activity", args=[h.handoff.pk]),
+        target=handoff_of_a,
+        data=lambda h: {"kind": "call", "subject": "初回架電", "body": ""},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "qualify page of a handoff",
+        "ui",
+        "get",
+        lambda h: reverse("deals:qualify", args=[h.handoff.pk]),
+        target=handoff_of_a,
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "sales inbox",
+        "ui",
+        "get",
+        lambda h: reverse("handoff:inbox"),
+        target=handoff_of_a,
+        refused=HIDDEN,
+    ),
+    Case(
+        "deal page",
+        "ui",
+        "get",
+        lambda d: reverse("deals:detail", args=[d.deal.pk]),
+        target=deal_of_a,
+    ),
+    Case(
+        "deal edit form",
+        "ui",
+        "get",
+        lambda d: reverse("deals:edit", args=[d.deal.pk]),
+        target=deal_of_a,
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "move a deal on the board",
+        "ui",
+        "post",
+        lambda d: reverse("deals:move", args=[d.deal.pk]),
+        target=deal_of_a,
+        data=lambda d: {"stage": next_stage(d.deal), "version": d.deal.version},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "pipeline board",
+        "ui",
+        "get",
+        lambda d: reverse("deals:board"),
+        target=deal_of_a,
+        refused=HIDDEN,
+    ),
+    # --- the contact page and everything under it --------------------------------------------
+    Case("contact page", "ui", "get", _contact_url("detail")),
+    Case("timeline page (htmx)", "ui", "get", _contact_url("timeline"), htmx=True),
+    Case("add a note", "ui", "post", _contact_url("note_add"), data=lambda c: {"text": "電話済み"}),
+    Case("edit form", "ui", "get", _contact_url("edit")),
+    Case("save the edit form", "ui", "post", _contact_url("edit"), data=_edit_form),
+    Case("merge page", "ui", "get", _contact_url("merge")),
+    Case(
+        "merge: pick the duplicate by id",
+        "ui",
+        "get",
+        lambda p: reverse("contacts:merge", args=[p.contact.pk]) + f"?other={p.other.pk}",
+        target=two_contacts_of_a,
+    ),
+    Case(
+        "merge: another rep's contact as the duplicate",
+        "ui",
+        "post",
+        lambda p: reverse("contacts:merge", args=[p.contact.pk]),
+        target=contacts_of_b_and_a,
+        data=lambda p: {"other": p.other.pk},
+        allowed=frozenset({ADMIN, MARKETER}),  # B's contact is B's: only they and marketing
+    ),
+    Case(
+        "undo a merge",
+        "ui",
+        "post",
+        lambda m: reverse("contacts:merge_undo", args=[m.contact.pk, m.merge_id]),
+        target=merged_contact_of_a,
+    ),
+    Case(
+        "accept a pending change",
+        "ui",
+        "post",
+        lambda p: reverse("contacts:pending_accept", args=[p.contact.pk, p.change_id]),
+        target=pending_change_of_a,
+    ),
+    Case(
+        "reject a pending change",
+        "ui",
+        "post",
+        lambda p: reverse("contacts:pending_reject", args=[p.contact.pk, p.change_id]),
+        target=pending_change_of_a,
+    ),
+    # --- panels of other apps on the contact page --------------------------------------------
+    Case(
+        "lifecycle: move the stage",
+        "ui",
+        "post",
+        lambda c: reverse("lifecycle:contact_move", args=[c.pk]),
+        data=lambda c: {"to_stage": "mql"},
+        htmx=True,
+    ),
+    Case(
+        "lifecycle: record BANT",
+        "ui",
+        "post",
+        lambda c: reverse("lifecycle:contact_bant", args=[c.pk]),
+        data=lambda c: _BANT_FORM,
+        htmx=True,
+    ),
+    Case(
+        "sequences: enrol from the contact page",
+        "ui",
+        "post",
+        lambda s: reverse("sequences:contact_enroll", args=[s.contact.pk]),
+        target=sequence_for_a,
+        data=lambda s: {"sequence": s.sequence_id},
+    ),
+    Case(
+        "sequences: take out of a sequence",
+        "ui",
+        "post",
+        lambda s: reverse("sequences:remove", args=[s.enrollment_id]),
+        target=enrolled_contact_of_a,
+    ),
+    Case(
+        "sequences: calendar preview for the contact",
+        "ui",
+        "get",
+        lambda s: reverse("sequences:detail", args=[s.sequence_id]) + f"?contact={s.contact.pk}",
+        target=sequence_for_a,
+    ),
+    # --- lists and pickers: they answer, without A's contact ---------------------------------
+    Case("contact list", "ui", "get", lambda c: reverse("contacts:list"), refused=HIDDEN),
+    Case(
+        "contact search (htmx)",
+        "ui",
+        "get",
+        lambda c: reverse("contacts:list") + "?q=hanako",
+        htmx=True,
+        refused=HIDDEN,
+    ),
+    Case(
+        "mail preview: contact picker",
+        "ui",
+        "get",
+        lambda c: reverse("messaging:preview_contacts") + "?q=hanako",
+        refused=HIDDEN,
+    ),
+    Case(
+        "mail preview: rendered as the contact",
+        "ui",
+        "get",
+        lambda t: (
+            reverse("messaging:template_preview", args=[t.template_id]) + f"?contact={t.contact.pk}"
+        ),
+        target=template_and_contact_of_a,
+        refused=HIDDEN,
+    ),
+    Case(
+        "segment members",
+        "ui",
+        "get",
+        lambda s: reverse("segments:detail", args=[s.segment_id]),
+        target=listed_contact_of_a,
+        refused=HIDDEN,
+    ),
+    Case(
+        "sequence enrolments",
+        "ui",
+        "get",
+        lambda s: reverse("sequences:detail", args=[s.sequence_id]),
+        target=enrolled_contact_of_a,
+        refused=HIDDEN,
+    ),
+    # --- bulk exports and the log, by role ----------------------------------------------------
+    Case(
+        "contact export",
+        "ui",
+        "get",
+        lambda c: reverse("contacts:export") + "?format=csv",
+        allowed=MARKETING,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "audience export",
+        "ui",
+        "post",
+        lambda s: reverse("segments:export", args=[s.segment_id, "google"]),
+        target=listed_contact_of_a,
+        allowed=MARKETING,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "data access log",
+        "ui",
+        "get",
+        lambda _: reverse("core:access_log"),
+        target=nothing,
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
+]
+
+
+def _api(path: str) -> Any:
+    return lambda c: f"/api/v1/contacts/{c.pk}{path}"
+
+
+API_CASES = [
+    Case(
+        "GET handoff",
+        "api",
+        "get",
+        lambda h: f"/api/v1/handoffs/{h.handoff.pk}",
+        target=handoff_of_a,
+    ),
+    Case(
+        "open handoffs",
+        "api",
+        "get",
+        lambda h: "/api/v1/handoffs?status=open",
+        target=handoff_of_a,
+        refused=HIDDEN,
+    ),
+    Case(
+        "reject a handoff",
+        "api",
+        "post",
+        lambda h: f"/api/v1/handoffs/{h.handoff.pk}/reject",
+        target=handoff_of_a,
+        data=lambda h: {"reason": "not_fit", "outcome": "disqualified"},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case(
+        "log a sales activity",
+        "api",
+        "post",
+        lambda h: f"/api/v1/contacts/{h.contact.pk}/activities",
+        target=handoff_of_a,
+        data=lambda h: {"kind": "call", "subject": "初回架電"},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case("GET sales activities", "api", "get", _api("/activities")),
+    Case("GET orders", "api", "get", _api("/orders")),
+    Case(
+        "GET deal",
+        "api",
+        "get",
+        lambda d: f"/api/v1/deals/{d.deal.pk}",
+        target=deal_of_a,
+    ),
+    Case(
+        "deals",
+        "api",
+        "get",
+        lambda d: "/api/v1/deals",
+        target=deal_of_a,
+        refused=HIDDEN,
+    ),
+    Case(
+        "move a deal",
+        "api",
+        "post",
+        lambda d: f"/api/v1/deals/{d.deal.pk}/move",
+        target=deal_of_a,
+        data=lambda d: {"stage_id": next_stage(d.deal), "version": d.deal.version},
+        forbidden=WORKERS_REFUSED,
+    ),
+    Case("GET contact", "api", "get", _api("")),
+    Case("PATCH contact", "api", "patch", _api(""), data=lambda c: {"title": "部長"}),
+    Case("GET timeline", "api", "get", _api("/timeline")),
+    Case("GET consents", "api", "get", _api("/consents")),
+    Case(
+        "POST consent",
+        "api",
+        "post",
+        _api("/consents"),
+        data=lambda c: {"topic": "*", "status": "withdrawn"},
+    ),
+    Case("GET lifecycle", "api", "get", _api("/lifecycle")),
+    Case("POST lifecycle", "api", "post", _api("/lifecycle"), data=lambda c: {"stage": "mql"}),
+    Case("GET BANT", "api", "get", _api("/bant")),
+    Case(
+        "POST BANT",
+        "api",
+        "post",
+        _api("/bant"),
+        data=lambda c: {"budget_amount_jpy": 1_000_000, "authority": "decision_maker"},
+    ),
+    Case(
+        "enrol by contact id",
+        "api",
+        "post",
+        lambda s: f"/api/v1/sequences/{s.sequence_id}/enrollments",
+        target=sequence_for_a,
+        data=lambda s: {"contact_id": s.contact.pk},
+    ),
+    Case(
+        "enrol by email",
+        "api",
+        "post",
+        lambda s: f"/api/v1/sequences/{s.sequence_id}/enrollments",
+        target=sequence_for_a,
+        data=lambda s: {"email": s.contact.email},
+    ),
+    Case(
+        "take out of a sequence",
+        "api",
+        "delete",
+        lambda s: f"/api/v1/sequences/{s.sequence_id}/enrollments/{s.contact.pk}",
+        target=enrolled_contact_of_a,
+    ),
+    Case(
+        "calendar preview for the contact",
+        "api",
+        "get",
+        lambda s: f"/api/v1/sequences/{s.sequence_id}/preview?contact={s.contact.pk}",
+        target=sequence_for_a,
+    ),
+    Case(
+        "send an event about the contact",
+        "api",
+        "post",
+        lambda c: "/api/v1/events",
+        data=lambda c: {
+            "type": "page_view",
+            "contact_id": c.pk,
+            "properties": {"url": "https://sample.example/pricing"},
+        },
+        refused=UNPROCESSABLE,  # as for an id that does not exist
+    ),
+    Case(
+        "upsert the same person",
+        "api",
+        "post",
+        lambda c: "/api/v1/contacts",
+        data=lambda c: {"email": c.email, "title": "部長"},
+        refused=CONFLICT,
+    ),
+    Case(
+        "contact list",
+        "api",
+        "get",
+        lambda c: "/api/v1/contacts?q=hanako",
+        refused=HIDDEN,
+    ),
+    Case(
+        "segment members",
+        "api",
+        "get",
+        lambda s: f"/api/v1/segments/{s.segment_id}/contacts",
+        target=listed_contact_of_a,
+        refused=HIDDEN,
+    ),
+]
+
+CASES = [*UI_CASES, *API_CASES]
+
+
+@pytest.mark.parametrize(
+    ("case", "role"),
+    [
+        pytest.param(case, role, id=f"{case.kind}: {case.name} · {role}")
+        for case in CASES
+        for role in case.roles
+    ],
+)
+def test_the_matrix(case: Case, role: str) -> None:
+    # given the world and the case's record of rep A
+    world = world_build()
+    target = case.target(world)
+    # when the role calls the endpoint
+    response = case.send(world, role, target)
+    # then it answers as the matrix says
+    assert case.observed(response) == case.expected(role), response.content[:300]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        contact_of_a,
+        lambda w: merged_contact_of_a(w).contact,
+        lambda w: pending_change_of_a(w).contact,
+        lambda w: sequence_for_a(w).contact,
+        lambda w: enrolled_contact_of_a(w).contact,
+        lambda w: listed_contact_of_a(w).contact,
+        lambda w: template_and_contact_of_a(w).contact,
+    ],
+)
+def test_the_targets_belong_to_rep_a(build: Any) -> None:
+    # the matrix means something only if its records are rep A's and show the mark
+    world = world_build()
+    target = build(world)
+    assert target.owner_id == world.rep_a.pk
+    assert target.family_name == MARK

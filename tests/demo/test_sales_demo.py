@@ -36,9 +36,10 @@ def test_the_demo_has_handoffs_deals_orders_and_referrals_from_its_history() -> 
     assert statuses.get(HandoffStatus.ACCEPTED, 0) > 0
     assert statuses.get(HandoffStatus.REJECTED, 0) > 0
     assert not Handoff.objects.filter(assignee__isnull=True).exists()
-    assert Handoff.objects.filter(sla_state=SlaState.MET).count() > Handoff.objects.filter(
-        sla_state=SlaState.BREACHED
-    ).count()
+    assert (
+        Handoff.objects.filter(sla_state=SlaState.MET).count()
+        > Handoff.objects.filter(sla_state=SlaState.BREACHED).count()
+    )
     assert not Handoff.objects.filter(status=HandoffStatus.REJECTED, reject_reason="").exists()
     # a won deal per customer who came through the pipeline, at the moment they became one
     won = Deal.objects.filter(status=DealStatus.WON)

@@ -131,6 +131,25 @@ def test_routing_rules_are_created_and_reordered(admin_client: Client, sales_rep
     assert "大阪府" in html
 
 
+def test_a_territory_can_be_drawn_by_region(admin_client: Client, sales_rep: User) -> None:
+    # when an admin picks the 近畿 region and, besides, 東京都
+    response = admin_client.post(
+        reverse("handoff:rule_new"),
+        {
+            "name": "近畿＋東京",
+            "kind": "territory",
+            "prefectures": ["13"],
+            "regions": ["kinki"],
+            "assignee": sales_rep.pk,
+            "is_active": "on",
+        },
+    )
+    # then the territory holds the region's seven prefectures and Tokyo
+    assert response.status_code == 302
+    rule = RoutingRule.objects.get(name="近畿＋東京")
+    assert rule.prefectures == [13, 24, 25, 26, 27, 28, 29, 30]
+
+
 def test_routing_test_box_says_who_would_get_a_contact(
     admin_client: Client, sales_rep: User
 ) -> None:

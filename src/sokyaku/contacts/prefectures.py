@@ -78,3 +78,28 @@ def prefecture_code(name: str) -> int | None:
 
 def prefecture_choices() -> list[tuple[int, str]]:
     return [(code, prefecture_name(code)) for code, _ja, _en in PREFECTURES]
+
+
+# The eight regions (地方) as sales territories are usually drawn, by prefecture code.
+REGIONS: tuple[tuple[str, str, str, tuple[int, ...]], ...] = (
+    ("hokkaido", "北海道", "Hokkaido", (1,)),
+    ("tohoku", "東北", "Tohoku", (2, 3, 4, 5, 6, 7)),
+    ("kanto", "関東", "Kanto", (8, 9, 10, 11, 12, 13, 14)),
+    ("chubu", "中部", "Chubu", (15, 16, 17, 18, 19, 20, 21, 22, 23)),
+    ("kinki", "近畿", "Kinki", (24, 25, 26, 27, 28, 29, 30)),
+    ("chugoku", "中国", "Chugoku", (31, 32, 33, 34, 35)),
+    ("shikoku", "四国", "Shikoku", (36, 37, 38, 39)),
+    ("kyushu", "九州・沖縄", "Kyushu and Okinawa", (40, 41, 42, 43, 44, 45, 46, 47)),
+)
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """The regions for a select, named in the active language."""
+    english = (get_language() or "ja").startswith("en")
+    return [(key, en if english else ja) for key, ja, en, _codes in REGIONS]
+
+
+def region_prefectures(keys: list[str] | tuple[str, ...]) -> set[int]:
+    """The prefecture codes of the regions ``keys`` (unknown keys add nothing)."""
+    wanted = set(keys)
+    return {code for key, _ja, _en, codes in REGIONS if key in wanted for code in codes}

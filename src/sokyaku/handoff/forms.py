@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sokyaku.activity.models import EventType
 from sokyaku.contacts.models import Industry
-from sokyaku.contacts.prefectures import prefecture_choices
+from sokyaku.contacts.prefectures import prefecture_choices, region_choices, region_prefectures
 from sokyaku.core.clock import TOKYO
 from sokyaku.core.errors import SokyakuError
 from sokyaku.handoff.models import (
@@ -273,6 +273,12 @@ class RoutingRuleForm(ServiceErrorsMixin, forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("For territory rules."),
     )
+    regions = forms.MultipleChoiceField(
+        label=_("Regions"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Adds every prefecture of the region to the territory."),
+    )
     industries = forms.MultipleChoiceField(
         label=_("Industries"),
         choices=Industry.choices,
@@ -298,11 +304,22 @@ class RoutingRuleForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         prefectures: Any = self.fields["prefectures"]
         prefectures.choices = prefecture_choices()
+        regions: Any = self.fields["regions"]
+        regions.choices = region_choices()
         team: Any = self.fields["team"]
         team.choices = _blank(_("None"), teams)
         assignee: Any = self.fields["assignee"]
         assignee.choices = _blank(_("None"), users)
         assignee.valid_value = lambda value: str(value).isdigit()
+
+    def clean(self) -> dict[str, Any]:
+        """A territory is stored as prefectures: the chosen regions are expanded into them."""
+        cleaned = super().clean() or {}
+        regions = cleaned.pop("regions", None) or []
+        if regions:
+            chosen = set(cleaned.get("prefectures") or [])
+            cleaned["prefectures"] = sorted(chosen | region_prefectures(regions))
+        return cleaned
 
     @staticmethod
     def initial_for(rule: Any) -> dict[str, Any]:

@@ -36,7 +36,13 @@ def loaded() -> Iterator[DemoSummary]:
 
 
 # Properties that hold database ids (different in every load).
-_ROW_IDS = frozenset({"record_id", "bant_id", "segment", "sequence", "rule", "message_id"})
+_ROW_IDS = frozenset(
+    {
+        "record_id", "bant_id", "segment", "sequence", "rule", "message_id",
+        # handoffs, deals and referrals name their rows, the people (contacts, users) involved
+        "handoff", "deal", "referral", "referrer", "referred", "assignee", "order",
+    }
+)  # fmt: skip
 
 
 def _digest() -> str:

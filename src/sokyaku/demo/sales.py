@@ -138,6 +138,7 @@ def _team() -> tuple[Team, dict[str, int]]:
     users = dict(
         get_user_model()
         .objects.filter(username__in=[TEAM_LEAD, TERRITORY_REP, INDUSTRY_REP])
+        .order_by("username")
         .values_list("username", "pk")
     )
     User = get_user_model()
@@ -256,7 +257,7 @@ def _handoffs(
             handoff.closed_by_id = assignee
         rows.append(handoff)
     Handoff.objects.bulk_create(rows, batch_size=1000)
-    by_contact = {h.contact_id: h for h in Handoff.objects.filter(trigger=trigger)}
+    by_contact = {h.contact_id: h for h in Handoff.objects.filter(trigger=trigger).order_by("pk")}
     activities = []
     events: list[NewEvent] = []
     for contact_id, at, kind in touches:

@@ -54,6 +54,19 @@ def referral_get(*, user: User | AnonymousUser | None, id: int) -> Referral:
     return referral
 
 
+def referral_list(*, user: User | AnonymousUser | None, status: str = "") -> QuerySet[Referral]:
+    """Referrals, newest first, with both people, optionally of one reward status; only those
+    whose referred contact ``user`` may see."""
+    rows = (
+        Referral.objects.filter(owner_q(user, "referred__owner"))
+        .select_related("referrer", "referred")
+        .order_by("-attributed_at", "-id")
+    )
+    if status:
+        rows = rows.filter(reward_status=status)
+    return rows
+
+
 def referral_code_of(*, contact_id: int) -> ReferralCode | None:
     """The contact's referral code, if it has one (``services.referral_code_get_or_create``
     makes one)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from sokyaku.core import services as core_services
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.core.http import actor, domain_errors
-from sokyaku.deals import services
+from sokyaku.deals import selectors_aftersale, services
 from sokyaku.deals.forms import RewardForm
-from sokyaku.deals.models import Referral, RewardStatus
+from sokyaku.deals.models import RewardStatus
 
 VIEW = ("deals.view_referral", "contacts.view_all_contacts")
 CHANGE = "deals.change_referral"
@@ -31,10 +31,9 @@ PAGE_SIZE = 50
 @domain_errors
 def referral_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    # Every referral, for users who see every contact (the permission above): no row filter.
-    rows = Referral.objects.select_related("referrer", "referred").order_by("-attributed_at", "-id")
-    if status in RewardStatus.values:
-        rows = rows.filter(reward_status=status)
+    if status not in RewardStatus.values:
+        status = ""
+    rows = selectors_aftersale.referral_list(user=request.user, status=status)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     core_services.data_access_log(
         kind="bulk_view",
@@ -58,9 +57,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 @permission_required((*VIEW, CHANGE), raise_exception=True)
 @domain_errors
 def referral_reward(request: HttpRequest, referral_id: int) -> HttpResponse:
-    referral = Referral.objects.filter(pk=referral_id).first()
-    if referral is None:
-        raise Http404
+    referral = selectors_aftersale.referral_get(user=request.user, id=referral_id)
     form = RewardForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a reward status."))

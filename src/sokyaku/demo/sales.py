@@ -457,12 +457,15 @@ def _referrals(rng: random.Random, paths: list[_Path], now: datetime) -> tuple[i
         codes[path.contact_id] = code
     ReferralCode.objects.bulk_create(
         [
-            ReferralCode(contact_id=pk, code=code, created_at=next(
-                p.at[Stage.CUSTOMER] for p in customers if p.contact_id == pk
-            ))
-            for pk, code in codes.items()
-        ]
-    )  # fmt: skip
+            ReferralCode(
+                contact_id=path.contact_id,
+                code=codes[path.contact_id],
+                created_at=path.at[Stage.CUSTOMER],
+            )
+            for path in customers
+        ],
+        batch_size=2000,
+    )
     # Leads created after a customer's win, a few of them referred by that customer.
     referrers = customers[: max(1, len(customers) // 4)] if customers else []
     taken: set[int] = set(codes)

@@ -17,6 +17,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 
 from sokyaku.activity.api import router as events_router
+from sokyaku.analytics.api import router as analytics_router
+from sokyaku.analytics.api_reports import router as reports_router
 from sokyaku.campaigns.api import router as costs_router
 from sokyaku.capture.api import router as forms_router
 from sokyaku.consent.api import router as consent_router
@@ -126,3 +128,5 @@ api.add_router("/sequences", sequences_router)
 api.add_router("", handoffs_router)
 api.add_router("", deals_router)
 api.add_router("", aftersale_router)
+api.add_router("/analytics", analytics_router)
+api.add_router("/analytics", reports_router)

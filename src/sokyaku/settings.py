@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+import plotly
 from django.utils.translation import gettext_lazy as _
 
 
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "sokyaku.sequences",
     "sokyaku.handoff",
     "sokyaku.deals",
+    "sokyaku.analytics",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +224,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 # whitenoise serves straight from the app directories (and STATIC_ROOT when collected), so the
 # embedded default needs no `collectstatic` step.
 WHITENOISE_USE_FINDERS = True
+# The chart library comes with its Python package (plotly ships plotly.js): served as
+# static/plotly/plotly.min.js, never from a CDN.
+STATICFILES_DIRS = [("plotly", Path(plotly.__file__).resolve().parent / "package_data")]
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Mail -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class ApiScope(models.TextChoices):
     DEALS_READ = "deals:read", _("Read pipelines, deals and the forecast")
     DEALS_WRITE = "deals:write", _("Create and move deals")
     ORDERS_WRITE = "orders:write", _("Record purchases and referrals")
+    ANALYTICS_READ = "analytics:read", _("Read KPIs and reports")
 
 
 class ApiKey(models.Model):

@@ -34,6 +34,7 @@ _APPS = (
     "sequences",
     "handoff",
     "deals",
+    "analytics",
 )
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {
@@ -50,6 +51,7 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         # Marketing sees every handoff and its outcome; routing and triggers are admin's.
         "handoff": ("view",),
         "deals": ("view",),
+        "analytics": ("view",),
     },
     SALES_REP: {
         "contacts": ("view", "add", "change"),

@@ -1,0 +1,7 @@
+"""(placeholder)"""
+
+from django.http import HttpRequest, HttpResponse, Http404
+
+
+def attribution(request: HttpRequest) -> HttpResponse:
+    raise Http404

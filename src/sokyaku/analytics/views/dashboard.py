@@ -1,6 +1,6 @@
 """(placeholder)"""
 
-from django.http import HttpRequest, HttpResponse, Http404
+from django.http import Http404, HttpRequest, HttpResponse
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:

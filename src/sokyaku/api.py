@@ -18,6 +18,7 @@ from ninja.renderers import JSONRenderer
 
 from sokyaku.activity.api import router as events_router
 from sokyaku.analytics.api import router as analytics_router
+from sokyaku.analytics.api_attribution import router as attribution_router
 from sokyaku.analytics.api_reports import router as reports_router
 from sokyaku.campaigns.api import router as costs_router
 from sokyaku.capture.api import router as forms_router
@@ -130,3 +131,4 @@ api.add_router("", deals_router)
 api.add_router("", aftersale_router)
 api.add_router("/analytics", analytics_router)
 api.add_router("/analytics", reports_router)
+api.add_router("/analytics", attribution_router)

@@ -4,36 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='DirtyDay',
+            name="DirtyDay",
             fields=[
-                ('day', models.DateField(primary_key=True, serialize=False)),
-                ('marked_at', models.DateTimeField()),
+                ("day", models.DateField(primary_key=True, serialize=False)),
+                ("marked_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='DailyCount',
+            name="DailyCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('metric', models.CharField(max_length=24)),
-                ('channel_id', models.PositiveIntegerField(default=0)),
-                ('campaign_id', models.PositiveIntegerField(default=0)),
-                ('value', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("metric", models.CharField(max_length=24)),
+                ("channel_id", models.PositiveIntegerField(default=0)),
+                ("campaign_id", models.PositiveIntegerField(default=0)),
+                ("value", models.BigIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'daily count',
-                'verbose_name_plural': 'daily counts',
-                'permissions': [('view_reports', 'Can see reports and dashboards')],
-                'indexes': [models.Index(fields=['metric', 'day'], name='dailycount_metric_day_idx')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'metric', 'channel_id', 'campaign_id'), name='dailycount_unique')],
+                "verbose_name": "daily count",
+                "verbose_name_plural": "daily counts",
+                "permissions": [("view_reports", "Can see reports and dashboards")],
+                "indexes": [
+                    models.Index(fields=["metric", "day"], name="dailycount_metric_day_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "metric", "channel_id", "campaign_id"),
+                        name="dailycount_unique",
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,196 @@
+"""What a report is asked for: a period of Tokyo days and the filters narrowing it.
+
+``period_parse`` and ``filters_resolve`` turn query parameters (UI and API alike) into these,
+refusing what cannot be answered: an end before the start, a date that is not one, a channel,
+campaign, segment, owner or team that does not exist (a deleted channel is named as such).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from sokyaku.analytics.metrics import day_bounds
+from sokyaku.campaigns.models import Campaign, Channel
+from sokyaku.contacts.models import Contact
+from sokyaku.core import clock
+from sokyaku.core.errors import ValidationError
+from sokyaku.core.models import Team, TeamMember
+from sokyaku.segments.models import Segment, SegmentMembership
+
+# The longest period one request may cover (ten years of days).
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Period:
+    """Tokyo days ``first`` … ``last``, both included."""
+
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The instants [start, end) the period covers."""
+        return day_bounds(self.first, self.last)
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one (the comparison period)."""
+        last = self.first - timedelta(days=1)
+        return Period(first=last - timedelta(days=self.days - 1), last=last)
+
+    def is_past(self) -> bool:
+        """Whether the period ended before today (Tokyo)."""
+        return self.last < clock.local_now().date()
+
+
+def this_month() -> Period:
+    today = clock.local_now().date()
+    first = today.replace(day=1)
+    next_first = (first + timedelta(days=32)).replace(day=1)
+    return Period(first=first, last=next_first - timedelta(days=1))
+
+
+def _date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(
+            _("Enter a date as YYYY-MM-DD."),
+            field_errors={field: _("Enter a date as YYYY-MM-DD.")},
+        ) from None
+
+
+def period_parse(start: str | None, end: str | None) -> Period:
+    """The period from ``from`` / ``to`` parameters (YYYY-MM-DD, both included).
+
+    Both empty: this month. Only one given: that day to today, or the month up to that day.
+    Raises ``ValidationError`` (field errors ``from`` / ``to``) for a malformed date, an end
+    before the start, or a period longer than ``MAX_DAYS``.
+    """
+    if not start and not end:
+        return this_month()
+    today = clock.local_now().date()
+    first = _date(start, "from") if start else None
+    last = _date(end, "to") if end else None
+    if first is None:
+        assert last is not None
+        first = last.replace(day=1)
+    if last is None:
+        last = max(today, first)
+    if last < first:
+        message = _("The end date (%(to)s) is before the start date (%(from)s).") % {
+            "to": last.isoformat(),
+            "from": first.isoformat(),
+        }
+        raise ValidationError(message, field_errors={"to": message})
+    if (last - first).days + 1 > MAX_DAYS:
+        message = _("A period can cover at most %(days)d days.") % {"days": MAX_DAYS}
+        raise ValidationError(message, field_errors={"to": message})
+    return Period(first=first, last=last)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrowing of a report. Channel and campaign are the contact's source (first touch) and
+    are answered from the rollups; owner, team and segment narrow the contacts and are answered
+    from the raw tables."""
+
+    channel_id: int | None = None
+    campaign_id: int | None = None
+    segment_id: int | None = None
+    owner_id: int | None = None
+    team_id: int | None = None
+
+    @property
+    def narrows_contacts(self) -> bool:
+        return any(v is not None for v in (self.segment_id, self.owner_id, self.team_id))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.narrows_contacts and self.channel_id is None and self.campaign_id is None
+
+    def contacts(self) -> QuerySet[Contact] | None:
+        """The contacts owner, team and segment leave (``None``: no such filter)."""
+        if not self.narrows_contacts:
+            return None
+        rows = Contact.objects.all()
+        if self.owner_id is not None:
+            rows = rows.filter(owner_id=self.owner_id)
+        if self.team_id is not None:
+            members = TeamMember.objects.filter(team_id=self.team_id).values("user_id")
+            rows = rows.filter(owner_id__in=members)
+        if self.segment_id is not None:
+            members = SegmentMembership.objects.filter(segment_id=self.segment_id)
+            rows = rows.filter(pk__in=members.values("contact_id"))
+        return rows
+
+    def as_params(self) -> dict[str, int]:
+        """The filters as query parameters (for links and drill-downs)."""
+        names = ("channel", "campaign", "segment", "owner", "team")
+        values = (self.channel_id, self.campaign_id, self.segment_id, self.owner_id, self.team_id)
+        return {name: value for name, value in zip(names, values, strict=True) if value is not None}
+
+
+def _id(value: object, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ValidationError(
+            _("Not a valid id."), field_errors={field: _("Not a valid id.")}
+        ) from None
+    if number <= 0:
+        raise ValidationError(_("Not a valid id."), field_errors={field: _("Not a valid id.")})
+    return number
+
+
+def filters_resolve(
+    *,
+    channel: object = None,
+    campaign: object = None,
+    segment: object = None,
+    owner: object = None,
+    team: object = None,
+) -> Filters:
+    """Filters from query parameters (ids). Raises ``ValidationError`` naming the parameter when
+    an id is malformed or names nothing — a channel deleted since gets its own message."""
+    filters = Filters(
+        channel_id=_id(channel, "channel"),
+        campaign_id=_id(campaign, "campaign"),
+        segment_id=_id(segment, "segment"),
+        owner_id=_id(owner, "owner"),
+        team_id=_id(team, "team"),
+    )
+    missing: dict[str, str] = {}
+    channel_gone = not Channel.objects.filter(pk=filters.channel_id).exists()
+    if filters.channel_id is not None and channel_gone:
+        missing["channel"] = _(
+            "Channel %(id)d does not exist (it may have been deleted). Choose another channel."
+        ) % {"id": filters.channel_id}
+    if (
+        filters.campaign_id is not None
+        and not Campaign.objects.filter(pk=filters.campaign_id).exists()
+    ):
+        missing["campaign"] = _("Campaign %(id)d does not exist.") % {"id": filters.campaign_id}
+    segment_gone = not Segment.objects.filter(pk=filters.segment_id).exists()
+    if filters.segment_id is not None and segment_gone:
+        missing["segment"] = _("Segment %(id)d does not exist.") % {"id": filters.segment_id}
+    if (
+        filters.owner_id is not None
+        and not get_user_model().objects.filter(pk=filters.owner_id).exists()
+    ):
+        missing["owner"] = _("User %(id)d does not exist.") % {"id": filters.owner_id}
+    if filters.team_id is not None and not Team.objects.filter(pk=filters.team_id).exists():
+        missing["team"] = _("Team %(id)d does not exist.") % {"id": filters.team_id}
+    if missing:
+        raise ValidationError(next(iter(missing.values())), field_errors=missing)
+    return filters

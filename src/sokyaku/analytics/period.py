@@ -125,11 +125,11 @@ class Filters:
         if self.owner_id is not None:
             rows = rows.filter(owner_id=self.owner_id)
         if self.team_id is not None:
-            members = TeamMember.objects.filter(team_id=self.team_id).values("user_id")
-            rows = rows.filter(owner_id__in=members)
+            team = TeamMember.objects.filter(team_id=self.team_id).values("user_id")
+            rows = rows.filter(owner_id__in=team)
         if self.segment_id is not None:
-            members = SegmentMembership.objects.filter(segment_id=self.segment_id)
-            rows = rows.filter(pk__in=members.values("contact_id"))
+            segment = SegmentMembership.objects.filter(segment_id=self.segment_id)
+            rows = rows.filter(pk__in=segment.values("contact_id"))
         return rows
 
     def as_params(self) -> dict[str, int]:
@@ -153,6 +153,20 @@ def _id(value: object, field: str) -> int | None:
     return number
 
 
+def _unknown(field: str, pk: int) -> str:
+    if field == "channel":
+        return _(
+            "Channel %(id)d does not exist (it may have been deleted). Choose another channel."
+        ) % {"id": pk}
+    messages = {
+        "campaign": _("Campaign %(id)d does not exist."),
+        "segment": _("Segment %(id)d does not exist."),
+        "owner": _("User %(id)d does not exist."),
+        "team": _("Team %(id)d does not exist."),
+    }
+    return messages[field] % {"id": pk}
+
+
 def filters_resolve(
     *,
     channel: object = None,
@@ -171,26 +185,16 @@ def filters_resolve(
         team_id=_id(team, "team"),
     )
     missing: dict[str, str] = {}
-    channel_gone = not Channel.objects.filter(pk=filters.channel_id).exists()
-    if filters.channel_id is not None and channel_gone:
-        missing["channel"] = _(
-            "Channel %(id)d does not exist (it may have been deleted). Choose another channel."
-        ) % {"id": filters.channel_id}
-    if (
-        filters.campaign_id is not None
-        and not Campaign.objects.filter(pk=filters.campaign_id).exists()
-    ):
-        missing["campaign"] = _("Campaign %(id)d does not exist.") % {"id": filters.campaign_id}
-    segment_gone = not Segment.objects.filter(pk=filters.segment_id).exists()
-    if filters.segment_id is not None and segment_gone:
-        missing["segment"] = _("Segment %(id)d does not exist.") % {"id": filters.segment_id}
-    if (
-        filters.owner_id is not None
-        and not get_user_model().objects.filter(pk=filters.owner_id).exists()
-    ):
-        missing["owner"] = _("User %(id)d does not exist.") % {"id": filters.owner_id}
-    if filters.team_id is not None and not Team.objects.filter(pk=filters.team_id).exists():
-        missing["team"] = _("Team %(id)d does not exist.") % {"id": filters.team_id}
+    checks = (
+        ("channel", filters.channel_id, Channel.objects.all()),
+        ("campaign", filters.campaign_id, Campaign.objects.all()),
+        ("segment", filters.segment_id, Segment.objects.all()),
+        ("owner", filters.owner_id, get_user_model().objects.all()),
+        ("team", filters.team_id, Team.objects.all()),
+    )
+    for field, pk, rows in checks:
+        if pk is not None and not rows.filter(pk=pk).exists():
+            missing[field] = _unknown(field, pk)
     if missing:
         raise ValidationError(next(iter(missing.values())), field_errors=missing)
     return filters

@@ -28,6 +28,7 @@ CASES = {
     "segments": "benchmarks.segments:segments_run",
     "delivery": "benchmarks.delivery:delivery_run",
     "speed_to_lead": "benchmarks.speed_to_lead:speed_to_lead_run",
+    "analytics": "benchmarks.analytics:analytics_run",
 }
 CHILD_TIMEOUT = 240  # seconds per case and backend at the default size
 DEFAULT_SIZE = 20_000

@@ -62,6 +62,13 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/contacts/{contact_id}/orders"): {401, 403, 404, 422},
     ("post", "/api/v1/contacts/{contact_id}/referral-code"): {401, 403, 404, 422},
     ("post", "/api/v1/referrals"): {401, 403, 404, 409, 413, 415, 422},
+    ("get", "/api/v1/analytics/kpis"): {401, 403, 422},
+    ("get", "/api/v1/analytics/channels"): {401, 403, 422},
+    ("get", "/api/v1/analytics/funnel"): {401, 403, 422},
+    ("get", "/api/v1/analytics/sequences"): {401, 403, 422},
+    ("get", "/api/v1/analytics/handoffs"): {401, 403, 422},
+    ("get", "/api/v1/analytics/forecast"): {401, 403, 422},
+    ("get", "/api/v1/analytics/attribution"): {401, 403, 422},
     ("post", "/api/v1/referrals/{referral_id}/reward"): {401, 403, 404, 409, 413, 415, 422},
 }
 

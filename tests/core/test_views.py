@@ -32,12 +32,12 @@ def test_the_page_loads_htmx_from_our_own_static_files(client: Client):
     assert client.get("/static/core/sokyaku.css").status_code == 200
 
 
-def test_logging_in_leads_to_the_contacts_list(client: Client, marketer):
+def test_logging_in_leads_marketing_to_the_dashboard(client: Client, marketer):
     # when
     response = client.post(reverse("login"), {"username": "marketer", "password": "x"}, follow=True)
     # then
     html = response.content.decode()
-    assert response.redirect_chain[-1][0] == reverse("contacts:list")
+    assert response.redirect_chain[-1][0] == reverse("analytics:dashboard")
     assert "marketer" in html
     assert "マーケター" in html
     assert "ログアウト" in html
@@ -62,9 +62,19 @@ def test_logout_is_a_post_and_ends_the_session(logged_in: Client):
     assert logged_in.get(reverse("contacts:list")).status_code == 302
 
 
-def test_the_start_page_redirects_to_the_contacts_list(logged_in: Client):
+def test_the_start_page_is_the_dashboard_for_marketing(logged_in: Client):
     # when
     response = logged_in.get("/")
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == reverse("analytics:dashboard")
+
+
+def test_the_start_page_is_the_contacts_list_for_a_sales_rep(client: Client, sales_rep):
+    # given
+    client.force_login(sales_rep)
+    # when
+    response = client.get("/")
     # then
     assert response.status_code == 302
     assert response["Location"] == reverse("contacts:list")

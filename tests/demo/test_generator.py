@@ -17,6 +17,7 @@ from sokyaku.contacts.models import Company, Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict
 from sokyaku.demo.generator import DemoSummary, demo_load
+from sokyaku.messaging.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def loaded() -> Iterator[DemoSummary]:
 # Properties that hold database ids (different in every load).
 _ROW_IDS = frozenset(
     {
-        "record_id", "bant_id", "segment", "sequence", "rule", "message_id",
+        "record_id", "bant_id", "segment", "sequence", "step", "rule", "message_id",
         # handoffs, deals and referrals name their rows, the people (contacts, users) involved
         "handoff", "deal", "referral", "referrer", "referred", "assignee", "order",
     }
@@ -65,7 +66,13 @@ def _digest() -> str:
     costs = ChannelCost.objects.order_by("channel__key", "month").values_list(
         "channel__key", "month", "amount_jpy"
     )
-    for part in (contacts, companies, events, costs):
+    mails = Message.objects.order_by(
+        "contact__email", "created_at", "subject", "template__name"
+    ).values_list(
+        "contact__email", "to_address", "subject", "status", "topic_key", "template__name",
+        "created_at", "sent_at", "opened_at", "clicked_at", "bounced_at",
+    )  # fmt: skip
+    for part in (contacts, companies, events, costs, mails):
         h.update(repr(list(part)).encode())
     return h.hexdigest()
 

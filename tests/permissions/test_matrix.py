@@ -309,6 +309,36 @@ UI_CASES = [
         allowed=ADMINS,
         refused=FORBIDDEN,
     ),
+    # --- reports are marketing's, by role -----------------------------------------------------
+    *(
+        Case(
+            f"report {name}",
+            "ui",
+            "get",
+            lambda _, name=name: reverse(f"analytics:{name}"),
+            target=nothing,
+            allowed=MARKETING,
+            refused=FORBIDDEN,
+        )
+        for name in ("dashboard", "funnel", "channels", "attribution", "sequences", "handoffs")
+    ),
+    Case(
+        "contacts behind a number",
+        "ui",
+        "get",
+        lambda _: reverse("analytics:contacts") + "?metric=leads",
+        allowed=MARKETING,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "channel table export",
+        "ui",
+        "get",
+        lambda _: reverse("analytics:channels") + "?format=csv",
+        target=nothing,
+        allowed=MARKETING,
+        refused=FORBIDDEN,
+    ),
 ]
 
 
@@ -461,6 +491,18 @@ API_CASES = [
         lambda s: f"/api/v1/segments/{s.segment_id}/contacts",
         target=listed_contact_of_a,
         refused=HIDDEN,
+    ),
+    *(
+        Case(
+            f"GET analytics {path}",
+            "api",
+            "get",
+            lambda _, path=path: f"/api/v1/analytics/{path}",
+            target=nothing,
+            allowed=MARKETING,
+            refused=FORBIDDEN,
+        )
+        for path in ("kpis", "channels", "funnel", "attribution", "sequences", "handoffs")
     ),
 ]
 

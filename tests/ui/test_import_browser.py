@@ -47,7 +47,7 @@ def test_import_a_card_file_with_a_live_preview(page, live_server, marketer, tmp
     )  # fmt: skip
     cards = tmp_path / "展示会名刺.csv"
     cards.write_bytes(sjis_csv(ROWS))
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{live_server.url}/login/?next=/contacts/")
     page.fill("input[name=username]", "marketer")
     page.fill("input[name=password]", "x")
     page.click("button[type=submit].btn--primary")

@@ -1,7 +1,221 @@
-"""Analytics API: sequence, handoff and forecast reports, attribution (``/api/v1/analytics/…``)."""
+"""Analytics API: sequence, handoff and forecast reports (``/api/v1/analytics/…``).
+
+Each needs the ``analytics:read`` scope and a key whose creator may see reports
+(``analytics.view_reports``: marketers and admins); a key made on the command line acts for the
+installation. Reports cover all records, not those of the key's user. A bad period or filter
+answers 422 with ``loc`` ``["query", <parameter>]``.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from sokyaku.analytics.period import Period, filters_resolve, period_parse
+from sokyaku.analytics.schemas_reports import (
+    ForecastReportOut,
+    HandoffReportOut,
+    HandoffsQuery,
+    PeriodQuery,
+    SequenceReportOut,
+    SequencesQuery,
+)
+from sokyaku.analytics.selectors import reports
+from sokyaku.analytics.selectors.reports import HandoffGroupRow, MailCounts
+from sokyaku.core.apikeys import ApiKeyAuth
+from sokyaku.core.errors import PermissionDenied, ValidationError
+from sokyaku.core.models import ApiScope
+from sokyaku.core.schemas import error_responses, responses_extra
+from sokyaku.core.visibility import api_user
 
 router = Router(tags=["analytics"])
+
+_READ = ApiKeyAuth(ApiScope.ANALYTICS_READ)
+_ERRORS = (401, 403, 422)
+
+
+def _extra() -> dict[str, Any]:
+    extra = responses_extra(_ERRORS)
+    extra["responses"][403]["description"] = (
+        "The key lacks the `analytics:read` scope, or its user may not see reports."
+    )
+    extra["responses"][422]["description"] = (
+        "A malformed date, an end before the start, a period over ten years, or an id that "
+        "names nothing: `detail` names the parameter."
+    )
+    return extra
+
+
+def _reader(request: HttpRequest) -> None:
+    user = api_user(request)
+    if user is not None and not user.has_perm("analytics.view_reports"):
+        raise PermissionDenied("The key's user may not see reports.")
+
+
+def _in_query(exc: ValidationError) -> ValidationError:
+    """The error with its fields located in the query string."""
+    fields = {f"query.{name}": message for name, message in exc.field_errors.items()}
+    return ValidationError(exc.message, field_errors=fields)
+
+
+def _period(params: PeriodQuery) -> Period:
+    try:
+        return period_parse(params.from_, params.to)
+    except ValidationError as exc:
+        raise _in_query(exc) from None
+
+
+def _sequence_id(raw: str | None) -> int | None:
+    value = (raw or "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        message = "Not a valid id."
+        raise ValidationError(message, field_errors={"query.sequence": message})
+    try:
+        return reports.sequence_get_for_report(sequence_id=number).pk
+    except ValidationError as exc:
+        raise _in_query(exc) from None
+
+
+def _mail(counts: MailCounts) -> dict[str, Any]:
+    return counts.as_dict()
+
+
+@router.get(
+    "/sequences",
+    response={200: SequenceReportOut, **error_responses(*_ERRORS)},
+    by_alias=True,
+    auth=_READ,
+    operation_id="analytics_sequences",
+    summary="Mails sent in the period per sequence, step and variant, and per broadcast",
+    description=(
+        "`from`/`to` (YYYY-MM-DD, Tokyo days, both included; default this month) and "
+        "`sequence` (an id: only that sequence, no broadcasts). Counts are of mails **sent** "
+        "in the period; rates are over delivered mails. `enrolled` and `goal_reached` are the "
+        "sequence's enrolments started in the period and how many have reached the goal. "
+        "Needs the `analytics:read` scope."
+    ),
+    openapi_extra=_extra(),
+)
+def sequences_report(request: HttpRequest, params: Query[SequencesQuery]) -> dict[str, Any]:
+    _reader(request)
+    period = _period(params)
+    sequence_id = _sequence_id(params.sequence)
+    rows = reports.sequence_report(period, sequence_id=sequence_id)
+    return {
+        "from": period.first,
+        "to": period.last,
+        "no_data": reports.sequence_report_is_empty(rows),
+        "total": _mail(reports.sequence_report_total(rows)),
+        "rows": [
+            {
+                **_mail(row.counts),
+                "kind": row.kind,
+                "id": row.id,
+                "name": row.name,
+                "enrolled": row.enrolled,
+                "goal_reached": row.goal_reached,
+                "goal_rate": row.goal_rate,
+                "steps": [
+                    {
+                        **_mail(step.counts),
+                        "step_id": step.step_id,
+                        "position": step.position,
+                        "name": step.name,
+                        "deleted": step.deleted,
+                        "variants": [
+                            {**_mail(v.counts), "variant": v.variant} for v in step.variants
+                        ],
+                    }
+                    for step in row.steps
+                ],
+            }
+            for row in rows
+        ],
+    }
+
+
+def _group(group: HandoffGroupRow) -> dict[str, Any]:
+    return {**group.counts.as_dict(), "id": group.key, "name": group.label}
+
+
+@router.get(
+    "/handoffs",
+    response={200: HandoffReportOut, **error_responses(*_ERRORS)},
+    by_alias=True,
+    auth=_READ,
+    operation_id="analytics_handoffs",
+    summary="Handoffs created in the period: accepted, rejected with reasons, SLA, speed to "
+    "lead and 商談化率, per rep and per trigger",
+    description=(
+        "`from`/`to` (YYYY-MM-DD), `owner` (a user id: handoffs assigned to them) and `team` "
+        "(a team id). Status, SLA and conversion are as they stand now. Needs the "
+        "`analytics:read` scope."
+    ),
+    openapi_extra=_extra(),
+)
+def handoffs_report(request: HttpRequest, params: Query[HandoffsQuery]) -> dict[str, Any]:
+    _reader(request)
+    period = _period(params)
+    try:
+        filters = filters_resolve(owner=params.owner, team=params.team)
+    except ValidationError as exc:
+        raise _in_query(exc) from None
+    report = reports.handoff_report(period, filters)
+    return {
+        "from": period.first,
+        "to": period.last,
+        "no_data": report.no_data,
+        "total": report.total.as_dict(),
+        "by_rep": [_group(g) for g in report.by_rep],
+        "by_trigger": [_group(g) for g in report.by_trigger],
+        "reject_reasons": [
+            {"reason": r.reason, "label": r.label, "count": r.count, "share": r.share}
+            for r in report.reject_reasons
+        ],
+    }
+
+
+@router.get(
+    "/forecast",
+    response={200: ForecastReportOut, **error_responses(*_ERRORS)},
+    by_alias=True,
+    auth=_READ,
+    operation_id="analytics_forecast",
+    summary="Weighted forecast vs won per month and per rep, with the pipeline created",
+    description=(
+        "`from`/`to` (YYYY-MM-DD): every whole month they touch. `weighted` is the open deals' "
+        "amount × stage probability by month of expected close (deals as they are now), `won` "
+        "the amount won by month of closing (Asia/Tokyo), `created` the deals opened in the "
+        "month. Needs the `analytics:read` scope."
+    ),
+    openapi_extra=_extra(),
+)
+def forecast_report(request: HttpRequest, params: Query[PeriodQuery]) -> dict[str, Any]:
+    _reader(request)
+    period = _period(params)
+    report = reports.forecast_report(period)
+    return {
+        "from": period.first,
+        "to": period.last,
+        "months": [f"{m:%Y-%m}" for m in report.months],
+        "no_data": report.no_data,
+        "rows": [
+            {
+                "owner_id": row.owner_id,
+                "owner_name": row.name,
+                "months": [c.as_dict() for c in row.cells],
+                "total": row.total.as_dict(),
+            }
+            for row in report.rows
+        ],
+        "month_totals": [c.as_dict() for c in report.month_totals],
+        "total": report.total.as_dict(),
+    }

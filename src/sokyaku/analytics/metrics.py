@@ -41,7 +41,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncDate
 
 from sokyaku.activity.models import Event, EventType
@@ -124,7 +124,8 @@ def _grouped(
 ) -> Iterable[dict[str, Any]]:
     keys: dict[str, Any] = {
         "ch": F(f"{prefix}first_touch_channel_id"),
-        "cp": KT(f"{prefix}first_touch__campaign"),
+        # (``KT("contact__first_touch__campaign")`` would not follow the relation.)
+        "cp": KeyTextTransform("campaign", f"{prefix}first_touch"),
     }
     if by_day:
         keys["d"] = TruncDate(day_field, tzinfo=clock.TOKYO)

@@ -1,23 +1,535 @@
 """Daily rollups: ``analytics.metrics`` stored per Tokyo day and source, kept current.
 
-(Interface placeholder: reads compute from the raw tables until the rollup store lands.)
+A day's rollups are ``raw_counts`` of that day, one ``DailyCount`` row per (metric, channel,
+campaign). They are maintained incrementally, never rebuilt nightly:
+
+- **marking** — whatever changes a day's numbers marks the day in ``DirtyDay``, in the
+  transaction that makes the change: the ``stored`` event listener (``events_stored``) marks
+  the days an event's rows count on, and the ``core.signals.contact_sources_changed`` receiver
+  marks every day a contact's rows count on when its source (first touch) or its merge state
+  changed, or when a won deal was edited;
+- **refreshing** — ``rollups_refresh`` recomputes dirty days from the raw tables (the worker
+  every minute, ``tasks.rollups_refresh_task``), and ``rollup_counts`` refreshes the dirty days
+  of the period it reads first, so a dashboard never shows a stale number;
+- **rebuilding** — ``rollups_rebuild`` recomputes a range set-based, after bulk loads that
+  store events with the listeners paused (the demo, benchmarks).
+
+Concurrency: a mark is an upsert that sets ``marked_at``, so it holds the day's row lock until
+the marking transaction commits. A refresh locks the rows of the days it recomputes (``SELECT …
+FOR UPDATE``; the worker skips rows locked by others, so two workers never refresh one day) and
+deletes a row only if ``marked_at`` is still what it read. A writer that marks a day while it
+is being refreshed therefore waits for the refresh to commit and leaves the day dirty again,
+and a refresh never recomputes a day whose marking transaction has not committed yet. (An
+insert-or-ignore mark would take no lock: a refresh could read the day before the writer's
+change commits and then delete the mark.) The price on PostgreSQL is that transactions marking
+the same day queue for its row between the mark and their commit — why events that never
+change a counted row (page views above all) mark nothing. On SQLite writers take turns anyway.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from datetime import date
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sokyaku.analytics.metrics import Key, Metric, day_bounds, raw_counts
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q, Sum
+from django.db.models.functions import TruncDate
+
+from sokyaku.activity.models import Event, EventType
+from sokyaku.analytics.metrics import (
+    CONVERSION_WINDOW,
+    GOAL_EVENT_TYPES,
+    OPPORTUNITY_OR_LATER,
+    STAGE_METRICS,
+    Key,
+    Metric,
+    day_bounds,
+    raw_counts,
+    tokyo_day,
+)
+from sokyaku.analytics.models import DailyCount, DirtyDay
+from sokyaku.contacts.models import Contact, MergeRecord
+from sokyaku.core import clock
+from sokyaku.deals.models import Deal, DealStageChange, DealStatus, Order, StageKind
+from sokyaku.handoff.models import Handoff
+from sokyaku.lifecycle.models import Stage, StageChange
+from sokyaku.messaging.models import Message, MessageChannel, Stream
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+# Ids per ``IN (…)`` (SQLite caps the parameters of one statement).
+CHUNK = 500
+# Above this many contacts, a source change marks every day there is data for instead.
+ALL_DAYS_ABOVE = 10_000
+# Longest stretch of consecutive days one refresh transaction recomputes (it holds the days'
+# rows, which writers marking them wait for, while it reads the raw tables).
+RUN_DAYS = 7
+# Days per transaction of a rebuild (bounds memory and how long writers wait on SQLite).
+REBUILD_DAYS = 366
+BATCH = 2000
+
+_EMAIL_EVENTS = frozenset(
+    {
+        EventType.EMAIL_DELIVERED,
+        EventType.EMAIL_OPENED,
+        EventType.EMAIL_CLICKED,
+        EventType.EMAIL_BOUNCED,
+        EventType.EMAIL_UNSUBSCRIBED,
+        EventType.EMAIL_COMPLAINED,
+    }
+)
+_DEAL_EVENTS = frozenset(
+    {
+        EventType.DEAL_CREATED,
+        EventType.DEAL_STAGE_CHANGED,
+        EventType.DEAL_WON,
+        EventType.DEAL_LOST,
+    }
+)
+_GOALS = frozenset(GOAL_EVENT_TYPES)
+# Events that never come with a change to a counted row (the rows ``metrics`` counts are written
+# with their own events: contact_*, lifecycle_changed, handoff_created, deal_*, purchase,
+# email_*, goals). Skipping them keeps the hottest path — page views — free of any write here.
+_NOT_COUNTED = frozenset(
+    {
+        EventType.PAGE_VIEW,
+        EventType.ASSET_DOWNLOADED,
+        EventType.WEBINAR_ATTENDED,
+        EventType.WEBINAR_NO_SHOW,
+        EventType.EVENT_VISITED,
+        EventType.CHAT_SENT,
+        EventType.CART_ABANDONED,
+        EventType.COUPON_USED,
+        EventType.REFERRAL,
+        EventType.MEETING,
+        EventType.CALL,
+        EventType.NOTE,
+        EventType.SALES_EMAIL,
+        EventType.CONSENT_GRANTED,
+        EventType.CONSENT_WITHDRAWN,
+        EventType.SCORE_BAND_CHANGED,
+        EventType.BANT_RECORDED,
+        EventType.SEGMENT_ENTERED,
+        EventType.SEGMENT_LEFT,
+        EventType.SEQUENCE_ENROLLED,
+        EventType.SEQUENCE_EXITED,
+        EventType.HANDOFF_ASSIGNED,
+        EventType.HANDOFF_ACCEPTED,
+        EventType.HANDOFF_REJECTED,
+    }
+)
+
+
+# --- Marking ----------------------------------------------------------------------------------
+
+
+def days_mark(days: Iterable[date]) -> None:
+    """Mark Tokyo ``days`` dirty, in the current transaction (one upsert).
+
+    Days go in sorted, so two transactions marking the same days lock them in the same order.
+    """
+    wanted = sorted(set(days))
+    if not wanted:
+        return
+    now = clock.now()
+    DirtyDay.objects.bulk_create(
+        [DirtyDay(day=day, marked_at=now) for day in wanted],
+        update_conflicts=True,
+        unique_fields=["day"],
+        update_fields=["marked_at"],
+    )
+
+
+def _int(value: object) -> int | None:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _instants(values: Iterable[datetime | None]) -> set[date]:
+    return {tokyo_day(at) for at in values if at is not None}
+
+
+def events_stored(rows: Sequence[Event]) -> None:
+    """Listener (in the ingesting transaction): mark the days the stored events change.
+
+    Each event of a contact marks its own day; some also mark the days of rows they change
+    elsewhere, found with a few indexed look-ups per batch:
+
+    - ``lifecycle_changed`` to customer: the contact's creation day (``leads_converted``); to
+      opportunity or later: the creation days of the contact's handoffs (``handoffs_converted``);
+    - ``deal_created``: the creation days of the contact's handoffs and of the deal's handoff;
+      any deal event: every day the deal was won on (its closing day, and earlier wins that a
+      reopening or a loss took back);
+    - mail events with a ``message_id``: the day the message was sent;
+    - goal events: the sending days of the contact's clicked marketing mails that the goal can
+      convert (sent within ``CONVERSION_WINDOW`` before it);
+    - ``purchase`` with an ``order``: the order's day;
+    - ``contact_updated`` with a new first-touch channel, ``contact_merged``: every day the
+      contacts' rows count on (as ``contact_sources_changed``).
+
+    Anonymous events are skipped (no metric counts a row without a contact), and so are the
+    types that never come with a change to a counted row (``_NOT_COUNTED``: page views, score
+    and segment changes …).
+    """
+    days: set[date] = set()
+    customers: set[int] = set()
+    handoff_contacts: set[int] = set()
+    new_deals: set[int] = set()
+    deals: set[int] = set()
+    messages: set[int] = set()
+    orders: set[int] = set()
+    goals: dict[int, tuple[datetime, datetime]] = {}
+    sources: set[int] = set()
+    merges: set[int] = set()
+    for row in rows:
+        contact = row.contact_id
+        if contact is None or row.type in _NOT_COUNTED:
+            continue
+        days.add(tokyo_day(row.occurred_at))
+        props: dict[str, Any] = row.properties if isinstance(row.properties, dict) else {}
+        kind = row.type
+        if kind == EventType.LIFECYCLE_CHANGED:
+            to = props.get("to")
+            if to == Stage.CUSTOMER:
+                customers.add(contact)
+            if to in OPPORTUNITY_OR_LATER:
+                handoff_contacts.add(contact)
+        elif kind in _DEAL_EVENTS:
+            deal = _int(props.get("deal"))
+            if deal is not None:
+                deals.add(deal)
+                if kind == EventType.DEAL_CREATED:
+                    new_deals.add(deal)
+            if kind == EventType.DEAL_CREATED:
+                handoff_contacts.add(contact)
+        elif kind in _EMAIL_EVENTS:
+            # ``email_sent`` needs no look-up: it is recorded at the message's ``sent_at``.
+            message = _int(props.get("message_id"))
+            if message is not None:
+                messages.add(message)
+        elif kind == EventType.CONTACT_UPDATED:
+            fields = props.get("fields")
+            if isinstance(fields, list) and "first_touch_channel" in fields:
+                sources.add(contact)
+        elif kind == EventType.CONTACT_MERGED:
+            sources.add(contact)
+            loser = _int(props.get("loser_id"))
+            if loser is not None:
+                sources.add(loser)
+            merge = _int(props.get("merge_id"))
+            if merge is not None:
+                merges.add(merge)
+        if kind in _GOALS:
+            first, last = goals.get(contact, (row.occurred_at, row.occurred_at))
+            goals[contact] = (min(first, row.occurred_at), max(last, row.occurred_at))
+            if kind == EventType.PURCHASE:
+                order = _int(props.get("order"))
+                if order is not None:
+                    orders.add(order)
+    if customers:
+        days |= _instants(
+            Contact.objects.filter(pk__in=sorted(customers)).values_list("created_at", flat=True)
+        )
+    if handoff_contacts or new_deals:
+        handoffs = Handoff.objects.filter(
+            Q(contact_id__in=sorted(handoff_contacts)) | Q(deals__in=sorted(new_deals))
+        )
+        days |= _instants(handoffs.values_list("created_at", flat=True))
+    if deals:
+        # Every entry into a won stage: the current closing day of a won deal among them.
+        won = DealStageChange.objects.filter(
+            deal_id__in=sorted(deals), to_stage__kind=StageKind.WON
+        )
+        days |= _instants(won.values_list("at", flat=True))
+    if messages:
+        days |= _instants(
+            Message.objects.filter(pk__in=sorted(messages)).values_list("sent_at", flat=True)
+        )
+    if orders:
+        days |= _instants(
+            Order.objects.filter(pk__in=sorted(orders)).values_list("ordered_at", flat=True)
+        )
+    if goals:
+        days |= _goal_days(goals)
+    if merges:
+        for before in MergeRecord.objects.filter(pk__in=sorted(merges)).values_list(
+            "winner_before", "loser_before"
+        ):
+            days |= {
+                tokyo_day(datetime.fromisoformat(snap["created_at"]))
+                for snap in before
+                if isinstance(snap, dict) and snap.get("created_at")
+            }
+    if sources:
+        days |= contact_days(sorted(sources))
+    days_mark(days)
+
+
+def _goal_days(goals: dict[int, tuple[datetime, datetime]]) -> set[date]:
+    """Sending days of the clicked marketing mails that goal actions may convert."""
+    days: set[date] = set()
+    items = sorted(goals.items())
+    for start in range(0, len(items), 100):
+        match = Q()
+        for contact, (first, last) in items[start : start + 100]:
+            match |= Q(
+                contact_id=contact, sent_at__gte=first - CONVERSION_WINDOW, sent_at__lte=last
+            )
+        mails = Message.objects.filter(
+            match,
+            channel=MessageChannel.EMAIL,
+            stream=Stream.MARKETING,
+            clicked_at__isnull=False,
+        )
+        days |= _instants(mails.values_list("sent_at", flat=True))
+    return days
+
+
+def contact_days(contact_ids: Sequence[int]) -> set[date]:
+    """Every Tokyo day the rows of these contacts count on: creation, stage entries, handoffs,
+    won deals, orders and marketing mails sent (one ``UNION`` query per chunk of ids)."""
+    days: set[date] = set()
+    for chunk in _chunks(contact_ids):
+        parts = [
+            Contact.objects.filter(pk__in=chunk),
+            StageChange.objects.filter(
+                contact_id__in=chunk, to_stage__in=list(STAGE_METRICS.values())
+            ),
+            Handoff.objects.filter(contact_id__in=chunk),
+            Deal.objects.filter(contact_id__in=chunk, status=DealStatus.WON),
+            Order.objects.filter(contact_id__in=chunk),
+            Message.objects.filter(
+                contact_id__in=chunk, channel=MessageChannel.EMAIL, stream=Stream.MARKETING
+            ),
+        ]
+        fields = ["created_at", "changed_at", "created_at", "closed_at", "ordered_at", "sent_at"]
+        queries = [
+            rows.filter(**{f"{field}__isnull": False})
+            .annotate(_day=TruncDate(field, tzinfo=clock.TOKYO))
+            .order_by()
+            .values_list("_day", flat=True)
+            for rows, field in zip(parts, fields, strict=True)
+        ]
+        days |= set(queries[0].union(*queries[1:]))
+    return days
+
+
+def _data_range() -> tuple[date, date] | None:
+    """The first and last Tokyo day any counted row (or stored rollup) lies on."""
+    instants: list[datetime] = []
+    for rows, field in (
+        (Contact.objects.all(), "created_at"),
+        (StageChange.objects.all(), "changed_at"),
+        (Handoff.objects.all(), "created_at"),
+        (Deal.objects.all(), "closed_at"),
+        (Order.objects.all(), "ordered_at"),
+        (Message.objects.filter(sent_at__isnull=False), "sent_at"),
+    ):
+        bounds = rows.aggregate(first=Min(field), last=Max(field))
+        instants += [at for at in bounds.values() if at is not None]
+    days = [tokyo_day(at) for at in instants]
+    stored = DailyCount.objects.aggregate(first=Min("day"), last=Max("day"))
+    days += [day for day in stored.values() if day is not None]
+    if not days:
+        return None
+    return min(days), max(days)
+
+
+def all_days_mark() -> int:
+    """Mark every day there is data for (a change too wide to find day by day); returns how
+    many days were marked."""
+    span = _data_range()
+    if span is None:
+        return 0
+    first, last = span
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    days_mark(days)
+    return len(days)
+
+
+def contact_sources_mark(
+    sender: object, *, contact_ids: Iterable[int] | None = None, **kwargs: Any
+) -> None:
+    """Receiver of ``core.signals.contact_sources_changed``: mark every day the contacts' rows
+    count on. ``contact_ids`` may be ids or a flat ``values_list`` query; ``None`` or more than
+    ``ALL_DAYS_ABOVE`` contacts mark every day there is data for."""
+    if contact_ids is None:
+        all_days_mark()
+        return
+    ids = sorted({int(pk) for pk in contact_ids})
+    if len(ids) > ALL_DAYS_ABOVE:
+        all_days_mark()
+        return
+    if ids:
+        days_mark(contact_days(ids))
 
 
 def listeners_install() -> None:
     """Register the reactions that mark days dirty (called from ``AppConfig.ready``)."""
+    from sokyaku.activity.listeners import listener_register
+    from sokyaku.core import signals
+
+    listener_register(name="analytics", stored=events_stored)
+    signals.contact_sources_changed.connect(
+        contact_sources_mark, dispatch_uid="analytics.contact_sources_changed"
+    )
+
+
+# --- Refreshing -------------------------------------------------------------------------------
+
+
+def _runs(days: Iterable[date]) -> list[list[date]]:
+    """Sorted days split into stretches of consecutive days (at most ``RUN_DAYS`` each)."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and (day - runs[-1][-1]).days == 1 and len(runs[-1]) < RUN_DAYS:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
+
+
+def _rollup_rows(counts: Counter[Key], days: set[date] | None = None) -> list[DailyCount]:
+    """``raw_counts(by_day=True)`` as rows (only those of ``days`` when given)."""
+    return [
+        DailyCount(day=day, metric=metric, channel_id=channel, campaign_id=campaign, value=value)
+        for (day, metric, channel, campaign), value in counts.items()
+        if day is not None and value and (days is None or day in days)
+    ]
+
+
+def _write(days: Sequence[date]) -> int:
+    """Replace the rollups of ``days`` (sorted) by their ``raw_counts``, read over their span."""
+    counts = raw_counts(*day_bounds(days[0], days[-1]), by_day=True)
+    rows = _rollup_rows(counts, set(days))
+    for chunk in _chunks(days):
+        DailyCount.objects.filter(day__in=list(chunk)).delete()
+    DailyCount.objects.bulk_create(rows, batch_size=BATCH)
+    return len(rows)
+
+
+def _claimed(days: Sequence[date], *, skip_locked: bool) -> dict[date, datetime]:
+    """Lock the dirty rows of ``days`` (waiting for them, or skipping locked ones)."""
+    rows = DirtyDay.objects.filter(day__in=list(days))
+    if skip_locked and connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    else:
+        rows = rows.select_for_update()  # SQLite: one writer at a time anyway
+    return dict(rows.values_list("day", "marked_at"))
+
+
+def _refresh_run(run: Sequence[date], *, only_dirty: bool, skip_locked: bool) -> int:
+    with transaction.atomic():
+        if not only_dirty:
+            days_mark(run)  # explicit days get a row each, claimed like the dirty ones
+        seen = _claimed(run, skip_locked=skip_locked and only_dirty)
+        if not seen:
+            return 0
+        days = sorted(seen)
+        _write(days)
+        done = Q()
+        for day, marked_at in seen.items():
+            done |= Q(day=day, marked_at=marked_at)
+        DirtyDay.objects.filter(done).delete()
+    return len(days)
+
+
+def rollups_refresh(days: Iterable[date] | None = None, *, skip_locked: bool = False) -> int:
+    """Recompute ``days`` (default: every dirty day) from the raw tables; returns how many days
+    were refreshed.
+
+    Each stretch of consecutive days is one transaction: the days' ``DirtyDay`` rows are locked,
+    their rollups replaced and the rows removed (unless marked again meanwhile). With
+    ``skip_locked`` (the periodic task) days another worker is refreshing are left to it;
+    otherwise this waits for them, so that what it returns afterwards is current.
+    """
+    only_dirty = days is None
+    targets = (
+        list(DirtyDay.objects.order_by("day").values_list("day", flat=True))
+        if days is None
+        else list(days)
+    )
+    refreshed = 0
+    for run in _runs(targets):
+        refreshed += _refresh_run(run, only_dirty=only_dirty, skip_locked=skip_locked)
+    if refreshed:
+        logger.info("rollups.refreshed", extra={"days": refreshed})
+    return refreshed
+
+
+def _dirty_refresh(first: date, last: date) -> int:
+    """Refresh the dirty days within ``first`` … ``last`` (read-through)."""
+    dirty = list(
+        DirtyDay.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
+    )
+    refreshed = 0
+    for run in _runs(dirty):
+        refreshed += _refresh_run(run, only_dirty=True, skip_locked=False)
+    return refreshed
+
+
+def rollups_rebuild(first: date | None = None, last: date | None = None) -> int:
+    """Recompute the rollups of ``first`` … ``last`` set-based (default: every day there is data
+    for or a stored rollup lies on); for bulk loads that stored events with the listeners
+    paused. Clears the range's dirty days. Returns the number of rows written.
+
+    One ``raw_counts(by_day=True)`` per ``REBUILD_DAYS`` days, each in its own transaction that
+    first takes the range's ``DirtyDay`` rows out: a day marked while the rebuild runs stays
+    dirty.
+    """
+    if first is None or last is None:
+        span = _data_range()
+        if span is None:
+            return 0
+        first = first if first is not None else span[0]
+        last = last if last is not None else span[1]
+    written = 0
+    start = first
+    while start <= last:
+        stop = min(last, start + timedelta(days=REBUILD_DAYS - 1))
+        with transaction.atomic():
+            DirtyDay.objects.filter(day__gte=start, day__lte=stop).delete()
+            counts = raw_counts(*day_bounds(start, stop), by_day=True)
+            DailyCount.objects.filter(day__gte=start, day__lte=stop).delete()
+            rows = _rollup_rows(counts)
+            DailyCount.objects.bulk_create(rows, batch_size=BATCH)
+            written += len(rows)
+        start = stop + timedelta(days=1)
+    logger.info("rollups.rebuilt", extra={"rows": written})
+    return written
+
+
+# --- Reading ----------------------------------------------------------------------------------
 
 
 def rollup_counts(
     first: date, last: date, *, by_day: bool = False, metrics: set[Metric] | None = None
 ) -> Counter[Key]:
-    """The metrics of Tokyo days ``first`` … ``last`` (inclusive), keyed like ``raw_counts``."""
-    start, end = day_bounds(first, last)
-    return raw_counts(start, end, by_day=by_day, metrics=metrics)
+    """The metrics of Tokyo days ``first`` … ``last`` (inclusive), keyed like ``raw_counts``.
+
+    Dirty days in the range are refreshed first (read-through), so the answer always equals
+    ``raw_counts`` of the same days; then one grouped query over ``DailyCount``.
+    """
+    _dirty_refresh(first, last)
+    rows = DailyCount.objects.filter(day__gte=first, day__lte=last)
+    if metrics is not None:
+        rows = rows.filter(metric__in=sorted(m.value for m in metrics))
+    keys = ["metric", "channel_id", "campaign_id", *(["day"] if by_day else [])]
+    out: Counter[Key] = Counter()
+    for row in rows.values(*keys).annotate(total=Sum("value")).order_by():
+        if row["total"]:
+            day = row["day"] if by_day else None
+            out[(day, row["metric"], row["channel_id"], row["campaign_id"])] += row["total"]
+    return out

@@ -38,6 +38,7 @@ from sokyaku.contacts.models import (
 from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
+from sokyaku.core.signals import contact_sources_changed
 
 logger = logging.getLogger(__name__)
 
@@ -728,6 +729,7 @@ def contact_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Con
             winner.tags.set(Tag.objects.filter(name__in=record.winner_before["tags"]))
             loser.tags.set(Tag.objects.filter(name__in=record.loser_before["tags"]))
             activity_services.events_move_back(moved=record.moved, to_contact_id=loser.pk)
+            contact_sources_changed.send(sender=Contact, contact_ids=[winner.pk, loser.pk])
             record.undone_at = now
             record.save(update_fields=["undone_at"])
     except IntegrityError as exc:

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from types import FrameType
 
@@ -231,6 +232,65 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.writelines(chunks)
         sys.stdout.buffer.flush()
+    return 0
+
+
+# --- analytics ------------------------------------------------------------------------------
+
+
+def _migrated() -> None:
+    """Refuse a database ``sokyaku migrate`` has not set up yet."""
+    from django.db import connection
+
+    from sokyaku.analytics.models import DailyCount
+    from sokyaku.contacts.models import Contact
+
+    tables = set(connection.introspection.table_names())
+    if not {Contact._meta.db_table, DailyCount._meta.db_table} <= tables:
+        raise CliError("the database is not set up yet: run `sokyaku migrate` first")
+
+
+def cmd_loadexample(args: argparse.Namespace) -> int:
+    """Load the seeds' channel example into an empty database and say which month it is."""
+    _django()
+    _migrated()
+    from sokyaku.analytics.example import example_channels_load
+
+    quiet = logging.getLogger("sokyaku")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # one line per service call is noise here
+    try:
+        result = example_channels_load()
+    finally:
+        quiet.setLevel(level)
+    print(result)
+    return 0
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_analytics_rebuild(args: argparse.Namespace) -> int:
+    """Recompute the daily rollups of a range of Tokyo days (default: all there is data for)."""
+    first, last = _day(args.first, "--from"), _day(args.last, "--to")
+    if first and last and last < first:
+        raise CliError(f"--to {last} is before --from {first}")
+    _django()
+    _migrated()
+    from sokyaku.analytics.rollups import rollups_rebuild
+
+    started = time.monotonic()
+    rows = rollups_rebuild(first, last)
+    span = f"{first or 'the first day with data'} – {last or 'the last day with data'}"
+    print(
+        f"Rebuilt the daily rollups of {span}: {rows:,} rows in {time.monotonic() - started:.1f} s."
+    )
     return 0
 
 
@@ -487,6 +547,29 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--prefecture", default="", help="only this prefecture (東京都, Tokyo, 13)")
     exp.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     exp.set_defaults(func=cmd_export)
+
+    example = sub.add_parser(
+        "loadexample",
+        help="load a worked example into an empty database",
+        description="Load the seeds' channel-evaluation example (SEO blog, paid social, "
+        "webinar: costs, leads and won deals of the previous calendar month in Tokyo) into a "
+        "database without contacts, and print the month to look at.",
+    )
+    example.add_argument("example", choices=["channels"], help="which example")
+    example.set_defaults(func=cmd_loadexample)
+
+    analytics = sub.add_parser("analytics", help="maintain the analytics rollups")
+    analytics_sub = analytics.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rebuild = analytics_sub.add_parser(
+        "rebuild",
+        help="recompute the daily rollups (after a bulk load or a restore)",
+        description="Recompute the daily rollups of the Tokyo days --from … --to (inclusive; "
+        "default: every day there is data for). The dashboard stays right without this: "
+        "rollups are kept current as data changes.",
+    )
+    rebuild.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="first day")
+    rebuild.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day")
+    rebuild.set_defaults(func=cmd_analytics_rebuild)
     return parser
 
 

@@ -32,6 +32,9 @@ RESOURCE_LABELS = {
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Marketing starts on the dashboard, everyone else on the contacts list."""
+    if request.user.has_perm("analytics.view_reports"):
+        return redirect("analytics:dashboard")
     return redirect("contacts:list")
 
 

@@ -9,6 +9,12 @@ ask for a demo or send an inquiry and a few of them buy. About 30 % of web leads
 anonymously first: those page views carry only a visitor id and are stitched to the contact when
 the form is sent.
 
+Every mail is recorded whether it was read or not: ``email_sent`` (Message-ID and subject) when
+it went out, then maybe ``email_opened`` and ``email_clicked`` (and the visit the click led to).
+About 1 % of mails bounce hard (``email_bounced``): the address is dead from then on, so the
+person gets no later mail. The Message-IDs are the stream's serials; ``demo.mail`` turns each
+mail into an outbox row and the events' ``message_id`` into that row's id.
+
 Drafts have no contact id yet; ``generator`` fills it in once the contact exists.
 """
 
@@ -44,6 +50,16 @@ _CONSUMER = Weighted([k for k, _w in CONSUMER_CHANNELS], [w for _k, w in CONSUME
 _CONVERSIONS = Weighted(["download", "newsletter", "inquiry", "demo"], [68, 12, 12, 8])
 # (open, click-after-open) chances of a mail, by temperature.
 _MAIL_CHANCES = {"cold": (0.3, 0.1), "warm": (0.5, 0.3), "hot": (0.8, 0.5)}
+# Share of mails that bounce hard (a mistyped address, someone who left the company).
+_BOUNCE_CHANCE = 0.01
+# Subjects of the seeds' three-step mail after a download, in step order (``demo.mail`` ties
+# them to the steps of the B2B sequence).
+STEP_MAIL_SUBJECTS = (
+    "【資料送付】ダウンロードありがとうございます",
+    "導入事例のご紹介",
+    "無料デモのご案内",
+)
+NEWSLETTER_PREFIX = "【メルマガ】"
 
 
 @dataclass
@@ -56,6 +72,9 @@ class Draft:
     properties: dict[str, Any]
     visitor_id: str = ""
     anonymous: bool = False
+    # The Message-ID of the mail this draft follows from (its sending, bounce, opens, clicks and
+    # the visit a click led to); "" for everything else.
+    mail: str = ""
 
 
 @dataclass
@@ -216,7 +235,7 @@ class _Journal:
         if key == "referral":
             self.tag("紹介")
         self._nurture(created, level)
-        drafts = [d for d in self.drafts if d.at <= cal.now]
+        drafts = _undeliverable_dropped([d for d in self.drafts if d.at <= cal.now])
         return Journey(key, created, level, self.tags, drafts, stitch)
 
     # -- first conversions -----------------------------------------------------------------------
@@ -369,13 +388,37 @@ class _Journal:
     # -- after the first conversion --------------------------------------------------------------
 
     def _mail(self, at: datetime, subject: str, level: str, link: Page) -> None:
-        """A mail the person got: maybe opened, maybe clicked (then a visit follows)."""
+        """A mail the person got at ``at``: bounced, or maybe opened, maybe clicked (then a
+        visit follows)."""
         stream = self.stream
         rng = stream.rng
         open_chance, click_chance = _MAIL_CHANCES[level]
-        if rng.random() >= open_chance:
-            return
         message_id = stream.message_id()
+        first = len(self.drafts)
+        self.add(T.EMAIL_SENT, at, S.EMAIL, message_id=message_id, subject=subject)
+        roll = rng.random()
+        if roll >= 1 - _BOUNCE_CHANCE:
+            # The bounce report comes back within half an hour; its moment is the tail of the
+            # same roll (itself uniform), so a bounce takes no draw of its own.
+            delay = 1 + int((roll - (1 - _BOUNCE_CHANCE)) / _BOUNCE_CHANCE * 30)
+            self.add(
+                T.EMAIL_BOUNCED,
+                at + timedelta(minutes=delay),
+                S.EMAIL,
+                message_id=message_id,
+                kind="hard",
+            )
+        elif roll < open_chance:
+            self._read(at, message_id, subject, click_chance, link)
+        for draft in self.drafts[first:]:
+            draft.mail = message_id
+
+    def _read(
+        self, at: datetime, message_id: str, subject: str, click_chance: float, link: Page
+    ) -> None:
+        """The person opened the mail sent at ``at``, and maybe clicked its link."""
+        stream = self.stream
+        rng = stream.rng
         opened = at + timedelta(minutes=rng.randint(1, 600))
         self.add(T.EMAIL_OPENED, opened, S.EMAIL, message_id=message_id, subject=subject)
         if rng.random() >= click_chance:
@@ -399,11 +442,10 @@ class _Journal:
     def _step_mails(self, at: datetime) -> None:
         """The seeds' three-step mail after a download: at once, ~4 and ~11 days later."""
         case = self.stream.rng.choice(names.CASE_PAGES)
-        self._mail(
-            at + timedelta(minutes=1), "【資料送付】ダウンロードありがとうございます", "warm", case
-        )
-        self._mail(at + timedelta(days=4, hours=1), "導入事例のご紹介", "warm", case)
-        self._mail(at + timedelta(days=11, hours=1), "無料デモのご案内", "warm", names.DEMO_PAGE)
+        first, second, third = STEP_MAIL_SUBJECTS
+        self._mail(at + timedelta(minutes=1), first, "warm", case)
+        self._mail(at + timedelta(days=4, hours=1), second, "warm", case)
+        self._mail(at + timedelta(days=11, hours=1), third, "warm", names.DEMO_PAGE)
 
     def _nurture(self, created: datetime, level: str) -> None:
         stream = self.stream
@@ -415,7 +457,7 @@ class _Journal:
             if letter > now:
                 break
             month = letter.astimezone(clock.TOKYO).month
-            subject = f"【メルマガ】マーケティング通信 {month}月号"
+            subject = f"{NEWSLETTER_PREFIX}マーケティング通信 {month}月号"
             self._mail(letter, subject, level, rng.choice(names.BLOG_PAGES))
             letter += timedelta(days=14)
         # Coming back to the site.
@@ -477,3 +519,13 @@ class _Journal:
                     order_id=stream.order_id(),
                 )
                 self.tag("既存顧客")
+
+
+def _undeliverable_dropped(drafts: list[Draft]) -> list[Draft]:
+    """``drafts`` without the mails sent after the person's first hard bounce: the address is
+    suppressed from then on, so those mails (and what followed from them) never happened."""
+    bounced = min((d.at for d in drafts if d.type == T.EMAIL_BOUNCED), default=None)
+    if bounced is None:
+        return drafts
+    unsent = {d.mail for d in drafts if d.type == T.EMAIL_SENT and d.at > bounced}
+    return [d for d in drafts if not d.mail or d.mail not in unsent]

@@ -17,9 +17,10 @@ yet with:
   among the sales reps, tags (展示会2026, 資料DL, ウェビナー参加 …) and a first-touch channel;
 - each person's behaviour from the first touch to today: page views with UTM parameters,
   form submissions, whitepaper downloads, webinar registration / attendance (with minutes) /
-  no-show, trade-show booth visits, step-mail and newsletter opens and clicks, demo requests,
-  inquiries and a few purchases; some people browse anonymously first and are stitched to their
-  contact when they fill in a form, and some visitors never identify.
+  no-show, trade-show booth visits, step mails and newsletters (sent, a few bounced, opened,
+  clicked — each also an outbox row, see ``mail.py``), demo requests, inquiries and a few
+  purchases; some people browse anonymously first and are stitched to their contact when they
+  fill in a form, and some visitors never identify.
 
 Determinism: every value is drawn from one ``random.Random`` seeded from ``seed``, in a fixed
 order, so the same ``seed``, ``contacts``, ``months`` and ``now`` give exactly the same rows on a
@@ -39,7 +40,8 @@ contacts can never reach a real person.
 
 The parts: ``marketing`` (channels, calendar, campaigns, costs), ``people`` (companies and
 people), ``behaviour`` (each person's journey as event drafts), ``stream`` (the random stream),
-``names`` (word lists); this module writes them.
+``names`` (word lists); this module writes them. ``mail`` (the outbox rows of the mails) and the
+other ``*_demo_setup`` steps derive the rest from the written events.
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ class DemoSummary:
     won_deals: int = 0
     orders: int = 0
     referrals: int = 0
+    # Outbox rows of the marketing mails the demo people got.
+    messages: int = 0
     model_auc: float | None = None
     baseline_auc: float | None = None
     seconds: float = 0.0
@@ -135,7 +139,8 @@ class DemoSummary:
                 f"{self.hot:,} hot leads, {self.mqls:,} MQLs, {self.customers:,} customers "
                 f"({self.derived_events:,} events of scores, stages, segments, sequences); "
                 f"{self.handoffs:,} handoffs, {self.deals:,} deals ({self.won_deals:,} won), "
-                f"{self.orders:,} orders, {self.referrals:,} referrals; "
+                f"{self.orders:,} orders, {self.referrals:,} referrals, "
+                f"{self.messages:,} marketing mails; "
                 f"win-probability model AUC {self.model_auc:.2f} "
                 f"(naive-Bayes baseline {self.baseline_auc or 0:.2f})"
             )
@@ -229,8 +234,11 @@ def _derived_write(*, seed: int, summary: DemoSummary) -> None:
     """What the apps above the event stream derive from it, in the order they depend on each
     other: scores → lifecycle (MQL rules read scores; reps' BANT) → sales (handoffs, deals,
     orders, referrals from the stage history) → the win model (trained on those outcomes) →
-    segments → mail presets and the B2B sequence."""
+    segments → mail presets, the outbox rows of the mails people got, and the B2B sequence →
+    the analytics rollups."""
+    from sokyaku.analytics.rollups import rollups_rebuild
     from sokyaku.demo.lifecycle import lifecycle_demo_setup
+    from sokyaku.demo.mail import mail_demo_setup
     from sokyaku.demo.sales import sales_demo_setup
     from sokyaku.demo.sequences import sequences_demo_setup
     from sokyaku.lifecycle.models import ContactStage, Stage
@@ -246,7 +254,10 @@ def _derived_write(*, seed: int, summary: DemoSummary) -> None:
     model = predictive_demo_train()
     segments_demo_setup()
     messaging_presets_install_if_missing()
+    summary.messages = mail_demo_setup()
     sequences_demo_setup()
+    # The events above were stored with the listeners paused: count the rollups once, set based.
+    rollups_rebuild()
     summary.hot = ScoreState.objects.filter(temperature=Temperature.HOT).count()
     summary.mqls = ContactStage.objects.filter(stage=Stage.MQL).count()
     summary.customers = ContactStage.objects.filter(stage=Stage.CUSTOMER).count()

@@ -221,7 +221,9 @@ class Message(models.Model):
             models.Index(fields=["sequence_id", "step_id"], name="message_step_idx"),
             # "mails sent on a day" (analytics)
             models.Index(
-                fields=["sent_at"], name="message_sent_idx", condition=models.Q(sent_at__isnull=False)
+                fields=["sent_at"],
+                name="message_sent_idx",
+                condition=models.Q(sent_at__isnull=False),
             ),
         ]
 

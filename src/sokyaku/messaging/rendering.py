@@ -7,7 +7,8 @@
 - ``message_render`` turns a ``Message`` into what is sent: subject, HTML (CSS inlined, preheader
   as hidden first text, every http(s) link rewritten to ``tokens.click_url(message.pk, i)`` where
   ``i`` is the link's index in ``Rendered.links``, an open pixel, the legal footer) and the
-  plain-text part. It writes nothing. Test sends (``context["test_send"]``) are rendered untracked
+  plain-text part; ``context["subject_override"]`` replaces the template's subject line. It
+  writes nothing. Test sends (``context["test_send"]``) are rendered untracked
   with inert footer links and a "[TEST]" subject.
 - ``MessageRenderer`` renders the messages of a delivery batch exactly as ``message_render``
   does, doing once what they share: template compilation, footers, stream default profiles,
@@ -126,7 +127,10 @@ SCHEMA: dict[str, frozenset[str] | None] = {
     "preferences_url": frozenset(),
 }
 # Context keys of a Message that are instructions to the renderer, not merge data.
-_RESERVED_CONTEXT = frozenset({"test_send"})
+# ``subject_override``: a subject line (mail syntax, the same merge fields) sent instead of the
+# template's own, e.g. a sequence step's A/B variant that only changes the subject.
+SUBJECT_OVERRIDE = "subject_override"
+_RESERVED_CONTEXT = frozenset({"test_send", SUBJECT_OVERRIDE})
 
 
 def _user_context(user: User | None) -> dict[str, str]:
@@ -656,7 +660,11 @@ class MessageRenderer:
                 unsubscribe_url=links.unsubscribe,
                 preferences_url=links.preferences,
             )
-            subject = self._render_part(template, "subject", data, autoescape=False)
+            override = extra.get(SUBJECT_OVERRIDE)
+            if isinstance(override, str) and override.strip():
+                subject = _render(override, data, autoescape=False)
+            else:
+                subject = self._render_part(template, "subject", data, autoescape=False)
             subject = subject_prefix + " ".join(subject.split())
             preheader = self._render_part(template, "preheader", data, autoescape=True)
             body = self._render_part(template, "body_html", data, autoescape=True)

@@ -1,10 +1,12 @@
-"""The sequence settings form: one Django form to create a sequence and to edit its settings.
+"""The sequence settings form (one Django form to create a sequence and to edit its settings)
+and a mail step's A/B variants form.
 
-It only parses and shows input and turns it into ``editing.SequenceInput``; the service
-validates and writes. The service's field errors (English source strings) come back onto the
+They only parse and show input and turn it into the services' input
+(``editing.SequenceInput``, the variants ``editing.step_variants_set`` takes); the services
+validate and write. The services' field errors (English source strings) come back onto the
 fields, translated (``add_service_errors``). The pickers' choices (forms, assets, segments,
-sender profiles, consent topics) are read by the view through their apps' selectors and handed
-in as ``SettingsChoices``, so the form itself never queries.
+sender profiles, consent topics, templates) are read by the view through their apps' selectors
+and handed in, so the forms themselves never query.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from sokyaku.sequences.calendar import (
     window_validate,
 )
 from sokyaku.sequences.conditions import STAGE_ORDER
-from sokyaku.sequences.models import ReentryPolicy, TriggerKind
+from sokyaku.sequences.models import ReentryPolicy, Step, TriggerKind
 from sokyaku.sequences.models import Sequence as SequenceModel
 from sokyaku.sequences.services.editing import EXIT_CHOICES, SequenceInput
+from sokyaku.sequences.variants import LABELS, SUBJECT_MAX
 
 Choices = Sequence[tuple[Any, str]]
 
@@ -387,3 +390,100 @@ class SequenceSettingsForm(forms.Form):
         for key, message in exc.field_errors.items():
             name = _FIELD_MAP.get(key) or key.removeprefix("trigger_config.")
             self.add_error(name if name in self.fields else None, gettext(message))
+
+
+class StepVariantsForm(forms.Form):
+    """A mail step's A/B test: variants B and C, each switched on or off, with another template
+    and/or another subject line and its share of the enrolments (A, the step itself, keeps the
+    rest). Fields are named ``b_…`` and ``c_…``; ``to_variants`` gives the service's input."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        step: Step,
+        templates: Choices,
+        base_template: str = "",
+        **kwargs: Any,
+    ) -> None:
+        self.step = step
+        stored = {v["label"]: v for v in (step.config or {}).get("variants") or ()}
+        initial: dict[str, Any] = {}
+        for label in LABELS:
+            prefix = label.lower()
+            variant = stored.get(label)
+            initial[f"{prefix}_enabled"] = variant is not None
+            initial[f"{prefix}_template"] = (variant or {}).get("template")
+            initial[f"{prefix}_subject"] = (variant or {}).get("subject", "")
+            initial[f"{prefix}_weight"] = (variant or {}).get("weight") or (
+                50 if label == "B" else 25
+            )
+        super().__init__(data, initial=initial, **kwargs)
+        same = gettext("Same template as A (%(name)s)") % {"name": base_template or "—"}
+        for label in LABELS:
+            prefix = label.lower()
+            current = (stored.get(label) or {}).get("template")
+            self.fields[f"{prefix}_enabled"] = forms.BooleanField(
+                label=gettext("Test variant %(label)s") % {"label": label}, required=False
+            )
+            self.fields[f"{prefix}_template"] = forms.TypedChoiceField(
+                label=_("Mail template"),
+                coerce=int,
+                required=False,
+                choices=[("", same), *_with_current(templates, current)],
+            )
+            self.fields[f"{prefix}_subject"] = forms.CharField(
+                label=_("Subject line"),
+                required=False,
+                max_length=SUBJECT_MAX,
+                help_text=_("Leave empty to send the template's own subject line."),
+            )
+            self.fields[f"{prefix}_weight"] = forms.IntegerField(
+                label=_("Share"),
+                required=False,
+                min_value=1,
+                max_value=99,
+                help_text=_("Per cent of the enrolments, 1 to 99."),
+            )
+
+    def variant_fields(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Per variant label, its bound fields in page order (switch, template, subject, share)."""
+        return [
+            (label, [self[f"{label.lower()}_{name}"] for name in _VARIANT_FIELDS])
+            for label in LABELS
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for label in LABELS:
+            prefix = label.lower()
+            missing = data.get(f"{prefix}_weight") is None and f"{prefix}_weight" not in self.errors
+            if data.get(f"{prefix}_enabled") and missing:
+                self.add_error(f"{prefix}_weight", forms.Field.default_error_messages["required"])
+        return data
+
+    def to_variants(self) -> list[dict[str, Any]]:
+        data = self.cleaned_data
+        return [
+            {
+                "label": label,
+                "template": data.get(f"{label.lower()}_template") or None,
+                "subject": data.get(f"{label.lower()}_subject") or "",
+                "weight": data.get(f"{label.lower()}_weight"),
+            }
+            for label in LABELS
+            if data.get(f"{label.lower()}_enabled")
+        ]
+
+    def add_service_errors(self, exc: SokyakuError) -> None:
+        """Put the service's ``variants.<label>.<field>`` errors onto the fields (translated)."""
+        if not exc.field_errors:
+            self.add_error(None, gettext(exc.message))
+            return
+        for key, message in exc.field_errors.items():
+            parts = key.split(".")
+            name = f"{parts[1].lower()}_{parts[2]}" if len(parts) == 3 else ""
+            self.add_error(name if name in self.fields else None, gettext(message))
+
+
+_VARIANT_FIELDS = ("enabled", "template", "subject", "weight")

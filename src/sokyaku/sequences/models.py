@@ -94,7 +94,8 @@ class StepKind(models.TextChoices):
 
 
 class Step(models.Model):
-    """One step. ``config`` per kind: email {"template": id}; chat {"channel": id, "text"};
+    """One step. ``config`` per kind: email {"template": id, "variants": [...]} (A/B variants,
+    optional: see ``sequences.variants``); chat {"channel": id, "text"};
     wait {"amount", "unit": minutes|hours|days|business_days} or {"until": <date ref>,
     "offset_minutes"}; branch {"condition": {...}, "yes": position, "no": position};
     update {"field" | "tag", "value"}; notify_owner {"text"}; goal {"condition": {...}}."""

@@ -1,6 +1,6 @@
-"""Reads of sequences: lists with their numbers, enrolments, per-step metrics, the calendar
-preview (what the tick would do for one contact from a start time, windows and holidays
-applied)."""
+"""Reads of sequences: lists with their numbers, enrolments, per-step and per-variant (A/B)
+metrics, the calendar preview (what the tick would do for one contact from a start time,
+windows and holidays applied)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
+from django.db.models.fields.json import KT
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
@@ -25,6 +26,7 @@ from sokyaku.sequences.models import (
     TriggerKind,
 )
 from sokyaku.sequences.schedule import SEND_KINDS, date_ref_value, wait_until, window_of
+from sokyaku.sequences.variants import VARIANT_KEY, step_variants
 
 AnyUser = User | AnonymousUser
 
@@ -134,6 +136,74 @@ def step_metrics(*, sequence: Sequence, steps: Iterable[Step]) -> dict[int, Step
             conversions=goals if step.kind == StepKind.GOAL else 0,
         )
         previous = step.position
+    return result
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    """One A/B variant of a mail step as the sequence page shows it: what it sends (template id
+    ``None`` = the step's own, subject ``""`` = the template's), its share (``None`` for a
+    variant no longer configured whose mail is still counted) and its mail's numbers."""
+
+    label: str
+    template_id: int | None
+    subject: str
+    weight: int | None
+    sent: int = 0
+    delivered: int = 0
+    opened: int = 0
+    clicked: int = 0
+
+    @property
+    def open_rate(self) -> float | None:
+        """Human opens per delivered mail, in per cent (``None`` before any delivery)."""
+        return round(100 * self.opened / self.delivered, 1) if self.delivered else None
+
+    @property
+    def click_rate(self) -> float | None:
+        """Clicks per delivered mail (CTR), in per cent."""
+        return round(100 * self.clicked / self.delivered, 1) if self.delivered else None
+
+
+def variant_metrics(*, sequence: Sequence, steps: Iterable[Step]) -> dict[int, list[VariantRow]]:
+    """Per mail step id with variants (configured now, or labelled on its mail): each variant
+    A, B, C with sent, delivered, opened (human opens) and clicked — one query, grouping the
+    sequence's messages by step and ``context["variant"]``. Steps without either are left out."""
+    rows = (
+        Message.objects.filter(sequence_id=sequence.pk, context__has_key=VARIANT_KEY)
+        .annotate(variant=KT(f"context__{VARIANT_KEY}"))
+        .values("step_id", "variant")
+        .annotate(
+            sent=Count("id", filter=Q(status=MessageStatus.SENT)),
+            delivered=Count("id", filter=Q(status=MessageStatus.SENT, bounced_at__isnull=True)),
+            opened=Count("id", filter=Q(opened_at__isnull=False)),
+            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        )
+    )
+    counted: dict[tuple[int, str], dict[str, int]] = {
+        (r["step_id"] or 0, str(r["variant"])): {
+            key: int(r[key]) for key in ("sent", "delivered", "opened", "clicked")
+        }
+        for r in rows
+    }
+    result: dict[int, list[VariantRow]] = {}
+    for step in steps:
+        if step.kind != StepKind.EMAIL:
+            continue
+        configured = {v.label: v for v in step_variants(step.config or {})}
+        labels = sorted(set(configured) | {label for pk, label in counted if pk == step.pk})
+        if not labels:
+            continue
+        result[step.pk] = [
+            VariantRow(
+                label=label,
+                template_id=configured[label].template_id if label in configured else None,
+                subject=configured[label].subject if label in configured else "",
+                weight=configured[label].weight if label in configured else None,
+                **counted.get((step.pk, label), {}),
+            )
+            for label in labels
+        ]
     return result
 
 

@@ -13,6 +13,12 @@ urlpatterns = [
     # Before the status actions, whose ``<str:action>`` would take "settings".
     path("<int:sequence_id>/settings/", views.sequence_settings, name="settings"),
     path("<int:sequence_id>/steps/", views.step_add, name="step_add"),
+    # Before the step actions, whose ``<str:action>`` would take "variants".
+    path(
+        "<int:sequence_id>/steps/<int:step_id>/variants/",
+        views.step_variants,
+        name="step_variants",
+    ),
     path(
         "<int:sequence_id>/steps/<int:step_id>/<str:action>/",
         views.step_change,

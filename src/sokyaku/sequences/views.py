@@ -1,6 +1,6 @@
 """Sequences UI: the list, creating a sequence and editing its settings, a sequence's flow with
-per-step metrics, settings, step editing, pause/resume, enrolments and the calendar preview;
-enrol/remove from the contact page.
+per-step (and per A/B variant) metrics, settings, step editing, a mail step's A/B variants,
+pause/resume, enrolments and the calendar preview; enrol/remove from the contact page.
 
 Marketers (``add_sequence`` + ``change_sequence``) create and edit; sales reps (``view`` +
 ``add_enrollment``) see sequences and enrol or remove the contacts they may see (their own, or
@@ -29,7 +29,7 @@ from sokyaku.messaging.models import ChatChannel, Stream, Template
 from sokyaku.segments import selectors as segment_selectors
 from sokyaku.sequences import selectors
 from sokyaku.sequences.calendar import TOKYO
-from sokyaku.sequences.forms import SequenceSettingsForm, SettingsChoices
+from sokyaku.sequences.forms import SequenceSettingsForm, SettingsChoices, StepVariantsForm
 from sokyaku.sequences.models import Enrollment, Sequence, StepKind
 from sokyaku.sequences.schedule import WAIT_UNITS, window_of
 from sokyaku.sequences.services import editing
@@ -142,7 +142,9 @@ def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
     sequence = selectors.sequence_get(user=request.user, id=sequence_id)
     steps = selectors.step_list(sequence=sequence)
     metrics = selectors.step_metrics(sequence=sequence, steps=steps)
+    variants = selectors.variant_metrics(sequence=sequence, steps=steps)
     template_ids = [s.config.get("template") for s in steps if s.config.get("template")]
+    template_ids += [v.template_id for rows in variants.values() for v in rows if v.template_id]
     templates = {t.pk: t for t in Template.objects.filter(pk__in=template_ids)}
     status = request.GET.get("status", "")
     enrollments = selectors.enrollment_list(sequence=sequence, status=status or None).filter(
@@ -151,7 +153,18 @@ def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
     context = {
         "sequence": sequence,
         "window": window_of(sequence),
-        "flow": [(s, metrics[s.pk], templates.get(s.config.get("template"))) for s in steps],
+        "flow": [
+            (
+                s,
+                metrics[s.pk],
+                templates.get(s.config.get("template")),
+                [
+                    (v, templates.get(v.template_id) if v.template_id else None)
+                    for v in variants.get(s.pk, ())
+                ],
+            )
+            for s in steps
+        ],
         "enrollments": enrollments,
         "status_filter": status,
         "kinds": StepKind.choices,
@@ -213,6 +226,48 @@ def step_add(request: HttpRequest, sequence_id: int) -> HttpResponse:
             "fields": exc.field_errors,
         }
     return redirect("sequences:detail", sequence.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def step_variants(request: HttpRequest, sequence_id: int, step_id: int) -> HttpResponse:
+    """A mail step's A/B test: switch variants B and C on or off, choose their template or
+    subject line and their share. "Stop the test" removes every variant."""
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    step = selectors.step_get(sequence=sequence, id=step_id)
+    if step.kind != StepKind.EMAIL:
+        raise Http404("Only mail steps have variants.")
+    base = Template.objects.filter(pk=step.config.get("template")).only("id", "name", "subject")
+    base_template = base.first()
+    form = StepVariantsForm(
+        request.POST if request.method == "POST" else None,
+        step=step,
+        templates=list(
+            messaging_selectors.template_list(user=request.user).values_list("id", "name")
+        ),
+        base_template=base_template.name if base_template else "",
+    )
+    if request.method == "POST" and ("stop" in request.POST or form.is_valid()):
+        variants = [] if "stop" in request.POST else form.to_variants()
+        try:
+            editing.step_variants_set(step=step, variants=variants)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(
+                request,
+                _("A/B test saved.")
+                if variants
+                else _("A/B test stopped: the step sends its own mail only."),
+            )
+            return redirect("sequences:detail", sequence.pk)
+    return render(
+        request,
+        "sequences/variants.html",
+        {"sequence": sequence, "step": step, "form": form, "base_template": base_template},
+    )
 
 
 @require_POST

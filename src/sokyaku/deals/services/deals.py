@@ -32,6 +32,7 @@ from sokyaku.activity.models import EventSource, EventType
 from sokyaku.contacts.models import Company, Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, ValidationError
+from sokyaku.core.signals import contact_sources_changed
 from sokyaku.deals.models import (
     Deal,
     DealLine,
@@ -449,6 +450,7 @@ def deal_update(
     now = clock.now()
     with transaction.atomic():
         current = _locked(deal, version)
+        contact_before = current.contact_id
         changed: list[str] = []
         if "name" in fields:
             current.name = _name(fields["name"])
@@ -484,6 +486,9 @@ def deal_update(
         current.version += 1
         current.updated_at = now
         current.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
+        if current.status == DealStatus.WON:  # won and revenue count its contact and amount
+            ids = {contact_before, current.contact_id} - {None}
+            contact_sources_changed.send(sender=Deal, contact_ids=ids)
         if new_contact and current.status == DealStatus.OPEN:
             _contact_move(
                 current.contact,

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0004_contact_visibility_permissions'),
-        ('messaging', '0001_initial'),
+        ("contacts", "0004_contact_visibility_permissions"),
+        ("messaging", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('sent_at__isnull', False)), fields=['sent_at'], name='message_sent_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("sent_at__isnull", False)),
+                fields=["sent_at"],
+                name="message_sent_idx",
+            ),
         ),
     ]

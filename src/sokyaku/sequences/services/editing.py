@@ -36,6 +36,7 @@ from sokyaku.sequences.models import (
     Sequence as SequenceModel,
 )
 from sokyaku.sequences.schedule import ANCHOR, WAIT_UNITS, date_ref_parse
+from sokyaku.sequences.variants import variants_clean
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,11 @@ def step_config_clean(
         if template_id is not None and not Template.objects.filter(pk=template_id).exists():
             errors["template"] = "choose an existing mail template"
         clean["template"] = template_id
+        if raw.get("variants"):
+            try:
+                clean["variants"] = variants_clean(raw.get("variants"), base_template=template_id)
+            except ValidationError as exc:
+                errors.update(exc.field_errors)
     elif kind == StepKind.CHAT:
         channel_id = _int(raw.get("channel"), "channel", errors)
         if channel_id is not None and not ChatChannel.objects.filter(pk=channel_id).exists():
@@ -408,6 +414,26 @@ def step_update(*, step: Step, data: StepInput) -> Step:
     step.name = data.name.strip()
     step.config = config
     step.save(update_fields=["kind", "name", "config"])
+    return step
+
+
+def step_variants_set(*, step: Step, variants: Sequence[Mapping[str, Any]]) -> Step:
+    """Replace a mail step's A/B variants (``[]`` ends the test); the step's own template
+    stays variant A. Enrolments that already ran the step keep the variant they got; the next
+    ones are split by the new weights. Raises ``ValidationError`` (``variants…`` field errors,
+    see ``variants.variants_clean``; ``kind`` for a step that sends no mail)."""
+    if step.kind != StepKind.EMAIL:
+        raise ValidationError(
+            "Only mail steps can have variants.", field_errors={"kind": "not a mail step"}
+        )
+    config = {key: value for key, value in (step.config or {}).items() if key != "variants"}
+    config["variants"] = list(variants)
+    step.config = step_config_clean(step.kind, config, position=step.position)
+    step.save(update_fields=["config"])
+    logger.info(
+        "sequence.step_variants",
+        extra={"step": step.pk, "variants": [v["label"] for v in step.config.get("variants", [])]},
+    )
     return step
 
 

@@ -7,6 +7,8 @@ active sequences and advances each in its own transaction:
 - the row is locked with ``SELECT … FOR UPDATE SKIP LOCKED`` (``of=("self",)``) on PostgreSQL, so
   a second worker skips it, and re-checked (still active, still due) once locked, so a worker
   that saw it due before the first one committed finds it no longer due;
+- a mail step with A/B variants sends the variant drawn from the enrolment's and the step's
+  ids (``sequences.variants``), so running it again picks the same one;
 - a step's effects (the outbox message with key ``seq:<enrollment>:<step>``, the ``StepRun``
   unique per enrolment and step, the new position and ``next_run_at``) commit together or not
   at all. A crash before commit leaves the enrolment due; after commit it is not due any more.
@@ -33,6 +35,7 @@ from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError
 from sokyaku.messaging.models import ChatChannel, Message, MessageChannel, Stream, Template
+from sokyaku.messaging.rendering import SUBJECT_OVERRIDE
 from sokyaku.messaging.services.outbox import message_enqueue
 from sokyaku.sequences import conditions
 from sokyaku.sequences.calendar import SendWindow
@@ -46,6 +49,7 @@ from sokyaku.sequences.models import (
 )
 from sokyaku.sequences.schedule import SEND_KINDS, wait_until, window_of
 from sokyaku.sequences.services import enrollment as enrollment_services
+from sokyaku.sequences.variants import BASE_LABEL, VARIANT_KEY, step_variants, variant_pick
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +225,27 @@ def message_context(enrollment: Enrollment) -> dict[str, Any]:
     return context
 
 
+def _variant(
+    step: Step, enrollment: Enrollment, template: Template
+) -> tuple[Template, dict[str, Any]]:
+    """The template and the message context of the A/B variant this enrolment gets at
+    ``step`` (``{}`` for a step without variants). A variant whose template was deleted sends
+    A's and is recorded as A, so the report shows what was sent."""
+    variants = step_variants(step.config or {})
+    if not variants:
+        return template, {}
+    variant = variant_pick(enrollment_id=enrollment.pk, step_id=step.pk, variants=variants)
+    if variant.template_id is not None:
+        chosen = _by_id(Template, variant.template_id)
+        if chosen is None:
+            return template, {VARIANT_KEY: BASE_LABEL}
+        template = chosen
+    context: dict[str, Any] = {VARIANT_KEY: variant.label}
+    if variant.subject:
+        context[SUBJECT_OVERRIDE] = variant.subject
+    return template, context
+
+
 def _run(
     step: Step, *, enrollment: Enrollment, contact: Contact, at: datetime, window: SendWindow
 ) -> _Next:
@@ -232,6 +257,7 @@ def _run(
         if template is None:
             _record(enrollment, step, at, "skipped", "the mail template no longer exists")
             return _Next(_after(step))
+        template, variant_context = _variant(step, enrollment, template)
         message, _created = message_enqueue(
             dedupe_key=key,
             contact=contact,
@@ -240,12 +266,20 @@ def _run(
             sender=sequence.sender,
             template=template,
             topic_key=sequence.topic_key,
-            context=message_context(enrollment),
+            context={**message_context(enrollment), **variant_context},
             sequence_id=sequence.pk,
             step_id=step.pk,
             enrollment_id=enrollment.pk,
         )
-        _record(enrollment, step, at, "queued", template.name, message)
+        label = variant_context.get(VARIANT_KEY)
+        _record(
+            enrollment,
+            step,
+            at,
+            "queued",
+            f"{template.name} [{label}]" if label else template.name,
+            message,
+        )
         return _Next(_after(step))
     if step.kind == StepKind.CHAT:
         channel = _by_id(ChatChannel, config.get("channel"), is_active=True)

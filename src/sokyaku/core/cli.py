@@ -435,7 +435,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         command = sys.argv[0] if sys.argv[0].endswith("sokyaku") else "sokyaku"
         print(
             f"  API key: {command} createapikey --name demo --scopes "
-            "contacts:read,contacts:write,events:read,events:write"
+            "contacts:read,contacts:write,events:read,events:write,analytics:read"
         )
         print("  Press Ctrl-C to stop.", flush=True)
         while all(child.poll() is None for child in children):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from sokyaku.analytics.period import Filters, Period, filters_resolve, period_parse
+from sokyaku.analytics.api_common import ERRORS, READ, filters_of, openapi_extra, period_of, reader
+from sokyaku.analytics.period import Filters, Period
 from sokyaku.analytics.schemas import (
     ChannelRowOut,
     FunnelOut,
@@ -26,57 +26,21 @@ from sokyaku.analytics.schemas import (
 from sokyaku.analytics.selectors.channels import channel_table
 from sokyaku.analytics.selectors.funnel import funnel
 from sokyaku.analytics.selectors.kpis import kpis
-from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.errors import PermissionDenied, ValidationError
-from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import error_responses, responses_extra
-from sokyaku.core.visibility import api_user
+from sokyaku.core.schemas import error_responses
 
 router = Router(tags=["analytics"])
-
-VIEW_REPORTS = "analytics.view_reports"
-_READ = ApiKeyAuth(ApiScope.ANALYTICS_READ)
-_ERRORS = (401, 403, 422)
-
-
-def _extra() -> dict[str, Any]:
-    extra = responses_extra(_ERRORS)
-    extra["responses"][403]["description"] = (
-        "The key lacks the analytics:read scope, or its user may not see reports "
-        "(analytics.view_reports: marketers and admins)."
-    )
-    extra["responses"][422]["description"] = (
-        "Bad period or filter: a malformed or impossible date, an end before the start, a "
-        "period over ten years, or a channel, campaign, segment, owner or team that does not "
-        "exist (a deleted channel is named as such)."
-    )
-    return extra
-
-
-def _reader(request: HttpRequest) -> User | None:
-    """The key's user, when they may see reports."""
-    user = api_user(request)
-    if user is not None and not user.has_perm(VIEW_REPORTS):
-        raise PermissionDenied("The key's user may not see reports (analytics.view_reports).")
-    return user
 
 
 def _resolve(params: ReportQuery) -> tuple[Period, Filters]:
     """The period and filters asked for; a bad one is a 422 located in the query."""
-    try:
-        period = period_parse(params.from_, params.to)
-        filters = filters_resolve(
-            channel=params.channel,
-            campaign=params.campaign,
-            segment=params.segment,
-            owner=params.owner,
-            team=params.team,
-        )
-    except ValidationError as exc:
-        raise ValidationError(
-            exc.message,
-            field_errors={f"query.{field}": msg for field, msg in exc.field_errors.items()},
-        ) from exc
+    period = period_of(params.from_, params.to)
+    filters = filters_of(
+        channel=params.channel,
+        campaign=params.campaign,
+        segment=params.segment,
+        owner=params.owner,
+        team=params.team,
+    )
     return period, filters
 
 
@@ -92,8 +56,8 @@ def _kpi_values(period: Period, filters: Filters) -> dict[str, Any]:
 
 @router.get(
     "/kpis",
-    response={200: KpisOut, **error_responses(*_ERRORS)},
-    auth=_READ,
+    response={200: KpisOut, **error_responses(*ERRORS)},
+    auth=READ,
     by_alias=True,
     operation_id="analytics_kpis",
     summary="The KPI table of a period, with the previous period for comparison",
@@ -107,10 +71,10 @@ def _kpi_values(period: Period, filters: Filters) -> dict[str, Any]:
         "contacts (`segment`, `owner`, `team`; cost-based KPIs are then null, as a cost belongs "
         "to a channel, not to some of its contacts). Needs the `analytics:read` scope."
     ),
-    openapi_extra=_extra(),
+    openapi_extra=openapi_extra(),
 )
 def analytics_kpis(request: HttpRequest, params: Query[ReportQuery]) -> dict[str, Any]:
-    _reader(request)
+    reader(request)
     period, filters = _resolve(params)
     return {
         **_kpi_values(period, filters),
@@ -120,8 +84,8 @@ def analytics_kpis(request: HttpRequest, params: Query[ReportQuery]) -> dict[str
 
 @router.get(
     "/channels",
-    response={200: list[ChannelRowOut], **error_responses(*_ERRORS)},
-    auth=_READ,
+    response={200: list[ChannelRowOut], **error_responses(*ERRORS)},
+    auth=READ,
     operation_id="analytics_channels",
     summary="The channel evaluation table of a period, best cost per won deal first",
     description=(
@@ -131,10 +95,10 @@ def analytics_kpis(request: HttpRequest, params: Query[ReportQuery]) -> dict[str
         "without a channel are a row of their own (`channel_id` 0). Same filters as `/kpis`. "
         "Needs the `analytics:read` scope."
     ),
-    openapi_extra=_extra(),
+    openapi_extra=openapi_extra(),
 )
 def analytics_channels(request: HttpRequest, params: Query[ReportQuery]) -> list[dict[str, Any]]:
-    _reader(request)
+    reader(request)
     period, filters = _resolve(params)
     table = channel_table(period, filters)
     return [
@@ -161,8 +125,8 @@ def analytics_channels(request: HttpRequest, params: Query[ReportQuery]) -> list
 
 @router.get(
     "/funnel",
-    response={200: FunnelOut, **error_responses(*_ERRORS)},
-    auth=_READ,
+    response={200: FunnelOut, **error_responses(*ERRORS)},
+    auth=READ,
     by_alias=True,
     operation_id="analytics_funnel",
     summary="The funnel lead → MQL → SQL → opportunity → customer of a period",
@@ -172,10 +136,10 @@ def analytics_channels(request: HttpRequest, params: Query[ReportQuery]) -> list
         "period, at every stage they have reached; `mode=period`: stage entries in the period. "
         "Same filters as `/kpis`. Needs the `analytics:read` scope."
     ),
-    openapi_extra=_extra(),
+    openapi_extra=openapi_extra(),
 )
 def analytics_funnel(request: HttpRequest, params: Query[FunnelQuery]) -> dict[str, Any]:
-    _reader(request)
+    reader(request)
     period, filters = _resolve(params)
     result = funnel(period, filters, mode=params.mode)
     return {

@@ -13,36 +13,19 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from sokyaku.analytics.period import period_parse
+from sokyaku.analytics.api_common import ERRORS, READ, openapi_extra, period_of, reader
 from sokyaku.analytics.schemas_attribution import AttributionOut, AttributionQuery
 from sokyaku.analytics.selectors.attribution import MODELS, attribution
-from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.errors import PermissionDenied
-from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import error_responses, responses_extra
-from sokyaku.core.visibility import api_user
+from sokyaku.core.schemas import error_responses
 
 router = Router(tags=["analytics"])
-
-_ERRORS = (401, 403, 422)
-_EXTRA = responses_extra(_ERRORS)
-_EXTRA["responses"][403]["description"] = (
-    "The API key lacks the analytics:read scope, or the user who created it may not read "
-    "reports (sales reps)."
-)
-
-
-def _require_reports(request: HttpRequest) -> None:
-    user = api_user(request)
-    if user is not None and not user.has_perm("analytics.view_reports"):
-        raise PermissionDenied("The key's user may not read reports.")
 
 
 @router.get(
     "/attribution",
-    response={200: AttributionOut, **error_responses(*_ERRORS)},
+    response={200: AttributionOut, **error_responses(*ERRORS)},
     by_alias=True,
-    auth=ApiKeyAuth(ApiScope.ANALYTICS_READ),
+    auth=READ,
     operation_id="analytics_attribution",
     summary="Won revenue credited to channels or campaigns: first/last touch, linear, U, W",
     description=(
@@ -56,11 +39,14 @@ def _require_reports(request: HttpRequest) -> None:
         "model's column adds up to the total won revenue. 422 for a malformed date, an end "
         "before the start or an unknown `by`. Needs the `analytics:read` scope."
     ),
-    openapi_extra=_EXTRA,
+    openapi_extra=openapi_extra(
+        "A malformed or impossible date, an end before the start, a period over ten years, "
+        "or an unknown `by`."
+    ),
 )
 def analytics_attribution(request: HttpRequest, params: Query[AttributionQuery]) -> dict[str, Any]:
-    _require_reports(request)
-    period = period_parse(params.from_, params.to)
+    reader(request)
+    period = period_of(params.from_, params.to)
     result = attribution(period, by=params.by, include_orders=params.orders)
     return {
         "from": period.first,

@@ -13,7 +13,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from sokyaku.analytics.period import Period, filters_resolve, period_parse
+from sokyaku.analytics.api_common import (
+    ERRORS,
+    READ,
+    filters_of,
+    in_query,
+    openapi_extra,
+    period_of,
+    reader,
+)
 from sokyaku.analytics.schemas_reports import (
     ForecastReportOut,
     HandoffReportOut,
@@ -24,47 +32,15 @@ from sokyaku.analytics.schemas_reports import (
 )
 from sokyaku.analytics.selectors import reports
 from sokyaku.analytics.selectors.reports import HandoffGroupRow, MailCounts
-from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.errors import PermissionDenied, ValidationError
-from sokyaku.core.models import ApiScope
-from sokyaku.core.schemas import error_responses, responses_extra
-from sokyaku.core.visibility import api_user
+from sokyaku.core.errors import ValidationError
+from sokyaku.core.schemas import error_responses
 
 router = Router(tags=["analytics"])
 
-_READ = ApiKeyAuth(ApiScope.ANALYTICS_READ)
-_ERRORS = (401, 403, 422)
-
-
-def _extra() -> dict[str, Any]:
-    extra = responses_extra(_ERRORS)
-    extra["responses"][403]["description"] = (
-        "The key lacks the `analytics:read` scope, or its user may not see reports."
-    )
-    extra["responses"][422]["description"] = (
-        "A malformed date, an end before the start, a period over ten years, or an id that "
-        "names nothing: `detail` names the parameter."
-    )
-    return extra
-
-
-def _reader(request: HttpRequest) -> None:
-    user = api_user(request)
-    if user is not None and not user.has_perm("analytics.view_reports"):
-        raise PermissionDenied("The key's user may not see reports.")
-
-
-def _in_query(exc: ValidationError) -> ValidationError:
-    """The error with its fields located in the query string."""
-    fields = {f"query.{name}": message for name, message in exc.field_errors.items()}
-    return ValidationError(exc.message, field_errors=fields)
-
-
-def _period(params: PeriodQuery) -> Period:
-    try:
-        return period_parse(params.from_, params.to)
-    except ValidationError as exc:
-        raise _in_query(exc) from None
+_INVALID = (
+    "A malformed date, an end before the start, a period over ten years, or an id that "
+    "names nothing: `detail` names the parameter."
+)
 
 
 def _sequence_id(raw: str | None) -> int | None:
@@ -81,7 +57,7 @@ def _sequence_id(raw: str | None) -> int | None:
     try:
         return reports.sequence_get_for_report(sequence_id=number).pk
     except ValidationError as exc:
-        raise _in_query(exc) from None
+        raise in_query(exc) from None
 
 
 def _mail(counts: MailCounts) -> dict[str, Any]:
@@ -90,9 +66,9 @@ def _mail(counts: MailCounts) -> dict[str, Any]:
 
 @router.get(
     "/sequences",
-    response={200: SequenceReportOut, **error_responses(*_ERRORS)},
+    response={200: SequenceReportOut, **error_responses(*ERRORS)},
     by_alias=True,
-    auth=_READ,
+    auth=READ,
     operation_id="analytics_sequences",
     summary="Mails sent in the period per sequence, step and variant, and per broadcast",
     description=(
@@ -102,11 +78,11 @@ def _mail(counts: MailCounts) -> dict[str, Any]:
         "sequence's enrolments started in the period and how many have reached the goal. "
         "Needs the `analytics:read` scope."
     ),
-    openapi_extra=_extra(),
+    openapi_extra=openapi_extra(_INVALID),
 )
 def sequences_report(request: HttpRequest, params: Query[SequencesQuery]) -> dict[str, Any]:
-    _reader(request)
-    period = _period(params)
+    reader(request)
+    period = period_of(params.from_, params.to)
     sequence_id = _sequence_id(params.sequence)
     rows = reports.sequence_report(period, sequence_id=sequence_id)
     return {
@@ -148,9 +124,9 @@ def _group(group: HandoffGroupRow) -> dict[str, Any]:
 
 @router.get(
     "/handoffs",
-    response={200: HandoffReportOut, **error_responses(*_ERRORS)},
+    response={200: HandoffReportOut, **error_responses(*ERRORS)},
     by_alias=True,
-    auth=_READ,
+    auth=READ,
     operation_id="analytics_handoffs",
     summary="Handoffs created in the period: accepted, rejected with reasons, SLA, speed to "
     "lead and 商談化率, per rep and per trigger",
@@ -159,15 +135,12 @@ def _group(group: HandoffGroupRow) -> dict[str, Any]:
         "(a team id). Status, SLA and conversion are as they stand now. Needs the "
         "`analytics:read` scope."
     ),
-    openapi_extra=_extra(),
+    openapi_extra=openapi_extra(_INVALID),
 )
 def handoffs_report(request: HttpRequest, params: Query[HandoffsQuery]) -> dict[str, Any]:
-    _reader(request)
-    period = _period(params)
-    try:
-        filters = filters_resolve(owner=params.owner, team=params.team)
-    except ValidationError as exc:
-        raise _in_query(exc) from None
+    reader(request)
+    period = period_of(params.from_, params.to)
+    filters = filters_of(owner=params.owner, team=params.team)
     report = reports.handoff_report(period, filters)
     return {
         "from": period.first,
@@ -185,9 +158,9 @@ def handoffs_report(request: HttpRequest, params: Query[HandoffsQuery]) -> dict[
 
 @router.get(
     "/forecast",
-    response={200: ForecastReportOut, **error_responses(*_ERRORS)},
+    response={200: ForecastReportOut, **error_responses(*ERRORS)},
     by_alias=True,
-    auth=_READ,
+    auth=READ,
     operation_id="analytics_forecast",
     summary="Weighted forecast vs won per month and per rep, with the pipeline created",
     description=(
@@ -196,11 +169,11 @@ def handoffs_report(request: HttpRequest, params: Query[HandoffsQuery]) -> dict[
         "the amount won by month of closing (Asia/Tokyo), `created` the deals opened in the "
         "month. Needs the `analytics:read` scope."
     ),
-    openapi_extra=_extra(),
+    openapi_extra=openapi_extra(_INVALID),
 )
 def forecast_report(request: HttpRequest, params: Query[PeriodQuery]) -> dict[str, Any]:
-    _reader(request)
-    period = _period(params)
+    reader(request)
+    period = period_of(params.from_, params.to)
     report = reports.forecast_report(period)
     return {
         "from": period.first,

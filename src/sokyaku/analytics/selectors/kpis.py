@@ -10,8 +10,8 @@ zero — never an error. Three KPIs are states, read at an instant (``states``):
 - nurturing rate: open leads that were cold at the start of the period and reached warm or hot
   during it ÷ open leads cold at the start;
 - repeat rate: contacts with two or more purchases ÷ contacts with one or more, purchases up to
-  the end of the period (the ``purchase`` events, as ``deals.selectors_aftersale.repeat_rate``
-  counts them).
+  the end of the period (``deals.selectors_aftersale.repeat_rate``, over the ``purchase``
+  events).
 
 Costs are the channels' monthly costs prorated to the period (``costs``). The KPIs that
 divide by or into a cost (CPL, CAC, ROI) are ``None`` when no cost is recorded for the period
@@ -25,16 +25,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
-from django.db.models import Count, F, Value
+from django.db.models import Count
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from sokyaku.activity.models import Event, EventType
 from sokyaku.analytics.metrics import Metric
 from sokyaku.analytics.period import Filters, Period
 from sokyaku.analytics.selectors import states
 from sokyaku.analytics.selectors.costs import cost_by_channel, ratio_yen, yen
 from sokyaku.analytics.selectors.scope import counts, scope_contacts, scope_q, totals
+from sokyaku.deals import selectors_aftersale as aftersale
 from sokyaku.scoring.models import Temperature
 
 
@@ -205,21 +205,7 @@ def kpis(period: Period, filters: Filters) -> KpiSet:
     )
     # Repeat rate over purchases up to the end of the period. (A merge moves the events to the
     # contact that stays, so no join to live contacts is needed without a filter.)
-    per_buyer = (
-        Event.objects.filter(
-            scope_q(filters, prefix="contact__", live=False),
-            type=EventType.PURCHASE,
-            contact__isnull=False,
-            occurred_at__lt=end,
-        )
-        # Grouped by an expression, so SQLite reads purchases through the (type, time) index
-        # instead of walking every event in contact order to save a sort.
-        .values(buyer=F("contact_id") + Value(0))
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    buyers = per_buyer.count()
-    repeat_buyers = per_buyer.filter(n__gte=2).count() if buyers else 0
+    repeat = aftersale.repeat_rate(end=end, where=scope_q(filters, prefix="contact__", live=False))
 
     leads = n[Metric.LEADS]
     delivered = n[Metric.DELIVERED]
@@ -249,7 +235,7 @@ def kpis(period: Period, filters: Filters) -> KpiSet:
         win_rate=ratio(n[Metric.WON], leads),
         orders=n[Metric.ORDERS],
         order_revenue=n[Metric.ORDER_REVENUE],
-        repeat_rate=ratio(repeat_buyers, buyers),
+        repeat_rate=ratio(repeat.repeat_customers, repeat.customers),
         hot_leads=hot["hot"],
         open_leads=hot["open"],
         handoffs=n[Metric.HANDOFFS],
@@ -260,7 +246,7 @@ def kpis(period: Period, filters: Filters) -> KpiSet:
         opened=n[Metric.OPENED],
         clicked=n[Metric.CLICKED],
         converted=n[Metric.CONVERTED],
-        buyers=buyers,
-        repeat_buyers=repeat_buyers,
+        buyers=repeat.customers,
+        repeat_buyers=repeat.repeat_customers,
         no_data=not any(n.values()) and exact_cost == 0,
     )

@@ -148,6 +148,28 @@ def _first_entry(stage: str) -> Exists:
     return Exists(earlier)
 
 
+def mail_aggregates() -> dict[str, Any]:
+    """The mail counts of a ``Message`` query, for ``annotate``/``aggregate``: sent, delivered
+    (not bounced), opened and clicked by a person, converted (clicked, then a goal action within
+    ``CONVERSION_WINDOW`` of sending), bounced, unsubscribed."""
+    goal = Event.objects.filter(
+        contact=OuterRef("contact"),
+        type__in=GOAL_EVENT_TYPES,
+        occurred_at__gte=OuterRef("clicked_at"),
+        occurred_at__lt=OuterRef("sent_at") + CONVERSION_WINDOW,
+    )
+    clicked = Q(clicked_at__isnull=False)
+    return {
+        "sent": Count("pk"),
+        "delivered": Count("pk", filter=Q(bounced_at__isnull=True)),
+        "opened": Count("pk", filter=Q(opened_at__isnull=False)),
+        "clicked": Count("pk", filter=clicked),
+        "converted": Count("pk", filter=clicked & Q(Exists(goal))),
+        "bounced": Count("pk", filter=Q(bounced_at__isnull=False)),
+        "unsubscribed": Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+    }
+
+
 def raw_counts(
     start: datetime,
     end: datetime,
@@ -279,25 +301,13 @@ def raw_counts(
             sent_at__lt=end,
             contact__isnull=False,
         )
-        goal = Event.objects.filter(
-            contact=OuterRef("contact"),
-            type__in=GOAL_EVENT_TYPES,
-            occurred_at__gte=OuterRef("clicked_at"),
-            occurred_at__lt=OuterRef("sent_at") + CONVERSION_WINDOW,
-        )
         add(
             _grouped(
                 _in_contacts(mails, "contact__", contacts),
                 prefix="contact__",
                 day_field="sent_at",
                 by_day=by_day,
-                sent=Count("pk"),
-                delivered=Count("pk", filter=Q(bounced_at__isnull=True)),
-                opened=Count("pk", filter=Q(opened_at__isnull=False)),
-                clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
-                converted=Count("pk", filter=Q(clicked_at__isnull=False) & Q(Exists(goal))),
-                bounced=Count("pk", filter=Q(bounced_at__isnull=False)),
-                unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+                **mail_aggregates(),
             ),
             sent=Metric.SENT,
             delivered=Metric.DELIVERED,

@@ -39,8 +39,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
-from sokyaku.activity.models import Event
-from sokyaku.analytics.metrics import CONVERSION_WINDOW, GOAL_EVENT_TYPES, OPPORTUNITY_OR_LATER
+from sokyaku.analytics.metrics import (
+    OPPORTUNITY_OR_LATER,
+    mail_aggregates,
+)
 from sokyaku.analytics.period import Filters, Period
 from sokyaku.campaigns.models import Campaign
 from sokyaku.core import clock
@@ -172,25 +174,6 @@ class SequenceReportRow:
         return _ratio(self.goal_reached, self.enrolled)
 
 
-def _mail_aggregates() -> dict[str, Any]:
-    goal = Event.objects.filter(
-        contact=OuterRef("contact"),
-        type__in=GOAL_EVENT_TYPES,
-        occurred_at__gte=OuterRef("clicked_at"),
-        occurred_at__lt=OuterRef("sent_at") + CONVERSION_WINDOW,
-    )
-    clicked = Q(clicked_at__isnull=False)
-    return {
-        "sent": Count("pk"),
-        "delivered": Count("pk", filter=Q(bounced_at__isnull=True)),
-        "opened": Count("pk", filter=Q(opened_at__isnull=False)),
-        "clicked": Count("pk", filter=clicked),
-        "converted": Count("pk", filter=clicked & Q(Exists(goal))),
-        "unsubscribed": Count("pk", filter=Q(unsubscribed_at__isnull=False)),
-        "bounced": Count("pk", filter=Q(bounced_at__isnull=False)),
-    }
-
-
 def _counts(row: Mapping[str, Any]) -> MailCounts:
     return MailCounts(**{name: int(row[name] or 0) for name in _COUNT_FIELDS})
 
@@ -247,7 +230,7 @@ def sequence_report(period: Period, *, sequence_id: int | None = None) -> list[S
     )
     for row in (
         sequence_mails.values("sequence_id", "step_id", variant=variant)
-        .annotate(**_mail_aggregates())
+        .annotate(**mail_aggregates())
         .order_by()
     ):
         label = str(row["variant"] or "")
@@ -335,7 +318,7 @@ def _broadcast_rows(mails: QuerySet[Message]) -> list[SequenceReportRow]:
         row["broadcast_id"]: _counts(row)
         for row in mails.filter(broadcast_id__isnull=False)
         .values("broadcast_id")
-        .annotate(**_mail_aggregates())
+        .annotate(**mail_aggregates())
         .order_by()
     }
     broadcasts = Broadcast.objects.filter(pk__in=list(grouped)).order_by("-created_at", "-pk")

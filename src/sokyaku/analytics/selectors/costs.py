@@ -14,6 +14,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from fractions import Fraction
 
+from django.db.models import QuerySet
+
 from sokyaku.analytics.period import Period
 from sokyaku.campaigns.models import ChannelCost
 
@@ -32,6 +34,20 @@ def _month_days(month: date) -> int:
     return calendar.monthrange(month.year, month.month)[1]
 
 
+def _cost_rows(
+    period: Period, *, channel_id: int | None, campaign_id: int | None
+) -> QuerySet[ChannelCost]:
+    """The cost rows of the months ``period`` touches (of one channel or campaign if given)."""
+    rows = ChannelCost.objects.filter(
+        month__gte=period.first.replace(day=1), month__lte=period.last
+    )
+    if channel_id is not None:
+        rows = rows.filter(channel_id=channel_id)
+    if campaign_id is not None:
+        rows = rows.filter(campaign_id=campaign_id)
+    return rows
+
+
 def cost_by_channel(
     period: Period, *, channel_id: int | None = None, campaign_id: int | None = None
 ) -> dict[int, Fraction]:
@@ -39,12 +55,7 @@ def cost_by_channel(
 
     ``campaign_id`` keeps only that campaign's rows; ``channel_id`` only that channel's.
     """
-    first_month = period.first.replace(day=1)
-    rows = ChannelCost.objects.filter(month__gte=first_month, month__lte=period.last)
-    if channel_id is not None:
-        rows = rows.filter(channel_id=channel_id)
-    if campaign_id is not None:
-        rows = rows.filter(campaign_id=campaign_id)
+    rows = _cost_rows(period, channel_id=channel_id, campaign_id=campaign_id)
     out: dict[int, Fraction] = defaultdict(Fraction)
     for channel, month, amount in rows.values_list("channel_id", "month", "amount_jpy"):
         days = _month_days(month)
@@ -55,25 +66,11 @@ def cost_by_channel(
     return dict(out)
 
 
-def period_cost(
-    period: Period, *, channel_id: int | None = None, campaign_id: int | None = None
-) -> dict[int, float]:
-    """Cost per channel id in ``period``, ``ChannelCost`` months prorated by the days of each
-    month inside the period (a whole month is its amount)."""
-    exact = cost_by_channel(period, channel_id=channel_id, campaign_id=campaign_id)
-    return {channel: float(value) for channel, value in exact.items()}
-
-
 def daily_cost(
     period: Period, *, channel_id: int | None = None, campaign_id: int | None = None
 ) -> dict[date, Fraction]:
     """Exact cost per day of ``period`` (all channels together), for charts."""
-    first_month = period.first.replace(day=1)
-    rows = ChannelCost.objects.filter(month__gte=first_month, month__lte=period.last)
-    if channel_id is not None:
-        rows = rows.filter(channel_id=channel_id)
-    if campaign_id is not None:
-        rows = rows.filter(campaign_id=campaign_id)
+    rows = _cost_rows(period, channel_id=channel_id, campaign_id=campaign_id)
     per_month: dict[date, int] = defaultdict(int)
     for month, amount in rows.values_list("month", "amount_jpy"):
         per_month[month] += amount

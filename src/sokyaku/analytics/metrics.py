@@ -148,10 +148,70 @@ def _first_entry(stage: str) -> Exists:
     return Exists(earlier)
 
 
-def mail_aggregates() -> dict[str, Any]:
-    """The mail counts of a ``Message`` query, for ``annotate``/``aggregate``: sent, delivered
-    (not bounced), opened and clicked by a person, converted (clicked, then a goal action within
-    ``CONVERSION_WINDOW`` of sending), bounced, unsubscribed."""
+# --- The rows each metric counts ---------------------------------------------------------------
+# One builder per table; ``raw_counts`` groups them, ``metric_contacts`` (the drill-down) lists
+# their contacts, so a list always holds the people a number counts.
+
+
+def leads_in(start: datetime, end: datetime) -> QuerySet[Contact]:
+    """Contacts created in [start, end), not merged away (``leads``)."""
+    return Contact.objects.filter(
+        merged_into__isnull=True, created_at__gte=start, created_at__lt=end
+    )
+
+
+def became_customer() -> Q:
+    """On ``Contact`` rows: the contact has become a customer (``leads_converted``)."""
+    return Q(Exists(StageChange.objects.filter(contact=OuterRef("pk"), to_stage=Stage.CUSTOMER)))
+
+
+def stage_entries_in(stage: str, start: datetime, end: datetime) -> QuerySet[StageChange]:
+    """Contacts' first entries into ``stage`` that fall in [start, end)."""
+    return StageChange.objects.filter(
+        to_stage=stage, changed_at__gte=start, changed_at__lt=end, contact__merged_into=None
+    ).exclude(_first_entry(stage))
+
+
+def handoffs_in(start: datetime, end: datetime) -> QuerySet[Handoff]:
+    return Handoff.objects.filter(created_at__gte=start, created_at__lt=end)
+
+
+def handoff_converted() -> Q:
+    """On ``Handoff`` rows: the contact has reached opportunity since, or the handoff got a deal
+    (``handoffs_converted``, the 商談化率's numerator)."""
+    reached = StageChange.objects.filter(
+        contact=OuterRef("contact"),
+        to_stage__in=OPPORTUNITY_OR_LATER,
+        changed_at__gte=OuterRef("created_at"),
+    )
+    return Q(Exists(reached)) | Q(Exists(Deal.objects.filter(handoff=OuterRef("pk"))))
+
+
+def won_deals_in(start: datetime, end: datetime) -> QuerySet[Deal]:
+    return Deal.objects.filter(
+        status=DealStatus.WON, closed_at__gte=start, closed_at__lt=end, contact__isnull=False
+    )
+
+
+def orders_in(start: datetime, end: datetime) -> QuerySet[Order]:
+    return Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end)
+
+
+def mails_in(start: datetime, end: datetime) -> QuerySet[Message]:
+    """Marketing mails to a contact sent in [start, end)."""
+    return Message.objects.filter(
+        channel=MessageChannel.EMAIL,
+        stream=Stream.MARKETING,
+        sent_at__gte=start,
+        sent_at__lt=end,
+        contact__isnull=False,
+    )
+
+
+def mail_conditions() -> dict[Metric, Q]:
+    """On ``Message`` rows, per mail metric: sent (all), delivered (not bounced), opened and
+    clicked by a person, converted (clicked, then a goal action within ``CONVERSION_WINDOW`` of
+    sending), bounced, unsubscribed."""
     goal = Event.objects.filter(
         contact=OuterRef("contact"),
         type__in=GOAL_EVENT_TYPES,
@@ -160,14 +220,43 @@ def mail_aggregates() -> dict[str, Any]:
     )
     clicked = Q(clicked_at__isnull=False)
     return {
-        "sent": Count("pk"),
-        "delivered": Count("pk", filter=Q(bounced_at__isnull=True)),
-        "opened": Count("pk", filter=Q(opened_at__isnull=False)),
-        "clicked": Count("pk", filter=clicked),
-        "converted": Count("pk", filter=clicked & Q(Exists(goal))),
-        "bounced": Count("pk", filter=Q(bounced_at__isnull=False)),
-        "unsubscribed": Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+        Metric.SENT: Q(),
+        Metric.DELIVERED: Q(bounced_at__isnull=True),
+        Metric.OPENED: Q(opened_at__isnull=False),
+        Metric.CLICKED: clicked,
+        Metric.CONVERTED: clicked & Q(Exists(goal)),
+        Metric.BOUNCED: Q(bounced_at__isnull=False),
+        Metric.UNSUBSCRIBED: Q(unsubscribed_at__isnull=False),
     }
+
+
+def mail_aggregates() -> dict[str, Any]:
+    """The mail counts of a ``Message`` query for ``annotate``/``aggregate``, named by metric."""
+    return {
+        metric.value: Count("pk", filter=condition) if condition else Count("pk")
+        for metric, condition in mail_conditions().items()
+    }
+
+
+def metric_contacts(metric: Metric, start: datetime, end: datetime) -> QuerySet[Any]:
+    """Ids (one column) of the contacts whose rows ``metric`` counts in [start, end)."""
+    if metric in (Metric.LEADS, Metric.LEADS_CONVERTED):
+        rows = leads_in(start, end)
+        if metric == Metric.LEADS_CONVERTED:
+            rows = rows.filter(became_customer())
+        return rows.values("pk")
+    if metric in STAGE_METRICS:
+        return stage_entries_in(STAGE_METRICS[metric], start, end).values("contact_id")
+    if metric in (Metric.HANDOFFS, Metric.HANDOFFS_CONVERTED):
+        handoffs = handoffs_in(start, end)
+        if metric == Metric.HANDOFFS_CONVERTED:
+            handoffs = handoffs.filter(handoff_converted())
+        return handoffs.values("contact_id")
+    if metric in (Metric.WON, Metric.REVENUE):
+        return won_deals_in(start, end).values("contact_id")
+    if metric in (Metric.ORDERS, Metric.ORDER_REVENUE):
+        return orders_in(start, end).values("contact_id")
+    return mails_in(start, end).filter(mail_conditions()[metric]).values("contact_id")
 
 
 def raw_counts(
@@ -197,18 +286,15 @@ def raw_counts(
                 if value and metric in wanted:
                     out[(day, metric.value, channel, campaign)] += value
 
-    live = Q(merged_into__isnull=True)
     if Metric.LEADS in wanted or Metric.LEADS_CONVERTED in wanted:
-        created = Contact.objects.filter(live, created_at__gte=start, created_at__lt=end)
-        became = StageChange.objects.filter(contact=OuterRef("pk"), to_stage=Stage.CUSTOMER)
         add(
             _grouped(
-                _in_contacts(created, "", contacts),
+                _in_contacts(leads_in(start, end), "", contacts),
                 prefix="",
                 day_field="created_at",
                 by_day=by_day,
                 n=Count("pk"),
-                c=Count("pk", filter=Q(Exists(became))),
+                c=Count("pk", filter=became_customer()),
             ),
             n=Metric.LEADS,
             c=Metric.LEADS_CONVERTED,
@@ -217,12 +303,9 @@ def raw_counts(
     for metric, stage in STAGE_METRICS.items():
         if metric not in wanted:
             continue
-        entries = StageChange.objects.filter(
-            to_stage=stage, changed_at__gte=start, changed_at__lt=end, contact__merged_into=None
-        ).exclude(_first_entry(stage))
         add(
             _grouped(
-                _in_contacts(entries, "contact__", contacts),
+                _in_contacts(stage_entries_in(stage, start, end), "contact__", contacts),
                 prefix="contact__",
                 day_field="changed_at",
                 by_day=by_day,
@@ -232,33 +315,23 @@ def raw_counts(
         )
 
     if Metric.HANDOFFS in wanted or Metric.HANDOFFS_CONVERTED in wanted:
-        handoffs = Handoff.objects.filter(created_at__gte=start, created_at__lt=end)
-        reached = StageChange.objects.filter(
-            contact=OuterRef("contact"),
-            to_stage__in=OPPORTUNITY_OR_LATER,
-            changed_at__gte=OuterRef("created_at"),
-        )
-        dealt = Deal.objects.filter(handoff=OuterRef("pk"))
         add(
             _grouped(
-                _in_contacts(handoffs, "contact__", contacts),
+                _in_contacts(handoffs_in(start, end), "contact__", contacts),
                 prefix="contact__",
                 day_field="created_at",
                 by_day=by_day,
                 n=Count("pk"),
-                c=Count("pk", filter=Q(Exists(reached)) | Q(Exists(dealt))),
+                c=Count("pk", filter=handoff_converted()),
             ),
             n=Metric.HANDOFFS,
             c=Metric.HANDOFFS_CONVERTED,
         )
 
     if Metric.WON in wanted or Metric.REVENUE in wanted:
-        won = Deal.objects.filter(
-            status=DealStatus.WON, closed_at__gte=start, closed_at__lt=end, contact__isnull=False
-        )
         add(
             _grouped(
-                _in_contacts(won, "contact__", contacts),
+                _in_contacts(won_deals_in(start, end), "contact__", contacts),
                 prefix="contact__",
                 day_field="closed_at",
                 by_day=by_day,
@@ -270,10 +343,9 @@ def raw_counts(
         )
 
     if Metric.ORDERS in wanted or Metric.ORDER_REVENUE in wanted:
-        orders = Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end)
         add(
             _grouped(
-                _in_contacts(orders, "contact__", contacts),
+                _in_contacts(orders_in(start, end), "contact__", contacts),
                 prefix="contact__",
                 day_field="ordered_at",
                 by_day=by_day,
@@ -284,37 +356,16 @@ def raw_counts(
             s=Metric.ORDER_REVENUE,
         )
 
-    email = {
-        Metric.SENT,
-        Metric.DELIVERED,
-        Metric.OPENED,
-        Metric.CLICKED,
-        Metric.CONVERTED,
-        Metric.BOUNCED,
-        Metric.UNSUBSCRIBED,
-    }
-    if wanted & email:
-        mails = Message.objects.filter(
-            channel=MessageChannel.EMAIL,
-            stream=Stream.MARKETING,
-            sent_at__gte=start,
-            sent_at__lt=end,
-            contact__isnull=False,
-        )
+    mail_metrics = mail_conditions()
+    if wanted & set(mail_metrics):
         add(
             _grouped(
-                _in_contacts(mails, "contact__", contacts),
+                _in_contacts(mails_in(start, end), "contact__", contacts),
                 prefix="contact__",
                 day_field="sent_at",
                 by_day=by_day,
                 **mail_aggregates(),
             ),
-            sent=Metric.SENT,
-            delivered=Metric.DELIVERED,
-            opened=Metric.OPENED,
-            clicked=Metric.CLICKED,
-            converted=Metric.CONVERTED,
-            bounced=Metric.BOUNCED,
-            unsubscribed=Metric.UNSUBSCRIBED,
+            **{metric.value: metric for metric in mail_metrics},
         )
     return out

@@ -14,17 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, F, QuerySet, Value
 from django.utils.translation import gettext as _
 
 from sokyaku.activity.models import Event, EventType
-from sokyaku.analytics.metrics import (
-    CONVERSION_WINDOW,
-    GOAL_EVENT_TYPES,
-    OPPORTUNITY_OR_LATER,
-    STAGE_METRICS,
-    Metric,
-)
+from sokyaku.analytics.metrics import STAGE_METRICS, Metric, metric_contacts
 from sokyaku.analytics.period import Filters, Period
 from sokyaku.analytics.selectors import states
 from sokyaku.analytics.selectors.funnel import (
@@ -39,75 +33,16 @@ from sokyaku.analytics.selectors.scope import scope_contacts
 from sokyaku.contacts.models import Contact
 from sokyaku.core.errors import ValidationError
 from sokyaku.core.visibility import owner_q
-from sokyaku.deals.models import Deal, DealStatus, Order
-from sokyaku.handoff.models import Handoff
-from sokyaku.lifecycle.models import Stage, StageChange
-from sokyaku.messaging.models import Message, MessageChannel, Stream
 from sokyaku.scoring.models import Temperature
 
 # Beyond the metrics and the funnel stages: the parts of the state KPIs.
 STATE_KEYS = ("hot", "open_leads", "nurtured", "nurture_base", "buyers", "repeat_buyers")
 DRILL_METRICS = (*(m.value for m in Metric), *STAGE_KEYS, *STATE_KEYS)
 
-_MAIL_CONDITIONS: dict[str, Q] = {
-    Metric.SENT: Q(),
-    Metric.DELIVERED: Q(bounced_at__isnull=True),
-    Metric.OPENED: Q(opened_at__isnull=False),
-    Metric.CLICKED: Q(clicked_at__isnull=False),
-    Metric.BOUNCED: Q(bounced_at__isnull=False),
-    Metric.UNSUBSCRIBED: Q(unsubscribed_at__isnull=False),
-}
-
 
 def _metric_ids(metric: str, period: Period) -> QuerySet[Any]:
     """Ids (one column) of the contacts whose rows ``metric`` counts in ``period``."""
-    start, end = period.bounds()
-    if metric in (Metric.LEADS, Metric.LEADS_CONVERTED):
-        rows = Contact.objects.filter(created_at__gte=start, created_at__lt=end)
-        if metric == Metric.LEADS_CONVERTED:
-            rows = rows.filter(reached_q((Stage.CUSTOMER,)))
-        return rows.values("pk")
-    if metric in STAGE_METRICS:
-        return (
-            StageChange.objects.filter(to_stage=STAGE_METRICS[Metric(metric)])
-            .values("contact_id")
-            .annotate(first=Min("changed_at"))
-            .filter(first__gte=start, first__lt=end)
-            .values("contact_id")
-        )
-    if metric in (Metric.HANDOFFS, Metric.HANDOFFS_CONVERTED):
-        handoffs = Handoff.objects.filter(created_at__gte=start, created_at__lt=end)
-        if metric == Metric.HANDOFFS_CONVERTED:
-            reached = StageChange.objects.filter(
-                contact=OuterRef("contact"),
-                to_stage__in=OPPORTUNITY_OR_LATER,
-                changed_at__gte=OuterRef("created_at"),
-            )
-            dealt = Deal.objects.filter(handoff=OuterRef("pk"))
-            handoffs = handoffs.filter(Q(Exists(reached)) | Q(Exists(dealt)))
-        return handoffs.values("contact_id")
-    if metric in (Metric.WON, Metric.REVENUE):
-        return Deal.objects.filter(
-            status=DealStatus.WON, closed_at__gte=start, closed_at__lt=end, contact__isnull=False
-        ).values("contact_id")
-    if metric in (Metric.ORDERS, Metric.ORDER_REVENUE):
-        return Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end).values("contact_id")
-    mails = Message.objects.filter(
-        channel=MessageChannel.EMAIL,
-        stream=Stream.MARKETING,
-        sent_at__gte=start,
-        sent_at__lt=end,
-        contact__isnull=False,
-    )
-    if metric == Metric.CONVERTED:
-        goal = Event.objects.filter(
-            contact=OuterRef("contact"),
-            type__in=GOAL_EVENT_TYPES,
-            occurred_at__gte=OuterRef("clicked_at"),
-            occurred_at__lt=OuterRef("sent_at") + CONVERSION_WINDOW,
-        )
-        return mails.filter(clicked_at__isnull=False).filter(Exists(goal)).values("contact_id")
-    return mails.filter(_MAIL_CONDITIONS[metric]).values("contact_id")
+    return metric_contacts(Metric(metric), *period.bounds())
 
 
 def _state_rows(key: str, period: Period, filters: Filters) -> QuerySet[Contact]:

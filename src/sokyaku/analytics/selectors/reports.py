@@ -34,13 +34,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, TextField, Value
+from django.db.models import Count, Q, QuerySet, Sum, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
 from sokyaku.analytics.metrics import (
-    OPPORTUNITY_OR_LATER,
+    handoff_converted,
     mail_aggregates,
 )
 from sokyaku.analytics.period import Filters, Period
@@ -58,7 +58,6 @@ from sokyaku.handoff.models import (
     SlaState,
     TriggerKind,
 )
-from sokyaku.lifecycle.models import StageChange
 from sokyaku.messaging.models import Broadcast, Message, MessageChannel
 from sokyaku.segments.models import SegmentMembership
 from sokyaku.sequences.models import Enrollment, Sequence, Step, StepKind
@@ -435,12 +434,6 @@ def _handoffs(period: Period, filters: Filters) -> QuerySet[Handoff]:
 
 
 def _handoff_aggregates() -> dict[str, Any]:
-    reached = StageChange.objects.filter(
-        contact=OuterRef("contact"),
-        to_stage__in=OPPORTUNITY_OR_LATER,
-        changed_at__gte=OuterRef("created_at"),
-    )
-    dealt = Deal.objects.filter(handoff=OuterRef("pk"))
     return {
         "handoffs": Count("pk"),
         "accepted": Count("pk", filter=Q(status=HandoffStatus.ACCEPTED)),
@@ -448,7 +441,7 @@ def _handoff_aggregates() -> dict[str, Any]:
         "open": Count("pk", filter=Q(status=HandoffStatus.OPEN)),
         "sla_met": Count("pk", filter=Q(sla_state=SlaState.MET)),
         "sla_breached": Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
-        "converted": Count("pk", filter=Q(Exists(reached)) | Q(Exists(dealt))),
+        "converted": Count("pk", filter=handoff_converted()),
     }
 
 

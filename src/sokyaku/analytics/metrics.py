@@ -9,6 +9,9 @@ sum of its days, so the same definition serves two readers:
   owner, team and segment filters, which the rollups do not split by);
 - ``analytics.rollups`` stores ``raw_counts`` of each day and keeps it current.
 
+``metric_contacts`` lists the contacts behind a number from the same row builders (the
+drill-down).
+
 =====================  ===========================================================  ==========
 metric                 rows counted                                                 day of
 =====================  ===========================================================  ==========

@@ -1,5 +1,5 @@
 """The sequence settings form (one Django form to create a sequence and to edit its settings)
-and a mail step's A/B variants form.
+a step form (one kind's fields) and a mail step's A/B variants form.
 
 They only parse and show input and turn it into the services' input
 (``editing.SequenceInput``, the variants ``editing.step_variants_set`` takes); the services
@@ -36,7 +36,7 @@ from sokyaku.sequences.calendar import (
 from sokyaku.sequences.conditions import STAGE_ORDER
 from sokyaku.sequences.models import ReentryPolicy, Step, TriggerKind
 from sokyaku.sequences.models import Sequence as SequenceModel
-from sokyaku.sequences.services.editing import EXIT_CHOICES, SequenceInput
+from sokyaku.sequences.services.editing import EXIT_CHOICES, SequenceInput, StepInput
 from sokyaku.sequences.variants import LABELS, SUBJECT_MAX
 
 Choices = Sequence[tuple[Any, str]]
@@ -389,6 +389,234 @@ class SequenceSettingsForm(forms.Form):
             return
         for key, message in exc.field_errors.items():
             name = _FIELD_MAP.get(key) or key.removeprefix("trigger_config.")
+            self.add_error(name if name in self.fields else None, gettext(message))
+
+
+@dataclass
+class StepChoices:
+    """What a step form's pickers offer: mail templates, chat channels, segments and the
+    steps a branch may lead to (step id, "4. 2通目" — only steps below the branch)."""
+
+    templates: Choices = ()
+    channels: Choices = ()
+    segments: Choices = ()
+    targets: Choices = ()
+
+
+WAIT_UNIT_CHOICES = (
+    ("business_days", _("business days")),
+    ("days", _("days")),
+    ("hours", _("hours")),
+    ("minutes", _("minutes")),
+)
+STEP_CONDITIONS = (
+    ("opened", _("Opened the previous mail")),
+    ("clicked", _("Clicked a link in the previous mail")),
+    ("event", _("Did an event since enrolment")),
+    ("score_gte", _("Score at least")),
+    ("stage", _("Reached a lifecycle stage")),
+    ("segment", _("Is in a segment")),
+)
+# Which fields each step kind shows (besides its name), in page order.
+STEP_FIELDS = {
+    "email": ("template",),
+    "chat": ("channel", "text"),
+    "wait": ("amount", "unit"),
+    "branch": ("condition", "event_type", "score", "stage", "segment", "yes", "no"),
+    "goal": ("condition", "event_type", "score", "stage", "segment"),
+    "update": ("tag",),
+    "notify_owner": ("text",),
+}
+# The condition field each condition kind needs (the page shows only that one).
+CONDITION_FIELD = {
+    "event": "event_type",
+    "score_gte": "score",
+    "stage": "stage",
+    "segment": "segment",
+}
+END = "end"
+
+
+class StepForm(forms.Form):
+    """One step of a given kind: its name and only that kind's settings (a wait's amount and
+    unit, a mail's template, a branch's condition and its yes/no targets chosen from the steps
+    below it, never typed as numbers). ``to_input`` gives ``editing.StepInput``; a branch's
+    targets are step ids here and become positions through the ``positions`` it is given."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        kind: str,
+        choices: StepChoices,
+        step: Step | None = None,
+        target_of: dict[int, int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.kind = kind
+        kwargs.setdefault("initial", self.initial_of(step, target_of or {}) if step else {})
+        super().__init__(data, **kwargs)
+        config = (step.config or {}) if step else {}
+        wanted = STEP_FIELDS.get(kind, ())
+        all_fields: dict[str, forms.Field] = {
+            "template": forms.TypedChoiceField(
+                label=_("Mail template"),
+                coerce=int,
+                choices=[("", "—"), *_with_current(choices.templates, config.get("template"))],
+            ),
+            "channel": forms.TypedChoiceField(
+                label=_("Chat channel"),
+                coerce=int,
+                choices=[("", "—"), *_with_current(choices.channels, config.get("channel"))],
+            ),
+            "text": forms.CharField(
+                label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+            ),
+            "amount": forms.IntegerField(label=_("Wait for"), min_value=0, max_value=3650),
+            "unit": forms.ChoiceField(label=_("Unit"), choices=WAIT_UNIT_CHOICES),
+            "condition": forms.ChoiceField(label=_("Condition"), choices=STEP_CONDITIONS),
+            "event_type": forms.ChoiceField(
+                label=_("Event"),
+                required=False,
+                choices=[
+                    ("", "—"),
+                    *_with_current(
+                        EventType.choices, config.get("condition", {}).get("event_type")
+                    ),
+                ],
+            ),
+            "score": forms.IntegerField(label=_("Score"), required=False, min_value=0),
+            "stage": forms.ChoiceField(
+                label=_("Lifecycle stage"),
+                required=False,
+                choices=[
+                    ("", "—"),
+                    *[(s, label) for s, label in Stage.choices if s in STAGE_ORDER],
+                ],
+            ),
+            "segment": forms.TypedChoiceField(
+                label=_("Segment"),
+                coerce=int,
+                required=False,
+                choices=[("", "—"), *choices.segments],
+            ),
+            "yes": forms.ChoiceField(
+                label=_("If yes, go to"),
+                required=False,
+                choices=self._target_choices(choices.targets),
+            ),
+            "no": forms.ChoiceField(
+                label=_("If no, go to"),
+                required=False,
+                choices=self._target_choices(choices.targets),
+            ),
+            "tag": forms.CharField(label=_("Tag to add"), max_length=100),
+        }
+        for name in wanted:
+            self.fields[name] = all_fields[name]
+        self.fields["name"] = forms.CharField(
+            label=_("Step name"),
+            required=False,
+            max_length=150,
+            help_text=_("Optional, e.g. 2通目 事例紹介."),
+        )
+
+    @staticmethod
+    def _target_choices(targets: Choices) -> list[tuple[Any, str]]:
+        return [
+            ("", gettext("The next step")),
+            *[(str(pk), label) for pk, label in targets],
+            (END, gettext("End of the sequence")),
+        ]
+
+    @staticmethod
+    def initial_of(step: Step, target_of: dict[int, int]) -> dict[str, Any]:
+        """A stored step as form values; ``target_of``: position → step id."""
+        config = step.config or {}
+        condition = config.get("condition") or {}
+        initial: dict[str, Any] = {
+            "name": step.name,
+            "template": config.get("template"),
+            "channel": config.get("channel"),
+            "text": config.get("text", ""),
+            "amount": config.get("amount"),
+            "unit": config.get("unit") or "business_days",
+            "condition": condition.get("kind"),
+            "event_type": condition.get("event_type", ""),
+            "score": condition.get("value"),
+            "stage": condition.get("stage", ""),
+            "segment": condition.get("segment"),
+            "tag": config.get("tag", ""),
+        }
+        for key in ("yes", "no"):
+            raw = config.get(key)
+            if raw in (None, ""):
+                initial[key] = ""
+            else:
+                target = target_of.get(int(raw))
+                initial[key] = str(target) if target else END
+        return initial
+
+    def condition_fields(self) -> list[tuple[str, forms.BoundField]]:
+        """The form's fields with the condition kind that needs each ("" = always shown)."""
+        needs = {field: kind for kind, field in CONDITION_FIELD.items()}
+        return [(needs.get(name, ""), self[name]) for name in self.fields]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        condition = data.get("condition")
+        needed = CONDITION_FIELD.get(condition or "")
+        if (
+            needed
+            and needed in self.fields
+            and data.get(needed) in (None, "")
+            and needed not in self.errors
+        ):
+            self.add_error(needed, forms.Field.default_error_messages["required"])
+        return data
+
+    def to_input(self, *, positions: dict[int, int], end: int) -> StepInput:
+        """The service's input; ``positions``: step id → its position once the step is saved
+        (for a branch's targets), ``end``: the position after the last step."""
+        data = self.cleaned_data
+        config: dict[str, Any] = {}
+        if self.kind == "email":
+            config = {"template": data["template"]}
+        elif self.kind == "chat":
+            config = {"channel": data["channel"], "text": data["text"]}
+        elif self.kind == "notify_owner":
+            config = {"text": data["text"]}
+        elif self.kind == "wait":
+            config = {"amount": data["amount"], "unit": data["unit"]}
+        elif self.kind == "update":
+            config = {"tag": data["tag"]}
+        elif self.kind in ("branch", "goal"):
+            condition: dict[str, Any] = {"kind": data["condition"]}
+            if data["condition"] == "event":
+                condition["event_type"] = data["event_type"]
+            elif data["condition"] == "score_gte":
+                condition["value"] = data["score"]
+            elif data["condition"] == "stage":
+                condition["stage"] = data["stage"]
+            elif data["condition"] == "segment":
+                condition["segment"] = data["segment"]
+            config = {"condition": condition}
+            if self.kind == "branch":
+                for key in ("yes", "no"):
+                    raw = data.get(key) or ""
+                    if raw == END:
+                        config[key] = end
+                    elif raw:
+                        config[key] = positions.get(int(raw))
+        return StepInput(kind=self.kind, name=data.get("name") or "", config=config)
+
+    def add_service_errors(self, exc: SokyakuError) -> None:
+        """Put the service's field errors onto the fields (translated); the rest on the form."""
+        if not exc.field_errors:
+            self.add_error(None, gettext(exc.message))
+            return
+        for key, message in exc.field_errors.items():
+            name = {"value": "score"}.get(key, key)
             self.add_error(name if name in self.fields else None, gettext(message))
 
 

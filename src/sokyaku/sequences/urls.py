@@ -13,12 +13,14 @@ urlpatterns = [
     # Before the status actions, whose ``<str:action>`` would take "settings".
     path("<int:sequence_id>/settings/", views.sequence_settings, name="settings"),
     path("<int:sequence_id>/steps/", views.step_add, name="step_add"),
-    # Before the step actions, whose ``<str:action>`` would take "variants".
+    # Before the step actions, whose ``<str:action>`` would take "variants", "edit", "move".
     path(
         "<int:sequence_id>/steps/<int:step_id>/variants/",
         views.step_variants,
         name="step_variants",
     ),
+    path("<int:sequence_id>/steps/<int:step_id>/edit/", views.step_edit, name="step_edit"),
+    path("<int:sequence_id>/steps/<int:step_id>/move/", views.step_move, name="step_move"),
     path(
         "<int:sequence_id>/steps/<int:step_id>/<str:action>/",
         views.step_change,

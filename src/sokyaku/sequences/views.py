@@ -8,6 +8,7 @@ their team's) by hand. A rep's list of a sequence's enrolments shows those conta
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.contrib import messages
@@ -25,13 +26,19 @@ from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.core.http import actor, domain_errors
 from sokyaku.messaging import selectors as messaging_selectors
-from sokyaku.messaging.models import ChatChannel, Stream, Template
+from sokyaku.messaging.models import Stream, Template
 from sokyaku.segments import selectors as segment_selectors
-from sokyaku.sequences import selectors
+from sokyaku.sequences import describe, selectors
 from sokyaku.sequences.calendar import TOKYO
-from sokyaku.sequences.forms import SequenceSettingsForm, SettingsChoices, StepVariantsForm
-from sokyaku.sequences.models import Enrollment, Sequence, StepKind
-from sokyaku.sequences.schedule import WAIT_UNITS, window_of
+from sokyaku.sequences.forms import (
+    SequenceSettingsForm,
+    SettingsChoices,
+    StepChoices,
+    StepForm,
+    StepVariantsForm,
+)
+from sokyaku.sequences.models import Enrollment, Sequence, Step, StepKind
+from sokyaku.sequences.schedule import window_of
 from sokyaku.sequences.services import editing
 from sokyaku.sequences.services import enrollment as enrollment_services
 
@@ -45,6 +52,9 @@ _ENROL = "sequences.add_enrollment"
 @permission_required(_VIEW, raise_exception=True)
 def sequence_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.sequence_list(user=request.user)
+    names = describe.flow_names(sequences=rows)
+    for row in rows:
+        row.trigger_words = describe.trigger_words(row, names)  # type: ignore[attr-defined]
     return render(request, "sequences/list.html", {"sequences": rows})
 
 
@@ -135,75 +145,165 @@ def _preview(request: HttpRequest, sequence: Sequence) -> dict[str, Any]:
     return context
 
 
+@dataclass
+class FlowItem:
+    """One step as the flow draws it: what it does in words, its numbers, a branch's yes/no
+    paths, the branches leading to it, its A/B variants and (for editors) its edit form."""
+
+    step: Step
+    metrics: selectors.StepMetrics
+    words: str
+    paths: list[describe.BranchPath] = field(default_factory=list)
+    incoming: list[tuple[int, str]] = field(default_factory=list)
+    variants: list[tuple[Any, Any]] = field(default_factory=list)
+    form: StepForm | None = None
+
+
+@dataclass
+class Pending:
+    """A step form the page shows open: an insert at ``position`` or an edit of ``step_id``."""
+
+    form: StepForm
+    position: int | None = None
+    step_id: int | None = None
+
+
+def _pickers(request: HttpRequest) -> StepChoices:
+    """What every step form offers (templates, chat channels, segments): three queries."""
+    user = request.user
+    return StepChoices(
+        templates=list(messaging_selectors.template_list(user=user).values_list("id", "name")),
+        channels=list(
+            messaging_selectors.chat_channel_list(user=user)
+            .filter(is_active=True)
+            .values_list("id", "name")
+        ),
+        segments=list(
+            segment_selectors.segment_list(user=user).order_by("name").values_list("id", "name")
+        ),
+    )
+
+
+def _targets(
+    pickers: StepChoices, steps: list[Step], names: describe.Names, *, after: int
+) -> StepChoices:
+    """``pickers`` with the steps a branch at ``after`` may lead to (those below it)."""
+    return replace(
+        pickers,
+        targets=[(s.pk, describe.step_title(s, names)) for s in steps if s.position > after],
+    )
+
+
+def _insert_position(raw: str, count: int) -> int:
+    return min(max(int(raw), 1), count + 1) if raw.isdigit() else count + 1
+
+
+def _detail(
+    request: HttpRequest,
+    sequence: Sequence,
+    *,
+    pending: Pending | None = None,
+    flow_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    steps = selectors.step_list(sequence=sequence)
+    names = describe.flow_names(sequences=[sequence], steps=steps)
+    metrics = selectors.step_metrics(sequence=sequence, steps=steps)
+    variants = selectors.variant_metrics(sequence=sequence, steps=steps)
+    may_edit = request.user.has_perm(_CHANGE)
+    pickers = _pickers(request) if may_edit else StepChoices()
+    target_of = {s.position: s.pk for s in steps}
+    incoming: dict[int, list[tuple[int, str]]] = {}
+    items = []
+    for step in steps:
+        paths = describe.branch_paths(step, steps, names) if step.kind == StepKind.BRANCH else []
+        for path in paths:
+            if path.position is not None and path.position != step.position + 1:
+                incoming.setdefault(path.position, []).append((step.position, path.label))
+        form = None
+        if may_edit:
+            if pending and pending.step_id == step.pk:
+                form = pending.form
+            else:
+                form = StepForm(
+                    kind=step.kind,
+                    choices=_targets(pickers, steps, names, after=step.position),
+                    step=step,
+                    target_of=target_of,
+                    auto_id=f"step{step.pk}_%s",
+                )
+        items.append(
+            FlowItem(
+                step=step,
+                metrics=metrics[step.pk],
+                words=describe.step_words(step, names),
+                paths=paths,
+                variants=[
+                    (v, names.templates.get(v.template_id) if v.template_id else None)
+                    for v in variants.get(step.pk, ())
+                ],
+                form=form,
+            )
+        )
+    for item in items:
+        item.incoming = incoming.get(item.step.position, [])
+    insert_at: int | None = None
+    insert_form = None
+    raw_kind = request.GET.get("kind", "")
+    if pending and pending.position is not None:
+        insert_at, insert_form = pending.position, pending.form
+    elif may_edit and raw_kind in StepKind.values:
+        insert_at = _insert_position(request.GET.get("insert", ""), len(steps))
+        insert_form = StepForm(
+            kind=raw_kind,
+            choices=_targets(pickers, steps, names, after=insert_at - 1),
+            initial={"unit": "business_days", "amount": 3, "condition": "opened"},
+            auto_id="new_%s",
+        )
+    status_filter = request.GET.get("status", "")
+    enrollments = list(
+        selectors.enrollment_list(sequence=sequence, status=status_filter or None).filter(
+            contact_selectors.contact_visible_q(request.user, "contact")
+        )[:100]
+    )
+    for enrollment in enrollments:
+        enrollment.exit_reason_words = describe.exit_reason_words(enrollment.exit_reason)  # type: ignore[attr-defined]
+    context = {
+        "sequence": sequence,
+        "flow": items,
+        "slots": range(1, len(steps) + 2),
+        "insert_at": insert_at,
+        "insert_form": insert_form,
+        "insert_kind_label": dict(StepKind.choices).get(insert_form.kind) if insert_form else "",
+        "flow_error": flow_error,
+        "kinds": StepKind.choices,
+        "trigger_words": describe.trigger_words(sequence, names),
+        "window_words": describe.window_words(window_of(sequence)),
+        "window": window_of(sequence),
+        "exits_words": describe.exits_words(sequence.exit_on or ()),
+        "topic_name": names.topics.get(sequence.topic_key, sequence.topic_key),
+        "enrollments": enrollments,
+        "status_filter": status_filter,
+        **_preview(request, sequence),
+    }
+    return render(request, "sequences/detail.html", context, status=status)
+
+
+def _invalid(request: HttpRequest) -> int:
+    """A form with errors: 422, except for htmx, which swaps only successful answers."""
+    return 200 if getattr(request, "htmx", False) else 422
+
+
 @login_required
 @permission_required(_VIEW, raise_exception=True)
 @domain_errors
 def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
     sequence = selectors.sequence_get(user=request.user, id=sequence_id)
-    steps = selectors.step_list(sequence=sequence)
-    metrics = selectors.step_metrics(sequence=sequence, steps=steps)
-    variants = selectors.variant_metrics(sequence=sequence, steps=steps)
-    template_ids = [s.config.get("template") for s in steps if s.config.get("template")]
-    template_ids += [v.template_id for rows in variants.values() for v in rows if v.template_id]
-    templates = {t.pk: t for t in Template.objects.filter(pk__in=template_ids)}
-    status = request.GET.get("status", "")
-    enrollments = selectors.enrollment_list(sequence=sequence, status=status or None).filter(
-        contact_selectors.contact_visible_q(request.user, "contact")
-    )[:100]
-    context = {
-        "sequence": sequence,
-        "window": window_of(sequence),
-        "flow": [
-            (
-                s,
-                metrics[s.pk],
-                templates.get(s.config.get("template")),
-                [
-                    (v, templates.get(v.template_id) if v.template_id else None)
-                    for v in variants.get(s.pk, ())
-                ],
-            )
-            for s in steps
-        ],
-        "enrollments": enrollments,
-        "status_filter": status,
-        "kinds": StepKind.choices,
-        "units": WAIT_UNITS,
-        "all_templates": Template.objects.order_by("name").only("id", "name"),
-        "channels": ChatChannel.objects.filter(is_active=True).only("id", "name"),
-        "step_errors": request.session.pop("sequence_step_errors", None),
-        **_preview(request, sequence),
-    }
-    return render(request, "sequences/detail.html", context)
+    return _detail(request, sequence)
 
 
-def _step_config(post: Any) -> tuple[str, str, dict[str, Any]]:
-    kind = post.get("kind", "")
-    config: dict[str, Any] = {}
-    if kind == StepKind.EMAIL:
-        config = {"template": post.get("template")}
-    elif kind == StepKind.CHAT:
-        config = {"channel": post.get("channel"), "text": post.get("text", "")}
-    elif kind == StepKind.WAIT:
-        config = {"amount": post.get("amount"), "unit": post.get("unit")}
-    elif kind in (StepKind.BRANCH, StepKind.GOAL):
-        condition: dict[str, Any] = {"kind": post.get("condition", "")}
-        if condition["kind"] == "event":
-            condition["event_type"] = post.get("event_type", "")
-        elif condition["kind"] == "score_gte":
-            condition["value"] = post.get("value")
-        elif condition["kind"] == "stage":
-            condition["stage"] = post.get("value", "")
-        elif condition["kind"] == "segment":
-            condition["segment"] = post.get("value")
-        config = {"condition": condition}
-        if kind == StepKind.BRANCH:
-            config.update(yes=post.get("yes") or None, no=post.get("no") or None)
-    elif kind == StepKind.UPDATE:
-        config = {"tag": post.get("tag", "")}
-    elif kind == StepKind.NOTIFY_OWNER:
-        config = {"text": post.get("text", "")}
-    return kind, post.get("name", ""), config
+def _after_change(sequence: Sequence) -> HttpResponse:
+    return redirect("sequences:detail", sequence.pk)
 
 
 @require_POST
@@ -211,21 +311,90 @@ def _step_config(post: Any) -> tuple[str, str, dict[str, Any]]:
 @permission_required(_CHANGE, raise_exception=True)
 @domain_errors
 def step_add(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    """Insert a step of the posted kind at the posted position (default: at the end)."""
     sequence = selectors.sequence_get(user=request.user, id=sequence_id)
-    kind, name, config = _step_config(request.POST)
-    position = request.POST.get("position", "")
-    try:
-        editing.step_add(
-            sequence=sequence,
-            data=editing.StepInput(kind=kind, name=name, config=config),
-            position=int(position) if position.isdigit() else None,
+    steps = selectors.step_list(sequence=sequence)
+    names = describe.flow_names(sequences=[sequence], steps=steps)
+    kind = request.POST.get("kind", "")
+    if kind not in StepKind.values:
+        return _detail(
+            request, sequence, flow_error=_("Choose a step kind."), status=_invalid(request)
         )
+    at = _insert_position(request.POST.get("position", ""), len(steps))
+    form = StepForm(
+        request.POST,
+        kind=kind,
+        choices=_targets(_pickers(request), steps, names, after=at - 1),
+        auto_id="new_%s",
+    )
+    if form.is_valid():
+        # Positions once the step is in: the steps from ``at`` on move down by one.
+        positions = {s.pk: s.position + (1 if s.position >= at else 0) for s in steps}
+        try:
+            editing.step_add(
+                sequence=sequence,
+                data=form.to_input(positions=positions, end=len(steps) + 2),
+                position=at,
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _after_change(sequence)
+    return _detail(
+        request, sequence, pending=Pending(form=form, position=at), status=_invalid(request)
+    )
+
+
+@require_POST
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def step_edit(request: HttpRequest, sequence_id: int, step_id: int) -> HttpResponse:
+    """Change a step's settings in place (its kind stays)."""
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    step = selectors.step_get(sequence=sequence, id=step_id)
+    steps = selectors.step_list(sequence=sequence)
+    names = describe.flow_names(sequences=[sequence], steps=steps)
+    form = StepForm(
+        request.POST,
+        kind=step.kind,
+        choices=_targets(_pickers(request), steps, names, after=step.position),
+        step=step,
+        auto_id=f"step{step.pk}_%s",
+    )
+    if form.is_valid():
+        data = form.to_input(positions={s.pk: s.position for s in steps}, end=len(steps) + 1)
+        if step.kind == StepKind.EMAIL and step.config.get("variants"):
+            data.config["variants"] = step.config["variants"]
+        try:
+            editing.step_update(step=step, data=data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _after_change(sequence)
+    return _detail(
+        request, sequence, pending=Pending(form=form, step_id=step.pk), status=_invalid(request)
+    )
+
+
+@require_POST
+@login_required
+@permission_required(_CHANGE, raise_exception=True)
+@domain_errors
+def step_move(request: HttpRequest, sequence_id: int, step_id: int) -> HttpResponse:
+    """Move a step to the posted position (dragging it in the flow)."""
+    sequence = selectors.sequence_get(user=request.user, id=sequence_id)
+    step = selectors.step_get(sequence=sequence, id=step_id)
+    raw = request.POST.get("position", "")
+    if not raw.isdigit():
+        return _detail(
+            request, sequence, flow_error=_("Choose where to move the step."), status=400
+        )
+    try:
+        editing.step_move_to(step=step, position=int(raw))
     except ValidationError as exc:
-        request.session["sequence_step_errors"] = {
-            "message": exc.message,
-            "fields": exc.field_errors,
-        }
-    return redirect("sequences:detail", sequence.pk)
+        return _detail(request, sequence, flow_error=_(exc.message), status=_invalid(request))
+    return _after_change(sequence)
 
 
 @require_http_methods(["GET", "POST"])
@@ -275,13 +444,19 @@ def step_variants(request: HttpRequest, sequence_id: int, step_id: int) -> HttpR
 @permission_required(_CHANGE, raise_exception=True)
 @domain_errors
 def step_change(request: HttpRequest, sequence_id: int, step_id: int, action: str) -> HttpResponse:
+    """Remove a step, or move it one place up or down (the buttons beside each step)."""
     sequence = selectors.sequence_get(user=request.user, id=sequence_id)
     step = selectors.step_get(sequence=sequence, id=step_id)
-    if action == "remove":
-        editing.step_remove(step=step)
-    elif action in ("up", "down"):
-        editing.step_move(step=step, direction=-1 if action == "up" else 1)
-    return redirect("sequences:detail", sequence.pk)
+    try:
+        if action == "remove":
+            editing.step_remove(step=step)
+        elif action in ("up", "down"):
+            editing.step_move(step=step, direction=-1 if action == "up" else 1)
+        else:
+            raise Http404("No such step action.")
+    except ValidationError as exc:
+        return _detail(request, sequence, flow_error=_(exc.message), status=_invalid(request))
+    return _after_change(sequence)
 
 
 @require_POST

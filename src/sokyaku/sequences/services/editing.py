@@ -361,7 +361,8 @@ def _renumber(sequence: SequenceModel, ordered: list[Step], old: dict[int, int])
         return len(ordered) + 1
 
     for step in ordered:
-        if step.kind == StepKind.BRANCH:
+        # A step inserted now (not in ``old``) already names positions of the new order.
+        if step.kind == StepKind.BRANCH and step.pk in old:
             for key in ("yes", "no"):
                 if step.config.get(key) not in (None, ""):
                     step.config[key] = moved(int(step.config[key]))
@@ -382,17 +383,46 @@ def _renumber(sequence: SequenceModel, ordered: list[Step], old: dict[int, int])
     Enrollment.objects.bulk_update(enrollments, ["position"], batch_size=1000)
 
 
+def _branches_check(ordered: Sequence[Step]) -> None:
+    """Every branch target is a later position (or the end, ``n + 1``). Raises
+    ``ValidationError`` (``position``) so a reorder that would make a branch jump backwards or
+    onto itself is refused and rolled back."""
+    end = len(ordered) + 1
+    for i, step in enumerate(ordered, start=1):
+        if step.kind != StepKind.BRANCH:
+            continue
+        for key in ("yes", "no"):
+            target = step.config.get(key)
+            if target in (None, ""):
+                continue
+            if not i < int(target) <= end:
+                raise ValidationError(
+                    "A branch can only lead to a step below it; move its target steps first.",
+                    field_errors={"position": "a branch would jump backwards"},
+                )
+
+
 def _steps(sequence: SequenceModel) -> list[Step]:
     return list(Step.objects.select_for_update().filter(sequence=sequence).order_by("position"))
 
 
 def step_add(*, sequence: SequenceModel, data: StepInput, position: int | None = None) -> Step:
-    """Insert a step at ``position`` (1-based; default: at the end). Raises ``ValidationError``."""
+    """Insert a step at ``position`` (1-based; default: at the end); the steps from there on
+    move down by one and enrolments keep the step they were about to run. A branch path that
+    led to the step at ``position`` now leads to the new step (which continues to that step);
+    other branch targets follow their steps. A new branch's ``yes`` / ``no`` are positions in
+    the order *after* the insert. Raises ``ValidationError``."""
     with transaction.atomic():
         ordered = _steps(sequence)
         old = {s.pk: s.position for s in ordered}
         at = min(max(position or len(ordered) + 1, 1), len(ordered) + 1)
         config = step_config_clean(data.kind, data.config, position=at)
+        for key in ("yes", "no"):
+            target = config.get(key)
+            if target is not None and target > len(ordered) + 2:
+                raise ValidationError(
+                    "Please correct the step.", field_errors={key: "no step at that position"}
+                )
         step = Step.objects.create(
             sequence=sequence,
             position=100_000,
@@ -400,16 +430,37 @@ def step_add(*, sequence: SequenceModel, data: StepInput, position: int | None =
             name=data.name.strip(),
             config=config,
         )
+        # A branch path that led to the step now at ``at`` goes through the new step first
+        # (inserting "before 2通目" puts the step on that path, as in a drawn flow).
+        onto = [
+            (s, key)
+            for s in ordered
+            if s.kind == StepKind.BRANCH
+            for key in ("yes", "no")
+            if at <= len(ordered) and str(s.config.get(key)) == str(at)
+        ]
         ordered.insert(at - 1, step)
         # Enrolments keep the step they were about to run; the new one is for those who
         # reach its place later.
         _renumber(sequence, ordered, old)
+        for branch, key in onto:
+            branch.config[key] = at
+        if onto:
+            Step.objects.bulk_update({b.pk: b for b, _key in onto}.values(), ["config"])
+        _branches_check(ordered)
     return step
 
 
 def step_update(*, step: Step, data: StepInput) -> Step:
     """Change a step's name and settings (its kind too). Raises ``ValidationError``."""
     config = step_config_clean(data.kind, data.config, position=step.position)
+    count = Step.objects.filter(sequence_id=step.sequence_id).count()
+    for key in ("yes", "no"):
+        target = config.get(key)
+        if target is not None and target > count + 1:
+            raise ValidationError(
+                "Please correct the step.", field_errors={key: "no step at that position"}
+            )
     step.kind = data.kind
     step.name = data.name.strip()
     step.config = config
@@ -445,17 +496,37 @@ def step_remove(*, step: Step) -> None:
         old = {s.pk: s.position for s in ordered}
         removed = step.pk
         step.delete()
-        _renumber(sequence, [s for s in ordered if s.pk != removed], old)
+        remaining = [s for s in ordered if s.pk != removed]
+        _renumber(sequence, remaining, old)
+        _branches_check(remaining)
 
 
 def step_move(*, step: Step, direction: int) -> None:
-    """Move a step one place up (``-1``) or down (``+1``)."""
+    """Move a step one place up (``-1``) or down (``+1``); see ``step_move_to``."""
     with transaction.atomic():
         ordered = _steps(step.sequence)
-        old = {s.pk: s.position for s in ordered}
         index = next(i for i, s in enumerate(ordered) if s.pk == step.pk)
         target = index + (1 if direction > 0 else -1)
         if not 0 <= target < len(ordered):
             return
-        ordered[index], ordered[target] = ordered[target], ordered[index]
+    step_move_to(step=step, position=target + 1)
+
+
+def step_move_to(*, step: Step, position: int) -> None:
+    """Move a step to ``position`` (1-based, clamped to 1…n); the steps in between shift by
+    one. Branch targets follow the steps they point at and active enrolments keep the step
+    they were about to run. Raises ``ValidationError`` (nothing changed) when a branch would
+    then lead to a step above it or to itself."""
+    with transaction.atomic():
+        ordered = _steps(step.sequence)
+        old = {s.pk: s.position for s in ordered}
+        moving = next(s for s in ordered if s.pk == step.pk)
+        ordered.remove(moving)
+        at = min(max(position, 1), len(ordered) + 1)
+        ordered.insert(at - 1, moving)
+        if [s.pk for s in ordered] == [pk for _pos, pk in sorted((p, k) for k, p in old.items())]:
+            return
         _renumber(step.sequence, ordered, old)
+        _branches_check(ordered)
+    step.refresh_from_db()
+    logger.info("sequence.step_moved", extra={"step": step.pk, "position": step.position})

@@ -3,17 +3,28 @@ pause/resume, and the contact panel's manual enrol/remove (marketers; reps for t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from sokyaku.capture.models import Form
 from sokyaku.contacts.services import ContactInput, contact_update
 from sokyaku.core import clock
-from sokyaku.sequences.models import Enrollment, SequenceStatus, Step
+from sokyaku.sequences.models import Enrollment, SequenceStatus, Step, StepKind
+from sokyaku.sequences.services.editing import StepInput
 from sokyaku.sequences.services.enrollment import sequence_enroll
 from sokyaku.sequences.services.tick import sequences_tick
-from tests.sequences.factories import contact_make, email, sequence_make, tokyo, wait
+from tests.sequences.factories import (
+    contact_make,
+    email,
+    sequence_make,
+    template_make,
+    tokyo,
+    wait,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +63,177 @@ def test_sequence_page_shows_flow_enrolments_and_preview(
 def test_step_form_shows_validation_errors_and_keeps_steps(logged_in: Client) -> None:
     sequence = sequence_make(active=False)
     url = reverse("sequences:step_add", args=[sequence.pk])
-    logged_in.post(url, {"kind": "wait", "amount": "", "unit": "fortnights"})
-    page = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
-    assert "unit" in page and 'role="alert"' in page
+
+    response = logged_in.post(url, {"kind": "wait", "amount": "", "unit": "fortnights"})
+
+    # the wait form comes back open at its place with the errors on its fields
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'role="alert"' in html
+    assert 'id="new_amount"' in html and 'id="new_unit"' in html
+    assert html.count('class="field__error"') == 2
     assert Step.objects.filter(sequence=sequence).count() == 1
+
+
+def _flow(html: str) -> str:
+    start = html.index('id="seq-flow"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_choosing_a_kind_opens_a_form_with_only_that_kinds_fields(logged_in: Client) -> None:
+    # given mail 1 and mail 2
+    sequence = sequence_make(active=False, steps=[email(name="1通目"), email(name="2通目")])
+
+    # when "wait" is chosen on the + between them
+    response = logged_in.get(
+        reverse("sequences:detail", args=[sequence.pk]), {"insert": 2, "kind": "wait"}
+    )
+
+    # then a wait form opens at that place: amount and unit (3 business days offered), nothing else
+    flow = _flow(response.content.decode())
+    slot = flow[flow.index('id="insert-2"') : flow.index('id="step-2"')]
+    assert 'name="position" value="2"' in slot
+    assert 'id="new_amount"' in slot and 'value="3"' in slot
+    assert '<option value="business_days" selected>営業日</option>' in slot
+    for other in ("new_template", "new_channel", "new_condition", "new_yes", "new_tag"):
+        assert f'id="{other}"' not in slot
+
+
+def test_insert_a_branch_between_steps_and_see_its_paths(logged_in: Client) -> None:
+    # given 1 mail, 2 wait, 3 mail 2, 4 mail 3
+    first, second, third = (template_make(n) for n in ("お礼と資料", "事例紹介", "デモのご案内"))
+    sequence = sequence_make(
+        active=False,
+        steps=[email(first, "1通目"), wait(3), email(second, "2通目"), email(third, "3通目")],
+    )
+    mail2 = Step.objects.get(sequence=sequence, name="2通目")
+    mail3 = Step.objects.get(sequence=sequence, name="3通目")
+
+    # when a branch "opened the previous mail? yes → mail 2, no → mail 3" is inserted at 3
+    response = logged_in.post(
+        reverse("sequences:step_add", args=[sequence.pk]),
+        {
+            "kind": "branch",
+            "position": "3",
+            "condition": "opened",
+            "yes": str(mail2.pk),
+            "no": str(mail3.pk),
+        },
+    )
+    assert response.status_code == 302
+
+    # then the flow shows the steps in order, the branch in words with its labelled targets
+    flow = _flow(logged_in.get(response.url).content.decode())
+    titles = re.findall(r'class="seq-step__title">([^<]*)<', flow)
+    assert titles == ["1通目", "3営業日後", "直前のメールを開封した", "2通目", "3通目"]
+    assert 'data-answer="yes"' in flow
+    yes = flow[flow.index('data-answer="yes"') : flow.index('data-answer="no"')]
+    no = flow[flow.index('data-answer="no"') :]
+    assert "はい" in yes and "4. 2通目" in yes
+    assert "いいえ" in no and "5. 3通目" in no[: no.index("</div>")]
+    assert "ステップ3の「いいえ」から" in flow
+    assert "business_days" not in flow.replace('value="business_days"', "")
+
+
+def test_a_branch_target_can_be_the_end_and_is_kept_after_editing(logged_in: Client) -> None:
+    sequence = sequence_make(active=False, steps=[email(name="1通目"), email(name="2通目")])
+    logged_in.post(
+        reverse("sequences:step_add", args=[sequence.pk]),
+        {"kind": "branch", "position": "2", "condition": "clicked", "yes": "", "no": "end"},
+    )
+    branch = Step.objects.get(sequence=sequence, kind="branch")
+    assert branch.config["no"] == 4
+
+    page = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+    assert "シナリオ終了" in page
+    # the edit form shows the stored targets chosen
+    edit = page[page.index(f'id="step{branch.pk}_no"') :]
+    assert '<option value="end" selected>' in edit[: edit.index("</select>")]
+
+
+def test_edit_a_wait_in_place(logged_in: Client) -> None:
+    sequence = sequence_make(active=False, steps=[email(name="1通目"), wait(3)])
+    step = Step.objects.get(sequence=sequence, kind="wait")
+
+    response = logged_in.post(
+        reverse("sequences:step_edit", args=[sequence.pk, step.pk]),
+        {"amount": "5", "unit": "days", "name": ""},
+    )
+
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert step.config == {"amount": 5, "unit": "days"}
+    assert "5日後" in logged_in.get(response.url).content.decode()
+
+
+def test_edit_with_bad_input_keeps_the_step_and_shows_the_error(logged_in: Client) -> None:
+    sequence = sequence_make(active=False, steps=[email(name="1通目"), wait(3)])
+    step = Step.objects.get(sequence=sequence, kind="wait")
+
+    response = logged_in.post(
+        reverse("sequences:step_edit", args=[sequence.pk, step.pk]),
+        {"amount": "-1", "unit": "days"},
+    )
+
+    assert response.status_code == 422
+    assert "field__error" in response.content.decode()
+    step.refresh_from_db()
+    assert step.config == {"amount": 3, "unit": "business_days"}
+
+
+def test_move_a_step_to_a_place_and_a_refused_move_says_why(logged_in: Client) -> None:
+    sequence = sequence_make(
+        active=False,
+        steps=[
+            email(name="1通目"),
+            StepInput(
+                StepKind.BRANCH, "分岐", {"condition": {"kind": "opened"}, "yes": 3, "no": 4}
+            ),
+            email(name="2通目"),
+            email(name="3通目"),
+        ],
+    )
+    mail3 = Step.objects.get(sequence=sequence, name="3通目")
+    branch = Step.objects.get(sequence=sequence, name="分岐")
+
+    response = logged_in.post(
+        reverse("sequences:step_move", args=[sequence.pk, mail3.pk]), {"position": "3"}
+    )
+    assert response.status_code == 302
+    assert list(
+        Step.objects.filter(sequence=sequence).order_by("position").values_list("name", flat=True)
+    ) == ["1通目", "分岐", "3通目", "2通目"]
+
+    response = logged_in.post(
+        reverse("sequences:step_move", args=[sequence.pk, branch.pk]), {"position": "3"}
+    )
+    assert response.status_code == 422
+    assert "分岐の進み先は分岐より下のステップだけです" in response.content.decode()
+    branch.refresh_from_db()
+    assert branch.position == 2
+
+
+def test_trigger_and_settings_read_in_words(logged_in: Client) -> None:
+    form = Form.objects.create(
+        name="資料請求", slug="shiryo", created_at=clock.now(), updated_at=clock.now()
+    )
+    sequence = sequence_make(
+        trigger_kind="form_submitted",
+        trigger_config={"form": form.pk},
+        steps=[email(name="1通目"), wait(3)],
+        exit_on=["mql", "unsubscribed"],
+    )
+
+    html = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+
+    assert "フォーム「資料請求」の送信" in html
+    assert "月〜金 9:00–18:00" in html
+    assert "3営業日後" in html
+    assert "MQLになった、配信停止" in html
+    for raw in ("{'form'", "business_days<", "1, 2, 3", "form_submitted"):
+        assert raw not in html
+    listing = logged_in.get(reverse("sequences:list")).content.decode()
+    assert "フォーム「資料請求」の送信" in listing
 
 
 def test_add_move_remove_steps(logged_in: Client) -> None:

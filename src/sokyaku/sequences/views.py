@@ -218,7 +218,8 @@ def _detail(
     for step in steps:
         paths = describe.branch_paths(step, steps, names) if step.kind == StepKind.BRANCH else []
         for path in paths:
-            if path.position is not None and path.position != step.position + 1:
+            explicit = (step.config or {}).get(path.answer) not in (None, "")
+            if path.position is not None and explicit:
                 incoming.setdefault(path.position, []).append((step.position, path.label))
         form = None
         if may_edit:

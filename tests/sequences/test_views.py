@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django import forms
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.urls import reverse
 from sokyaku.capture.models import Form
 from sokyaku.contacts.services import ContactInput, contact_update
 from sokyaku.core import clock
+from sokyaku.sequences.forms import SequenceSettingsForm
 from sokyaku.sequences.models import Enrollment, SequenceStatus, Step, StepKind
 from sokyaku.sequences.services.editing import StepInput
 from sokyaku.sequences.services.enrollment import sequence_enroll
@@ -297,3 +299,18 @@ def test_contact_panel_shows_next_step_and_run_time(marketer) -> None:  # type: 
     assert "B2B 資料請求フォロー" in html
     assert "3. 事例" in html
     assert "2026-11-26 10:00" in html
+
+
+def test_a_setting_added_to_the_form_shows_on_the_settings_page(
+    logged_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the settings form has a field the page's layout does not name
+    extra = forms.IntegerField(label="優先度", required=False)
+    monkeypatch.setitem(SequenceSettingsForm.base_fields, "priority", extra)
+    sequence = sequence_make(active=False)
+
+    html = logged_in.get(reverse("sequences:settings", args=[sequence.pk])).content.decode()
+
+    # then it is shown, once, under その他の設定
+    assert "その他の設定" in html
+    assert html.count('name="priority"') == 1

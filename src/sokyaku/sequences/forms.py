@@ -481,7 +481,8 @@ class StepForm(forms.Form):
                 choices=[
                     ("", "—"),
                     *_with_current(
-                        EventType.choices, config.get("condition", {}).get("event_type")
+                        [(value, str(label)) for value, label in EventType.choices],
+                        (config.get("condition") or {}).get("event_type"),
                     ),
                 ],
             ),

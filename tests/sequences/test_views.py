@@ -4,6 +4,7 @@ pause/resume, and the contact panel's manual enrol/remove (marketers; reps for t
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django import forms
@@ -15,7 +16,8 @@ from sokyaku.capture.models import Form
 from sokyaku.contacts.services import ContactInput, contact_update
 from sokyaku.core import clock
 from sokyaku.sequences.forms import SequenceSettingsForm
-from sokyaku.sequences.models import Enrollment, SequenceStatus, Step, StepKind
+from sokyaku.sequences.models import Enrollment, Sequence, SequenceStatus, Step, StepKind
+from sokyaku.sequences.presets import sequences_presets_install_if_missing
 from sokyaku.sequences.services.editing import StepInput
 from sokyaku.sequences.services.enrollment import sequence_enroll
 from sokyaku.sequences.services.tick import sequences_tick
@@ -314,3 +316,21 @@ def test_a_setting_added_to_the_form_shows_on_the_settings_page(
     # then it is shown, once, under その他の設定
     assert "その他の設定" in html
     assert html.count('name="priority"') == 1
+
+
+def test_every_preset_reads_in_words(logged_in: Client) -> None:
+    # given the preset sequences (asset and event triggers, waits, goals, B2C windows)
+    presets = sequences_presets_install_if_missing()
+
+    for sequence in presets:
+        html = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+        text = unescape(re.sub(r"<[^>]+>", " ", html))  # what a person reads, not attributes
+
+        for raw in ("business_days", "{'", "[{", "['", "_abandoned", "form_submitted", "None"):
+            assert raw not in text, (sequence.name, raw)
+    b2b = Sequence.objects.get(name="B2B 資料請求フォロー")
+    html = logged_in.get(reverse("sequences:detail", args=[b2b.pk])).content.decode()
+    assert "月〜金 9:00–18:00" in html
+    assert "12月29日〜1月3日" in html
+    assert "4営業日後" in html
+    assert "登録後に「" in html  # the goal: a demo request since enrolment

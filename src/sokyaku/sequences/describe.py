@@ -19,6 +19,7 @@ from sokyaku.consent.models import ConsentTopic
 from sokyaku.lifecycle.models import Stage
 from sokyaku.messaging.models import ChatChannel, Template
 from sokyaku.segments.models import Segment
+from sokyaku.sequences.calendar import Closure
 from sokyaku.sequences.models import Sequence as SequenceModel
 from sokyaku.sequences.models import Step, StepKind, TriggerKind
 from sokyaku.sequences.schedule import SendWindow
@@ -160,6 +161,21 @@ def window_words(window: SendWindow) -> str:
     )
 
 
+def closures_words(closures: Iterable[Closure]) -> str:
+    """Yearly closures: 12月29日〜1月3日 (a single day: 5月1日)."""
+
+    def day(month_day: tuple[int, int]) -> str:
+        return _("%(month)d/%(day)d") % {"month": month_day[0], "day": month_day[1]}
+
+    words = [
+        day(c.start)
+        if c.start == c.end
+        else _("%(first)s–%(last)s") % {"first": day(c.start), "last": day(c.end)}
+        for c in closures
+    ]
+    return _list(words) if words else "—"
+
+
 def _offset_words(minutes: int) -> str:
     if minutes == 0:
         return ""
@@ -238,7 +254,10 @@ def _where_words(where: Any) -> str:
             parts.append(_("%(field)s is set") % {"field": cond.get("field", "")})
         else:
             op = _OPS.get(cond.get("op", ""), "")
-            parts.append(f"{cond.get('field', '')} {op} {cond.get('value', '')}")
+            value = cond.get("value", "")
+            if isinstance(value, list | tuple):
+                value = _list(str(v) for v in value)
+            parts.append(f"{cond.get('field', '')} {op} {value}")
     return _(" (where %(conditions)s)") % {"conditions": _list(parts)}
 
 

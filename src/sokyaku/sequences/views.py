@@ -314,6 +314,7 @@ def _detail(
         "kinds": StepKind.choices,
         "trigger_words": describe.trigger_words(sequence, names),
         "window_words": describe.window_words(window_of(sequence)),
+        "closures_words": describe.closures_words(window_of(sequence).closures),
         "window": window_of(sequence),
         "exits_words": describe.exits_words(sequence.exit_on or ()),
         "topic_name": names.topics.get(sequence.topic_key, sequence.topic_key),

@@ -334,3 +334,25 @@ def test_every_preset_reads_in_words(logged_in: Client) -> None:
     assert "12月29日〜1月3日" in html
     assert "4営業日後" in html
     assert "登録後に「" in html  # the goal: a demo request since enrolment
+
+
+def test_a_score_branch_reads_as_a_whole_number_and_can_be_edited(logged_in: Client) -> None:
+    condition = {"kind": "score_gte", "value": 50}
+    sequence = sequence_make(
+        active=False,
+        steps=[email(name="1通目"), StepInput(StepKind.BRANCH, "", {"condition": condition})],
+    )
+    branch = Step.objects.get(sequence=sequence, kind="branch")
+
+    html = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+    assert "スコアが50点以上" in html
+    score_input = re.search(rf'<input[^>]*id="step{branch.pk}_score"[^>]*>', html)
+    assert score_input is not None and 'value="50"' in score_input.group(0)
+
+    response = logged_in.post(
+        reverse("sequences:step_edit", args=[sequence.pk, branch.pk]),
+        {"condition": "score_gte", "score": "60", "yes": "", "no": ""},
+    )
+    assert response.status_code == 302
+    branch.refresh_from_db()
+    assert branch.config["condition"] == {"kind": "score_gte", "value": 60.0}

@@ -292,6 +292,13 @@ CONDITION_KINDS = (
 )
 
 
+def number_words(value: Any) -> str:
+    """50.0 → "50" (scores are stored as floats), 12.5 stays "12.5"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def condition_words(condition: Mapping[str, Any], names: Names) -> str:
     """直前のメールを開封した, スコアが50点以上, セグメント「…」に含まれる…"""
     kind = condition.get("kind")
@@ -308,7 +315,7 @@ def condition_words(condition: Mapping[str, Any], names: Names) -> str:
             else _("Clicked a link in the previous mail")
         )
     if kind == "score_gte":
-        return _("Score is %(value)s or more") % {"value": condition.get("value")}
+        return _("Score is %(value)s or more") % {"value": number_words(condition.get("value"))}
     if kind == "segment":
         segment = _name(names.segments, condition.get("segment"), _("a deleted segment"))
         return _("Is in the segment “%(name)s”") % {"name": segment}

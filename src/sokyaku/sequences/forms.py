@@ -437,6 +437,11 @@ CONDITION_FIELD = {
 END = "end"
 
 
+def _whole(value: Any) -> Any:
+    """A stored score (a float) as the whole number the form's field takes."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class StepForm(forms.Form):
     """One step of a given kind: its name and only that kind's settings (a wait's amount and
     unit, a mail's template, a branch's condition and its yes/no targets chosen from the steps
@@ -544,7 +549,7 @@ class StepForm(forms.Form):
             "unit": config.get("unit") or "business_days",
             "condition": condition.get("kind"),
             "event_type": condition.get("event_type", ""),
-            "score": condition.get("value"),
+            "score": _whole(condition.get("value")),
             "stage": condition.get("stage", ""),
             "segment": condition.get("segment"),
             "tag": config.get("tag", ""),

@@ -2,7 +2,8 @@
 step is added or inserted where it belongs without a page reload, the flow reads top to bottom
 in words (フォーム「資料請求」の送信, 3営業日後, 直前のメールを開封した), the branch shows its
 はい／いいえ targets, a step is dragged to another place and a wait is edited in place. The
-page fits a 1280 px screen and a 390 px phone without sideways scrolling."""
+page fits a 1280 px screen and a 390 px phone without sideways scrolling. Without JavaScript
+the same "+" works as a plain link and form."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 
 from sokyaku.capture.models import Form
 from sokyaku.core import clock
-from sokyaku.sequences.models import Step
-from sokyaku.sequences.services.editing import SequenceInput, sequence_create
+from sokyaku.sequences.models import Step, StepKind
+from sokyaku.sequences.services.editing import SequenceInput, StepInput, sequence_create
 from tests.sequences.factories import TOPIC, sender_make, template_make, topic_make
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -197,3 +198,45 @@ def test_a_marketer_builds_a_three_mail_sequence_with_a_branch(page, live_server
     page.set_viewport_size({"width": 390, "height": 844})
     assert _no_sideways_scroll(page)
     _shot(page, "sequence_editor_390")
+
+
+def test_without_javascript_the_plain_forms_insert_a_step(live_server, marketer):  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed (make test installs it as root)")
+    from playwright.sync_api import expect, sync_playwright
+
+    # given a sequence with mail 1 and mail 2
+    first, second = template_make("お礼と資料"), template_make("事例紹介")
+    topic_make()
+    sequence = sequence_create(
+        data=SequenceInput(name="手動フォロー", sender_id=sender_make().pk, topic_key=TOPIC),
+        steps=[
+            StepInput(StepKind.EMAIL, "", {"template": first.pk}),
+            StepInput(StepKind.EMAIL, "", {"template": second.pk}),
+        ],
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="ja-JP", java_script_enabled=False)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login/?next=/sequences/{sequence.pk}/")
+        page.fill("input[name=username]", "marketer")
+        page.fill("input[name=password]", "x")
+        page.click("button[type=submit].btn--primary")
+
+        # when a wait is inserted between the two mails with the "+" (a plain link and form)
+        page.locator("#insert-2 summary").click()
+        page.locator("#insert-2").get_by_role("link", name="待機", exact=True).click()
+        page.locator("#insert-2 input[name=amount]").fill("2")
+        page.locator("#insert-2").get_by_role("button", name="追加").click()
+
+        # then the page comes back with the wait in its place
+        expect(page.locator("#step-2 .seq-step__title")).to_have_text("2営業日後")
+        context.close()
+        browser.close()
+    assert [s.kind for s in Step.objects.filter(sequence=sequence).order_by("position")] == [
+        "email",
+        "wait",
+        "email",
+    ]

@@ -356,3 +356,20 @@ def test_a_score_branch_reads_as_a_whole_number_and_can_be_edited(logged_in: Cli
     assert response.status_code == 302
     branch.refresh_from_db()
     assert branch.config["condition"] == {"kind": "score_gte", "value": 60.0}
+
+
+def test_a_sales_rep_may_not_edit_or_move_steps(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
+    sequence = sequence_make(active=False, steps=[email(name="1通目"), wait(3)])
+    step = Step.objects.get(sequence=sequence, kind="wait")
+    client.force_login(sales_rep)
+
+    edit = client.post(
+        reverse("sequences:step_edit", args=[sequence.pk, step.pk]), {"amount": 1, "unit": "days"}
+    )
+    move = client.post(reverse("sequences:step_move", args=[sequence.pk, step.pk]), {"position": 1})
+    page = client.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+
+    assert (edit.status_code, move.status_code) == (403, 403)
+    step.refresh_from_db()
+    assert (step.position, step.config["amount"]) == (2, 3)
+    assert "seq-insert" not in page and "seq-step__handle" not in page

@@ -19,7 +19,7 @@ from sokyaku.sequences.forms import SequenceSettingsForm
 from sokyaku.sequences.models import Enrollment, Sequence, SequenceStatus, Step, StepKind
 from sokyaku.sequences.presets import sequences_presets_install_if_missing
 from sokyaku.sequences.services.editing import StepInput
-from sokyaku.sequences.services.enrollment import sequence_enroll
+from sokyaku.sequences.services.enrollment import MANUAL, enrollment_exit, sequence_enroll
 from sokyaku.sequences.services.tick import sequences_tick
 from tests.sequences.factories import (
     contact_make,
@@ -373,3 +373,22 @@ def test_a_sales_rep_may_not_edit_or_move_steps(client: Client, sales_rep) -> No
     step.refresh_from_db()
     assert (step.position, step.config["amount"]) == (2, 3)
     assert "seq-insert" not in page and "seq-step__handle" not in page
+
+
+def test_contact_panel_and_enrolments_say_why_an_enrolment_ended(
+    logged_in: Client, marketer
+) -> None:  # type: ignore[no-untyped-def]
+    sequence = sequence_make(name="ウェビナー後フォロー")
+    contact = contact_make()
+    enrollment = sequence_enroll(sequence=sequence, contact=contact)
+    enrollment_exit(enrollment=enrollment, reason=MANUAL, actor=marketer)
+
+    request = RequestFactory().get("/")
+    request.user = marketer
+    panel = Template("{% load sequences_ui %}{% sequences_panel contact %}").render(
+        Context({"contact": contact, "request": request, "csrf_token": "t"})
+    )
+    page = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
+
+    assert "(手動で解除)" in panel and "manual" not in panel
+    assert "<td>手動で解除</td>" in page

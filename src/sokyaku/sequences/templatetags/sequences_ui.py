@@ -1,6 +1,7 @@
 """``{% sequences_panel contact %}``: the contact page's sequences — each enrolment with its
-status, next step and next run time, a manual enrol form and remove buttons (for users who
-may enrol: marketers, and sales reps for their own contacts)."""
+status (and why it ended, in words), next step and next run time, a manual enrol form and
+remove buttons (for users who may enrol: marketers, and sales reps for their own contacts).
+``{{ reason|exit_reason_words }}``: an enrolment's exit reason in words."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from typing import Any
 
 from django import template
 
-from sokyaku.sequences import selectors
+from sokyaku.sequences import describe, selectors
 
 register = template.Library()
+
+
+@register.filter
+def exit_reason_words(reason: str) -> str:
+    return describe.exit_reason_words(reason or "")
 
 
 @register.inclusion_tag("sequences/_panel.html", takes_context=True)

@@ -334,6 +334,9 @@ def test_every_preset_reads_in_words(logged_in: Client) -> None:
     assert "12月29日〜1月3日" in html
     assert "4営業日後" in html
     assert "登録後に「" in html  # the goal: a demo request since enrolment
+    cross_sell = Sequence.objects.get(name="クロスセル提案")
+    html = logged_in.get(reverse("sequences:detail", args=[cross_sell.pk])).content.decode()
+    assert "商談の受注（条件: 商品カテゴリ ∉ オプション）" in html
 
 
 def test_a_score_branch_reads_as_a_whole_number_and_can_be_edited(logged_in: Client) -> None:

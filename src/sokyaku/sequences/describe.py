@@ -40,6 +40,13 @@ EXIT_WORDS = {
     "unsubscribed": gettext_lazy("Unsubscribed"),
     "bounced": gettext_lazy("Bounced"),
 }
+# Event properties that presets and forms use, in words (others are shown as stored).
+PROPERTY_WORDS = {
+    "amount_jpy": gettext_lazy("Amount (yen)"),
+    "topic": gettext_lazy("Consent topic"),
+    "categories": gettext_lazy("Product categories"),
+    "starts_at": gettext_lazy("Start time"),
+}
 EXIT_REASONS = {
     "goal": gettext_lazy("Reached the goal"),
     "completed": gettext_lazy("Finished every step"),
@@ -87,7 +94,12 @@ def flow_names(*, sequences: Sequence[SequenceModel], steps: Sequence[Step] = ()
         [c.get("template") for c in configs]
         + [v.get("template") for c in configs for v in c.get("variants") or []]
     )
-    topic_keys = {q.topic_key for q in sequences if q.topic_key}
+    topic_keys = {q.topic_key for q in sequences if q.topic_key} | {
+        str(w.get("value"))
+        for t in triggers
+        for w in t.get("where") or []
+        if w.get("field") == "topic"
+    }
     form_ids = _ids([t.get("form") for t in triggers])
     asset_ids = _ids([t.get("asset") for t in triggers])
     channel_ids = _ids([c.get("channel") for c in configs])
@@ -195,7 +207,10 @@ def _date_ref_words(ref: str) -> str:
     source, _sep, rest = ref.partition(":")
     if source == "event":
         event_type, _dot, prop = rest.partition(".")
-        return _("%(property)s of “%(event)s”") % {"property": prop, "event": _event(event_type)}
+        return _("%(property)s of “%(event)s”") % {
+            "property": _property(prop),
+            "event": _event(event_type),
+        }
     return _("the contact's field %(field)s") % {"field": rest.removeprefix("custom.")}
 
 
@@ -211,9 +226,9 @@ def trigger_words(sequence: SequenceModel, names: Names) -> str:
         return _("Submission of the form “%(name)s”") % {"name": name}
     if kind == TriggerKind.EVENT:
         text = _("The event “%(event)s”") % {"event": _event(str(config.get("event_type", "")))}
-        return text + _where_words(config.get("where"))
+        return text + _where_words(config.get("where"), names)
     if kind == TriggerKind.DEAL_WON:
-        return _("A deal is won") + _where_words(config.get("where"))
+        return _("A deal is won") + _where_words(config.get("where"), names)
     if kind == TriggerKind.SEGMENT_ENTERED:
         segment = _name(names.segments, config.get("segment"), _("a deleted segment"))
         return _("Entering the segment “%(name)s”") % {"name": segment}
@@ -245,19 +260,32 @@ _OPS = {
 }
 
 
-def _where_words(where: Any) -> str:
+def _property(name: str) -> str:
+    return str(PROPERTY_WORDS.get(name, name))
+
+
+def _value_words(value: Any, topics: Mapping[str, str], *, field: str) -> str:
+    if isinstance(value, list | tuple):
+        return _list(_value_words(v, topics, field=field) for v in value)
+    if field == "topic":
+        return topics.get(str(value), str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return number_words(value)
+
+
+def _where_words(where: Any, names: Names) -> str:
     if not where:
         return ""
     parts = []
     for cond in where:
+        field = str(cond.get("field", ""))
         if cond.get("op") == "is_set":
-            parts.append(_("%(field)s is set") % {"field": cond.get("field", "")})
+            parts.append(_("%(field)s is set") % {"field": _property(field)})
         else:
             op = _OPS.get(cond.get("op", ""), "")
-            value = cond.get("value", "")
-            if isinstance(value, list | tuple):
-                value = _list(str(v) for v in value)
-            parts.append(f"{cond.get('field', '')} {op} {value}")
+            value = _value_words(cond.get("value", ""), names.topics, field=field)
+            parts.append(f"{_property(field)} {op} {value}")
     return _(" (where %(conditions)s)") % {"conditions": _list(parts)}
 
 

@@ -31,8 +31,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 OVERFLOW = """() => {
   const bar = document.querySelector('.topbar__inner');
+  const nav = document.querySelector('.mainnav');
   const doc = document.documentElement;
-  return {bar: [bar.scrollWidth, bar.clientWidth], doc: [doc.scrollWidth, doc.clientWidth]};
+  return {
+    bar: [bar.scrollWidth, bar.clientWidth],
+    nav: [nav.scrollWidth, nav.clientWidth],
+    doc: [doc.scrollWidth, doc.clientWidth],
+  };
 }"""
 
 
@@ -96,6 +101,7 @@ def test_marketing_bar_fits_at_1280_and_every_entry_opens(  # type: ignore[no-un
     # the bar and the page fit the window: nothing scrolls sideways
     sizes = page.evaluate(OVERFLOW)
     assert sizes["bar"][0] <= sizes["bar"][1], sizes
+    assert sizes["nav"][0] <= sizes["nav"][1], sizes
     assert sizes["doc"][0] <= sizes["doc"][1], sizes
     groups = bar.locator("[data-menu-group]")
     assert groups.evaluate_all("els => els.map(e => e.dataset.menuGroup)") == [
@@ -197,6 +203,7 @@ def test_a_sales_rep_sees_their_own_pages_first(browser, live_server, sales_rep,
     assert labels == expected[language]
     sizes = page.evaluate(OVERFLOW)
     assert sizes["bar"][0] <= sizes["bar"][1], sizes
+    assert sizes["nav"][0] <= sizes["nav"][1], sizes
     for href in entries.evaluate_all("a => a.map(e => e.href)"):
         assert page.request.get(href).status == 200, href
 

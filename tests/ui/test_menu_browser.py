@@ -248,3 +248,31 @@ def test_on_a_phone_one_button_opens_every_entry(  # type: ignore[no-untyped-def
     target.scroll_into_view_if_needed()
     target.tap()
     expect(page).to_have_url(f"{live_server.url}{path}")
+
+
+@pytest.mark.parametrize("width", [1024, 1100])
+def test_on_a_small_laptop_the_menu_button_replaces_the_bar(
+    browser, live_server, admin_user, width
+):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = _signed_in(
+        browser,
+        live_server,
+        _named(admin_user),
+        language="en",
+        viewport={"width": width, "height": 768},
+    )
+    page.goto(f"{live_server.url}/contacts/")
+
+    # the English menu needs more room than this: one button holds it, nothing overlaps
+    expect(page.locator("[data-menu=bar]")).to_be_hidden()
+    button = page.locator("[data-menu=drawer] > summary")
+    sizes = page.evaluate(OVERFLOW)
+    assert sizes["bar"][0] <= sizes["bar"][1] and sizes["doc"][0] <= sizes["doc"][1], sizes
+    end = page.locator(".topbar__end").bounding_box()
+    menu = button.bounding_box()
+    assert end is not None and menu is not None
+    assert menu["x"] + menu["width"] <= end["x"] and menu["y"] < end["y"] + end["height"]
+    button.click()
+    expect(page.locator("[data-menu=drawer] [data-menu-entry=access_log]")).to_be_visible()

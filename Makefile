@@ -24,12 +24,16 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/sokyaku demo
 
-# Browser tests drive Debian's Chromium; install it when we can (root), otherwise
-# those tests skip and say why.
+# Browser tests drive Debian's Chromium and need a Japanese font (fonts-noto-cjk), or Japanese
+# shows as boxes; install them when we can (root), otherwise those tests skip and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not installed: browser tests will be skipped"; }
+	@fc-list :lang=ja 2>/dev/null | grep -q "Noto Sans CJK" || \
+		{ [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq fonts-noto-cjk >/dev/null) || \
+		echo "fonts-noto-cjk not installed: Japanese may show as boxes in browser tests"; }
 
 test: $(VENV)/.dev browser
 	$(BIN)/pytest

@@ -81,7 +81,7 @@ def test_marketers_and_admins_see_reports(
     response = _get(client, name)
 
     assert response.status_code == 200
-    assert 'href="/analytics/" aria-current="page"' in response.content.decode()  # main nav
+    assert 'menu__button--current">分析<' in response.content.decode()  # main nav: 分析
 
 
 # --- the seeds' example --------------------------------------------------------------------

@@ -132,3 +132,11 @@ def roles_sync(**_: Any) -> None:
                     content_type__app_label=app_label, codename=codename
                 )
         group.permissions.set(perms)
+
+
+def sales_first(user: Any) -> bool:
+    """Whether the user's daily work is sales: they work handoffs but do not see every record
+    (a sales rep). Their menu starts with their inbox, board, contacts and forecast."""
+    return bool(
+        user.has_perm("handoff.change_handoff") and not user.has_perm("contacts.view_all_contacts")
+    )

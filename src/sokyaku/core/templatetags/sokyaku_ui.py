@@ -1,12 +1,14 @@
-"""Template helpers shared by every page: how a user and their role are shown."""
+"""Template helpers shared by every page: how a user and their role are shown, and the menu."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import template
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext_lazy as _
 
-from sokyaku.core import roles
+from sokyaku.core import navigation, roles
 
 register = template.Library()
 
@@ -35,3 +37,12 @@ def role_label(user: User | AnonymousUser) -> str:
         if role in names:
             return str(ROLE_LABELS[role])
     return ""
+
+
+@register.simple_tag(takes_context=True)
+def main_menu(context: Any) -> navigation.Menu:
+    """The top bar's menu for the signed-in user on the current page."""
+    request = context.get("request")
+    if request is None:
+        return navigation.Menu()
+    return navigation.menu_for(user=request.user, match=request.resolver_match)

@@ -5,6 +5,22 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def mark_internal_notices(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """Notices queued before recipient kinds existed (a template-less transactional message
+    with a ``notification``) are staff notices: a queued one must not reach the lead."""
+    message_model = apps.get_model("messaging", "Message")
+    user_model = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
+    notices = message_model.objects.filter(
+        stream="transactional", template__isnull=True, context__has_key="notification"
+    )
+    notices.filter(channel="chat").update(recipient_kind="team_channel")
+    for address in notices.filter(channel="email").values_list("to_address", flat=True).distinct():
+        user = user_model.objects.filter(email__iexact=address).order_by("id").first()
+        notices.filter(channel="email", to_address=address).update(
+            recipient_kind="staff_user", staff_user=user
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("messaging", "0002_message_sent_idx"),
@@ -41,4 +57,5 @@ class Migration(migrations.Migration):
                 to=settings.AUTH_USER_MODEL,
             ),
         ),
+        migrations.RunPython(mark_internal_notices, migrations.RunPython.noop),
     ]

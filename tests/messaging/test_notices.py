@@ -280,3 +280,23 @@ def test_the_contact_facing_line_message_still_goes_to_the_contacts_line_id(
         delivery.messages_deliver(message_ids=[message.pk])
         (body,) = hook.bodies
     assert json.loads(body)["to"] == LEAD_LINE
+
+
+def test_a_line_channel_refuses_a_malformed_team_group_id() -> None:
+    from sokyaku.core.errors import ValidationError
+    from sokyaku.messaging.services.content import ChatChannelInput, chat_channel_create
+
+    with pytest.raises(ValidationError) as refused:
+        chat_channel_create(
+            data=ChatChannelInput(
+                name="営業LINE", kind=ChatKind.LINE, secret="token", team_to="営業チーム"
+            ),
+            actor=None,
+        )
+    assert "team_to" in refused.value.field_errors
+    assert not ChatChannel.objects.exists()
+    channel = chat_channel_create(
+        data=ChatChannelInput(name="営業LINE", kind=ChatKind.LINE, secret="t", team_to=TEAM_GROUP),
+        actor=None,
+    )
+    assert channel.team_to == TEAM_GROUP

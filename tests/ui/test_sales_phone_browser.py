@@ -87,7 +87,7 @@ def test_a_rep_works_the_inbox_a_handoff_and_the_board_on_a_phone(  # type: igno
                 "event_type": "demo_requested",
                 "conditions": [],
                 "action_label": "デモ申し込み",
-                "next_action": "デモ希望内容を確認後、24時間以内にメールまたは電話でご連絡ください。",
+                "next_action": "24時間以内にメールまたは電話でご連絡ください。",
                 "sla_hours": 24,
                 "business_days_only": False,
                 "reminder_minutes": 120,

@@ -4,8 +4,9 @@
 computed on the server, with the deadline in a data attribute; ``{% countdown_setup %}`` adds
 the translated formats and our small script that keeps every countdown on the page current.
 ``|tel_href`` and ``|phone_shown`` turn a stored phone number into a ``tel:`` link (E.164) and
-the way Japanese write it (03-1234-5678). ``{% handoff_panel contact user %}`` shows the contact's open handoff (or the last outcome), a
-compact activity form and the last sales activities.
+the way Japanese write it (03-1234-5678). ``{% handoff_panel contact user %}`` shows the
+contact's open handoff (or the last outcome), a compact activity form and the last sales
+activities.
 """
 
 from __future__ import annotations

@@ -387,7 +387,7 @@ def _notify(step: Step, enrollment: Enrollment, contact: Contact, key: str) -> t
         text=text,
         url=settings.SITE_URL + reverse("contacts:detail", args=[contact.pk]),
     )
-    sources = {
+    sources: dict[str, Any] = {
         "sequence_id": enrollment.sequence_id,
         "step_id": step.pk,
         "enrollment_id": enrollment.pk,

@@ -6,7 +6,8 @@ the subject starts with ``【{action}通知】`` and the body carries the seed's
 Asia/Tokyo, the interest: which asset, product, form, page or mail), 【次のアクション】 (the
 trigger's instruction and the SLA deadline) — plus 【スコア内訳】 (score, temperature and its
 main lines) and 【最近の主な行動】 (the last key events: "interesting moments"), and the link to
-the lead. Mail, chat and the handoff page all show the same ``Alert``.
+the lead. Mail, chat and the handoff page all show the same ``Alert``; the mail's HTML part
+(``alert_html``) adds buttons to call (``tel:`` in E.164, ``phone_dial``), mail and open it.
 
 Nothing here writes; ``services.alerting`` queues the messages.
 """
@@ -426,15 +427,15 @@ def alert_compose(*, handoff: Handoff, moment: HandoffMoment | None = None) -> A
     )
 
 
-def alert_html(*, alert: Alert, contact: Contact, lead: str = "") -> str:
-    """The alert mail's HTML part: ``lead`` (a reminder's or escalation's opening), buttons to
+def alert_html(*, alert: Alert, contact: Contact, preface: str = "") -> str:
+    """The alert mail's HTML part: ``preface`` (a reminder's or escalation's opening), buttons to
     call the lead (``tel:`` in E.164), mail them and open the lead in sokyaku (absolute URL),
     then the same sections as the text. Every value is escaped by the template."""
     return render_to_string(
         "handoff/alert_mail.html",
         {
             "alert": alert,
-            "lead": lead,
+            "preface": preface,
             "please": PLEASE,
             "email": contact.email,
             "phone": phone_text(contact.phone),

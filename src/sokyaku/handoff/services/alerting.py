@@ -98,9 +98,9 @@ def _mail(
     user: User,
     subject: str,
     alert: alerts.Alert,
-    lead: str = "",
+    preface: str = "",
 ) -> Message:
-    text = f"{lead}{_SEPARATOR}{alert.text}" if lead else alert.text
+    text = f"{preface}{_SEPARATOR}{alert.text}" if preface else alert.text
     return notice_enqueue(
         dedupe_key=key,
         recipient=StaffMail(user=user),
@@ -108,7 +108,7 @@ def _mail(
             subject=subject,
             text=text,
             url=alert.url,
-            html=alerts.alert_html(alert=alert, contact=handoff.contact, lead=lead),
+            html=alerts.alert_html(alert=alert, contact=handoff.contact, preface=preface),
         ),
         about=handoff.contact,
         context={"handoff": handoff.pk},
@@ -180,7 +180,7 @@ def reminder_send(*, handoff: Handoff) -> Message | None:
         user=user,
         subject=REMINDER_SUBJECT.format(**words),
         alert=alert,
-        lead=REMINDER_OPENING.format(**words),
+        preface=REMINDER_OPENING.format(**words),
     )
 
 
@@ -198,5 +198,5 @@ def escalation_send(*, handoff: Handoff) -> Message | None:
         user=user,
         subject=ESCALATION_SUBJECT.format(**words),
         alert=alert,
-        lead=ESCALATION_OPENING.format(**words),
+        preface=ESCALATION_OPENING.format(**words),
     )

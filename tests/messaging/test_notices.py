@@ -300,3 +300,40 @@ def test_a_line_channel_refuses_a_malformed_team_group_id() -> None:
         actor=None,
     )
     assert channel.team_to == TEAM_GROUP
+
+
+def test_a_rep_clicking_a_link_in_an_owner_notice_is_not_the_leads_click(
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    # given an owner notice written from a mail template with a link, sent to the rep
+    from sokyaku.messaging.services.notices import StaffMail
+    from sokyaku.messaging.services.tracking import message_click_record
+    from tests.sequences.factories import template_make
+
+    transactional_sender()
+    rep = _rep()
+    lead = _lead(owner=rep)
+    message = notice_enqueue(
+        dedupe_key="owner-notice",
+        recipient=StaffMail(user=rep),
+        notice=Notice(subject="フォロー", text="フォローを"),
+        about=lead,
+        template=template_make(),
+    )
+    delivery.messages_deliver(message_ids=[message.pk])
+    (mail,) = smtp_server.wait_for(1)
+    assert mail["To"] == "rep@sales.example"
+    # when the rep opens the link on their phone ten minutes later
+    with clock.frozen(clock.now() + timedelta(minutes=10)):
+        url = message_click_record(
+            message_id=message.pk,
+            position=0,
+            ip="203.0.113.7",
+            user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+        )
+    # then it leads to the page, and nothing is recorded as the lead's engagement
+    assert url == "https://sample.example/demo"
+    assert not Event.objects.filter(
+        contact_id=lead.pk,
+        type__in=[EventType.EMAIL_SENT, EventType.EMAIL_OPENED, EventType.EMAIL_CLICKED],
+    ).exists()

@@ -53,3 +53,33 @@ def test_only_an_admin_edits_someone_elses_ids(  # type: ignore[no-untyped-def]
     response = client.post(url, {"slack_member_id": "U0REP1234", "line_user_id": ""})
     assert response.status_code == 302
     assert StaffProfile.objects.get(user=sales_rep).slack_member_id == "U0REP1234"
+
+
+def test_the_admin_site_edits_a_users_chat_ids(client: Client, sales_rep) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import User
+
+    boss = User.objects.create_superuser("boss", "boss@sales.example", "x")
+    client.force_login(boss)
+    url = reverse("admin:auth_user_change", args=[sales_rep.pk])
+    page = client.get(url).content.decode()
+    assert 'name="staff_profile-0-line_user_id"' in page
+    form = {
+        "username": sales_rep.username,
+        "email": "",
+        "is_active": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "09:00:00",
+        "staff_profile-TOTAL_FORMS": "1",
+        "staff_profile-INITIAL_FORMS": "0",
+        "staff_profile-MIN_NUM_FORMS": "0",
+        "staff_profile-MAX_NUM_FORMS": "1",
+        "staff_profile-0-slack_member_id": "U0REP1234",
+        "staff_profile-0-line_user_id": LINE_ID,
+        "staff_profile-0-user": str(sales_rep.pk),
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    profile = StaffProfile.objects.get(user=sales_rep)
+    assert (profile.slack_member_id, profile.line_user_id) == ("U0REP1234", LINE_ID)

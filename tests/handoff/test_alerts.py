@@ -222,3 +222,36 @@ def test_a_second_hot_action_joins_the_open_handoff_with_a_follow_up_alert(
         "【料金ページ閲覧通知】対応中の山田 太郎様に新しい行動",
     ]
     assert "- 行動: 料金ページ閲覧" in text_of(mails[1])
+
+
+def test_the_alert_mail_has_an_html_part_with_call_mail_and_handoff_links(
+    smtp_server,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # given the site's address, a rep, and a lead with a phone number written as on a card
+    settings.SITE_URL = "https://sokyaku.sample.example"
+    transactional_sender()
+    _round_robin(rep_make(email="tanaka@sales.example"))
+    trigger_make()
+    lead = lead_make(
+        family_name="<b>山田</b>",
+        email="yamada@customer.example",
+        phone="03-1234-5678",
+    )
+    # when the lead requests a demo
+    with django_capture_on_commit_callbacks(execute=True):
+        act(lead, "demo_requested")
+    # then the rep's mail has a text part and an HTML part with the three links
+    (mail,) = to(smtp_server.wait_for(1), "tanaka@sales.example")
+    handoff = open_handoff(lead)
+    html_part = mail.get_body(preferencelist=("html",))
+    assert html_part is not None and html_part.get_content_type() == "text/html"
+    html = html_part.get_content()
+    assert f'href="https://sokyaku.sample.example/handoffs/{handoff.pk}/"' in html
+    assert 'href="tel:+81312345678"' in html
+    assert "03-1234-5678" in html
+    assert 'href="mailto:yamada@customer.example"' in html
+    assert "&lt;b&gt;山田&lt;/b&gt;" in html and "<b>山田</b>" not in html
+    assert "【顧客情報】" in html and "【次のアクション】" in html
+    assert f"https://sokyaku.sample.example/handoffs/{handoff.pk}/" in text_of(mail)

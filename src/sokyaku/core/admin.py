@@ -1,8 +1,12 @@
-"""Admin-site page listing API keys (create and revoke them with the ``sokyaku`` command)."""
+"""Admin-site pages: API keys (create and revoke them with the ``sokyaku`` command) and, on
+each user's page, their own chat identities."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
-from sokyaku.core.models import ApiKey
+from sokyaku.core.models import ApiKey, StaffProfile
+from sokyaku.core.services import staff_identity_save
 
 
 @admin.register(ApiKey)
@@ -13,3 +17,29 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+class StaffProfileInline(admin.StackedInline):
+    """The user's own chat identities, edited by admins on the user's admin page."""
+
+    model = StaffProfile
+    can_delete = False
+    fields = ["slack_member_id", "line_user_id"]
+
+
+class StaffUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, StaffProfileInline]
+
+    def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
+        for profile in formset.save(commit=False):
+            # Through the service: it validates and logs like the profile page.
+            staff_identity_save(
+                user=form.instance,
+                slack_member_id=profile.slack_member_id,
+                line_user_id=profile.line_user_id,
+                actor=request.user,
+            )
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

@@ -1,8 +1,10 @@
-"""Cross-cutting tables: API keys and the worker heartbeat."""
+"""Cross-cutting tables: API keys, the worker heartbeat, teams, the data-access log and the
+staff users' own chat identities (``StaffProfile``)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -148,3 +150,39 @@ class DataAccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.resource} {self.rows}"
+
+
+class StaffProfile(models.Model):
+    """A staff user's own chat identities, where internal notices (sales alerts, reminders,
+    escalations, owner notices) may reach them personally: a Slack member id (mentioned in the
+    team's Slack channel) and a LINE user id (pushed to by the team's LINE channel)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    slack_member_id = models.CharField(
+        _("Slack member ID"),
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[UW][A-Z0-9]{2,30}$", _("A Slack member ID looks like U012AB3CD."))
+        ],
+    )
+    line_user_id = models.CharField(
+        _("LINE user ID"),
+        max_length=33,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^U[0-9a-f]{32}$", _("A LINE user ID is U followed by 32 hexadecimal digits.")
+            )
+        ],
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self) -> str:
+        return str(self.user_id)

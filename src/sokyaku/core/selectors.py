@@ -1,9 +1,12 @@
-"""Reads owned by core: the users of this installation (owners, assignees)."""
+"""Reads owned by core: the users of this installation (owners, assignees) and their own chat
+identities."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+
+from sokyaku.core.models import StaffProfile
 
 
 def user_list(*, active_only: bool = True) -> QuerySet[User]:
@@ -12,3 +15,8 @@ def user_list(*, active_only: bool = True) -> QuerySet[User]:
     if active_only:
         qs = qs.filter(is_active=True)
     return qs
+
+
+def staff_identity(*, user: User) -> StaffProfile | None:
+    """``user``'s chat identities (Slack member id, LINE user id), or ``None`` when never set."""
+    return StaffProfile.objects.filter(user=user).first()

@@ -1,4 +1,5 @@
-"""Writes owned by core: API keys, users with roles, the worker heartbeat."""
+"""Writes owned by core: API keys, users with roles, the staff users' chat identities, the
+worker heartbeat."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.db import transaction
 
 from sokyaku.core import clock, roles
 from sokyaku.core.errors import Conflict, ValidationError
-from sokyaku.core.models import ApiKey, ApiScope, DataAccessLog, WorkerHeartbeat
+from sokyaku.core.models import ApiKey, ApiScope, DataAccessLog, StaffProfile, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -171,3 +172,28 @@ def data_access_log(
         extra={"kind": kind, "resource": resource, "rows": rows, "user": entry.user_id},
     )
     return entry
+
+
+def staff_identity_save(
+    *, user: User, slack_member_id: str, line_user_id: str, actor: User | None
+) -> StaffProfile:
+    """Store ``user``'s own chat identities (blank clears one): where internal notices reach
+    them personally. Raises ``ValidationError`` (per field) for a malformed id; nothing is
+    stored then."""
+    profile = StaffProfile.objects.filter(user=user).first() or StaffProfile(user=user)
+    profile.slack_member_id = slack_member_id.strip()
+    profile.line_user_id = line_user_id.strip()
+    profile.updated_at = clock.now()
+    try:
+        profile.full_clean(exclude=["user"])
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            "Invalid chat identity.",
+            field_errors={name: " ".join(errors) for name, errors in exc.message_dict.items()},
+        ) from exc
+    profile.save()
+    logger.info(
+        "core.staff_identity_saved",
+        extra={"user": user.pk, "actor": actor.pk if actor is not None else None},
+    )
+    return profile

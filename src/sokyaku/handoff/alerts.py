@@ -6,13 +6,15 @@ the subject starts with ``【{action}通知】`` and the body carries the seed's
 Asia/Tokyo, the interest: which asset, product, form, page or mail), 【次のアクション】 (the
 trigger's instruction and the SLA deadline) — plus 【スコア内訳】 (score, temperature and its
 main lines) and 【最近の主な行動】 (the last key events: "interesting moments"), and the link to
-the lead. Mail, chat and the handoff page all show the same ``Alert``.
+the lead. Mail, chat and the handoff page all show the same ``Alert``; the mail's HTML part
+(``alert_html``) adds buttons to call (``tel:`` in E.164, ``phone_dial``), mail and open it.
 
 Nothing here writes; ``services.alerting`` queues the messages.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +23,7 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from sokyaku.activity.models import Event, EventType
@@ -39,6 +42,10 @@ SCORE = "【スコア内訳】"
 MOMENTS = "【最近の主な行動】"
 LINK = "▼リードの詳細"
 CLOSING = "よろしくお願いします。"
+# The HTML part's buttons.
+B_CALL = "電話する"
+B_MAIL = "メールする"
+B_OPEN = "リードの詳細を開く"
 PLEASE = "以下の内容をご確認の上、すみやかにアプローチをお願いします。"
 
 L_NAME = "氏名"
@@ -143,6 +150,24 @@ def phone_text(phone: str) -> str:
     if number.country_code != 81:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def phone_dial(phone: str) -> str:
+    """A ``tel:`` URI a phone can dial: E.164 (``tel:+81312345678``, ``;ext=123`` for an
+    extension); a number that does not parse keeps its digits; ``""`` when there are none."""
+    main, _sep, inner = unicodedata.normalize("NFKC", phone).partition("内線")
+    if not main.strip():
+        return ""
+    try:
+        number = phonenumbers.parse(main, "JP")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        dial = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        extension = number.extension or "".join(c for c in inner if c.isdigit())
+        return f"tel:{dial}" + (f";ext={extension}" if extension else "")
+    digits = "".join(c for c in main if c.isdigit() or c == "+")
+    return f"tel:{digits}" if sum(c.isdigit() for c in digits) >= 5 else ""
 
 
 def lead_name(contact: Contact) -> str:
@@ -399,4 +424,34 @@ def alert_compose(*, handoff: Handoff, moment: HandoffMoment | None = None) -> A
         url=url,
         opening=opening,
         assignee=assignee,
+    )
+
+
+def alert_html(*, alert: Alert, contact: Contact, preface: str = "") -> str:
+    """The alert mail's HTML part: ``preface`` (a reminder's or escalation's opening), buttons to
+    call the lead (``tel:`` in E.164), mail them and open the lead in sokyaku (absolute URL),
+    then the same sections as the text. Every value is escaped by the template."""
+    return render_to_string(
+        "handoff/alert_mail.html",
+        {
+            "alert": alert,
+            "preface": preface,
+            "please": PLEASE,
+            "email": contact.email,
+            "phone": phone_text(contact.phone),
+            "tel": phone_dial(contact.phone),
+            "labels": {"call": B_CALL, "mail": B_MAIL, "open": B_OPEN},
+            "sections": [(CUSTOMER, alert.customer), (ACTION, alert.action)]
+            + ([(SCORE, alert.breakdown)] if alert.breakdown else []),
+            "titles": {
+                "next": NEXT_ACTION,
+                "deadline": L_DEADLINE,
+                "assignee": L_ASSIGNEE,
+                "moments": MOMENTS,
+                "link": LINK,
+                "closing": CLOSING,
+            },
+            "deadline": tokyo_text(alert.deadline) if alert.deadline else NONE,
+            "moments": [(tokyo_text(at), what) for at, what in alert.moments],
+        },
     )

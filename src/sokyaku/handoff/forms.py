@@ -387,7 +387,11 @@ class HandoffSettingsForm(ServiceErrorsMixin, forms.Form):
         label=_("Alert chat channel"),
         coerce=int,
         required=False,
-        help_text=_("Every sales alert is also posted here."),
+        help_text=_(
+            "Every sales alert is also posted here, for your team only: on LINE to the rep's own "
+            "LINE user ID, else to the channel's team group; on Slack mentioning the rep. Never "
+            "to the lead."
+        ),
     )
     queue_notify = forms.TypedChoiceField(
         label=_("Notify about unassigned handoffs"),

@@ -177,6 +177,16 @@ class ChatChannelForm(ServiceErrors, forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("LINE: the channel access token. Leave empty to keep the stored one."),
     )
+    team_to = forms.CharField(
+        label=_("LINE group ID for internal notices"),
+        max_length=33,
+        required=False,
+        help_text=_(
+            "LINE only: the group (C…) or room (R…) of your sales team that sales alerts are "
+            "pushed to when the rep has no LINE user ID on their profile. Alerts never go to a "
+            "lead's LINE."
+        ),
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def to_input(self) -> ChatChannelInput:
@@ -186,6 +196,7 @@ class ChatChannelForm(ServiceErrors, forms.Form):
             kind=data["kind"],
             url=data.get("url") or "",
             secret=data.get("secret") or "",
+            team_to=data.get("team_to") or "",
             is_active=bool(data.get("is_active")),
         )
 

@@ -94,6 +94,9 @@ class ChatChannel(models.Model):
     url = models.URLField(_("URL"), max_length=500)
     # LINE channel access token, or a secret for signing generic webhooks.
     secret = models.CharField(_("token / secret"), max_length=500, blank=True)
+    # LINE: the team's group (C…) or room (R…) id that internal notices for the team are pushed
+    # to; Slack and JSON webhooks are fixed to their channel by the URL itself.
+    team_to = models.CharField(_("team destination"), max_length=33, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField()
 
@@ -150,6 +153,15 @@ class MessageChannel(models.TextChoices):
     CHAT = "chat", _("Chat")
 
 
+class RecipientKind(models.TextChoices):
+    """Who a message is addressed to. Only ``contact`` messages ever use a contact's address or
+    chat id; the other two are internal notices about a contact, for staff only."""
+
+    CONTACT = "contact", _("Contact")
+    STAFF_USER = "staff_user", _("Staff user")
+    TEAM_CHANNEL = "team_channel", _("Team channel")
+
+
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
@@ -169,6 +181,15 @@ class Message(models.Model):
         "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     to_address = models.CharField(max_length=254, blank=True)
+    # ``contact``: the contact receives it. Otherwise an internal notice *about* ``contact``:
+    # to ``staff_user`` (their mail, or their own chat id on ``chat_channel``) or to the team's
+    # channel (``staff_user`` is then the one mentioned, if any).
+    recipient_kind = models.CharField(
+        max_length=12, choices=RecipientKind.choices, default=RecipientKind.CONTACT
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sender = models.ForeignKey(
         SenderProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -701,17 +701,24 @@ def _contacts_for_render() -> QuerySet[Contact]:
 
 def _notification_render(notification: Mapping[str, Any]) -> Rendered:
     """A plain internal notice (e.g. a sequence's "notify the owner" step without a template):
-    its text and a link to the contact, nothing tracked."""
+    its text and its link (``url``, else the contact's page) unless the text has it, nothing
+    tracked; its own ``html`` part when it brings one."""
     text = str(notification.get("text") or "")
     subject = str(notification.get("subject") or text[:80] or _("Notification from sokyaku"))
     contact_id = notification.get("contact_id")
     lines = [text]
-    if contact_id:
-        url = settings.SITE_URL + reverse("contacts:detail", args=[int(contact_id)])
+    link = str(notification.get("url") or "")
+    if not link and contact_id:
+        link = settings.SITE_URL + reverse("contacts:detail", args=[int(contact_id)])
+    if link and link not in text:
         name = str(notification.get("contact_name") or "")
-        lines.append(f"{name}\n{url}".strip())
+        lines.append(f"{name}\n{link}".strip())
     body_text = "\n\n".join(line for line in lines if line)
-    body_html = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in lines if part)
+    # An internal notice may bring its own HTML part, built by our code from escaped values
+    # (the sales alert with its tap-to-call and mail links).
+    body_html = str(notification.get("html") or "") or "".join(
+        f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in lines if part
+    )
     return Rendered(subject=" ".join(subject.split()), html=body_html, text=body_text, links=[])
 
 

@@ -346,6 +346,7 @@ def chat_edit(request: HtmxHttpRequest, channel_id: int) -> HttpResponse:
                 "name": channel.name,
                 "kind": channel.kind,
                 "url": channel.url,
+                "team_to": channel.team_to,
                 "is_active": channel.is_active,
             }
         )

@@ -1,5 +1,6 @@
 """Stagnation alerts: a deal sitting in an open stage longer than the stage's
-``stagnation_days`` gets its owner one notification mail per stage entry.
+``stagnation_days`` gets its owner one notification mail per stage entry — an internal notice
+(``messaging.services.notices``): to the owner, never to the deal's contact.
 
 The tick runs periodically (``tasks.deals_stagnation_task``); it is safe to run on many workers
 at once and twice in a row: each deal is claimed under a row lock (skipping rows another
@@ -20,8 +21,7 @@ from django.utils.translation import gettext as _
 
 from sokyaku.core import clock
 from sokyaku.deals.models import Deal, DealStage, DealStatus, StageKind
-from sokyaku.messaging.models import MessageChannel, Stream
-from sokyaku.messaging.services.outbox import message_enqueue
+from sokyaku.messaging.services.notices import Notice, StaffMail, notice_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def deal_url(deal: Deal) -> str:
     return ""
 
 
-def _notification(deal: Deal, days: int) -> dict[str, object]:
+def _notice(deal: Deal, days: int) -> Notice:
     stage = deal.stage
     amount = f"¥{deal.amount:,}" if deal.amount is not None else _("no amount")
     where = deal.company.name if deal.company_id and deal.company else ""
@@ -59,12 +59,7 @@ def _notification(deal: Deal, days: int) -> dict[str, object]:
         "limit": stage.stagnation_days or 0,
     }
     url = deal_url(deal)
-    return {
-        "subject": subject,
-        "text": f"{text}\n{url}" if url else text,
-        "contact_id": deal.contact_id,
-        "contact_name": deal.contact.display_name if deal.contact_id and deal.contact else "",
-    }
+    return Notice(subject=subject, text=f"{text}\n{url}" if url else text, url=url)
 
 
 def _alert(deal_id: int, stage: DealStage) -> bool:
@@ -85,14 +80,13 @@ def _alert(deal_id: int, stage: DealStage) -> bool:
             return False
         deal.stage = stage
         days = (now - deal.stage_entered_at).days
-        message_enqueue(
+        # An internal notice: to the owner only, never to the deal's contact.
+        notice_enqueue(
             dedupe_key=f"deal-stagnation:{deal.pk}:{deal.stage_entered_at.isoformat()}",
-            contact=deal.contact,
-            channel=MessageChannel.EMAIL,
-            stream=Stream.TRANSACTIONAL,
-            to_address=deal.owner.email,
-            template=None,
-            context={"notification": _notification(deal, days)},
+            recipient=StaffMail(user=deal.owner),
+            notice=_notice(deal, days),
+            about=deal.contact,
+            context={"deal": deal.pk},
         )
         deal.stagnation_alerted_at = now
         deal.save(update_fields=["stagnation_alerted_at"])

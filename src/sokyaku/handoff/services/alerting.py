@@ -1,12 +1,16 @@
 """Queueing the sales alerts, SLA reminders and escalations.
 
-Every notice is an outbox message on the **transactional** stream (never suppressed by a
-marketing opt-out: it goes to our own rep, not to the lead), created in the caller's transaction
-with a unique key, so a retried step queues nothing twice; delivery starts right after commit.
+Every notice is an internal notice (``messaging.services.notices``): it goes to staff only —
+a staff user's mail, their own LINE user id, or the team's chat channel — never to the lead it
+is about, whatever the channel. It is on the **transactional** stream (never suppressed by a
+marketing opt-out), created in the caller's transaction with a unique key, so a retried step
+queues nothing twice; delivery starts right after commit.
 
 - the alert (and a follow-up alert when a new hot action joins an open handoff) goes by mail to
   the assignee — to the ``queue_notify`` person, else the team manager, for an unassigned
-  handoff — and to the alert chat channel when one is set;
+  handoff — and to the alert chat channel when one is set: on LINE to the assignee's own LINE
+  user id when they set one, else to the channel's team group; on Slack to the channel,
+  mentioning the assignee; the mail has an HTML part with tap-to-call, mail and handoff links;
 - the reminder goes to the assignee (the queue's recipient when unassigned);
 - the escalation goes to the team's manager (the handoff's team, else the assignee's team with a
   manager), else to ``queue_notify``.
@@ -25,8 +29,8 @@ from django.contrib.auth.models import User
 from sokyaku.core.models import TeamMember
 from sokyaku.handoff import alerts
 from sokyaku.handoff.models import Handoff, HandoffMoment, HandoffSettings
-from sokyaku.messaging.models import Message, MessageChannel, Stream
-from sokyaku.messaging.services.outbox import message_enqueue
+from sokyaku.messaging.models import Message
+from sokyaku.messaging.services.notices import Notice, StaffMail, chat_recipient, notice_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -87,42 +91,43 @@ def manager_of(handoff: Handoff, row: HandoffSettings | None = None) -> User | N
     return _reachable(row.queue_notify)
 
 
-def _mail(*, key: str, handoff: Handoff, user: User, subject: str, text: str, url: str) -> Message:
-    message, _created = message_enqueue(
+def _mail(
+    *,
+    key: str,
+    handoff: Handoff,
+    user: User,
+    subject: str,
+    alert: alerts.Alert,
+    preface: str = "",
+) -> Message:
+    text = f"{preface}{_SEPARATOR}{alert.text}" if preface else alert.text
+    return notice_enqueue(
         dedupe_key=key,
-        contact=handoff.contact,
-        stream=Stream.TRANSACTIONAL,
-        to_address=user.email,
-        template=None,
-        context={
-            "notification": {
-                "subject": subject,
-                "text": text,
-                "contact_name": alerts.lead_name(handoff.contact),
-                "url": url,
-            },
-            "handoff": handoff.pk,
-        },
+        recipient=StaffMail(user=user),
+        notice=Notice(
+            subject=subject,
+            text=text,
+            url=alert.url,
+            html=alerts.alert_html(alert=alert, contact=handoff.contact, preface=preface),
+        ),
+        about=handoff.contact,
+        context={"handoff": handoff.pk},
     )
-    return message
 
 
-def _chat(*, key: str, handoff: Handoff, row: HandoffSettings, text: str) -> Message | None:
+def _chat(
+    *, key: str, handoff: Handoff, row: HandoffSettings, alert: alerts.Alert, user: User | None
+) -> Message | None:
     channel = row.alert_chat_channel
     if channel is None or not channel.is_active:
         return None
-    message, _created = message_enqueue(
+    return notice_enqueue(
         dedupe_key=key,
-        contact=handoff.contact,
-        channel=MessageChannel.CHAT,
-        stream=Stream.TRANSACTIONAL,
-        to_address="",
-        chat_channel=channel,
-        # The chat renderer treats "text" as a template: the alert (with the lead's own words)
-        # goes in as a value, never as template source.
-        context={"text": "{{ alert_text }}", "alert_text": text, "handoff": handoff.pk},
+        recipient=chat_recipient(channel=channel, user=user),
+        notice=Notice(subject=alert.subject, text=alert.text, url=alert.url),
+        about=handoff.contact,
+        context={"handoff": handoff.pk},
     )
-    return message
 
 
 def alert_send(
@@ -142,19 +147,12 @@ def alert_send(
     if user is not None:
         key = f"{base}:{user.pk}" + (f":{assignment_id}" if assignment_id else "")
         messages.append(
-            _mail(
-                key=key,
-                handoff=handoff,
-                user=user,
-                subject=alert.subject,
-                text=alert.text,
-                url=alert.url,
-            )
+            _mail(key=key, handoff=handoff, user=user, subject=alert.subject, alert=alert)
         )
     else:
         logger.warning("handoff.alert_no_recipient", extra={"handoff": handoff.pk})
     if chat:
-        message = _chat(key=f"{base}:chat", handoff=handoff, row=row, text=alert.text)
+        message = _chat(key=f"{base}:chat", handoff=handoff, row=row, alert=alert, user=user)
         if message is not None:
             messages.append(message)
     return messages
@@ -181,8 +179,8 @@ def reminder_send(*, handoff: Handoff) -> Message | None:
         handoff=handoff,
         user=user,
         subject=REMINDER_SUBJECT.format(**words),
-        text=REMINDER_OPENING.format(**words) + _SEPARATOR + alert.text,
-        url=alert.url,
+        alert=alert,
+        preface=REMINDER_OPENING.format(**words),
     )
 
 
@@ -199,6 +197,6 @@ def escalation_send(*, handoff: Handoff) -> Message | None:
         handoff=handoff,
         user=user,
         subject=ESCALATION_SUBJECT.format(**words),
-        text=ESCALATION_OPENING.format(**words) + _SEPARATOR + alert.text,
-        url=alert.url,
+        alert=alert,
+        preface=ESCALATION_OPENING.format(**words),
     )

@@ -3,8 +3,10 @@
 ``{% sla_countdown handoff %}`` renders the time left (残り 3時間12分) or overdue (期限超過 1時間)
 computed on the server, with the deadline in a data attribute; ``{% countdown_setup %}`` adds
 the translated formats and our small script that keeps every countdown on the page current.
-``{% handoff_panel contact user %}`` shows the contact's open handoff (or the last outcome), a
-compact activity form and the last sales activities.
+``|tel_href`` and ``|phone_shown`` turn a stored phone number into a ``tel:`` link (E.164) and
+the way Japanese write it (03-1234-5678). ``{% handoff_panel contact user %}`` shows the
+contact's open handoff (or the last outcome), a compact activity form and the last sales
+activities.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils.translation import gettext
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
-from sokyaku.handoff import selectors
+from sokyaku.handoff import alerts, selectors
 from sokyaku.handoff.forms import ActivityForm
 from sokyaku.handoff.models import Handoff, HandoffStatus, SlaState
 
@@ -88,6 +90,18 @@ def sla_countdown(handoff: Handoff) -> SafeString:
     return format_html(
         '<span class="sla sla--{}">{}</span>', handoff.sla_state, handoff.get_sla_state_display()
     )
+
+
+@register.filter
+def tel_href(phone: str) -> str:
+    """``tel:+81312345678`` for tap-to-call, ``""`` when the number has no digits to dial."""
+    return alerts.phone_dial(phone or "")
+
+
+@register.filter
+def phone_shown(phone: str) -> str:
+    """A stored number as Japanese write it (03-1234-5678)."""
+    return alerts.phone_text(phone or "")
 
 
 @register.simple_tag

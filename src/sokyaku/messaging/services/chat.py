@@ -7,7 +7,14 @@ Payloads:
   channel has a secret, ``X-Sokyaku-Signature: sha256=<hex HMAC-SHA256 of the body>``;
 - Slack: ``{"text", "blocks": [section mrkdwn]}``;
 - LINE: ``POST https://api.line.me/v2/bot/message/push`` with ``Authorization: Bearer <token>``
-  and ``{"to": contact.custom_fields["line_user_id"], "messages": [{"type": "text", ...}]}``.
+  and ``{"to": <id>, "messages": [{"type": "text", ...}]}``.
+
+Who ``to`` is depends on the row's ``recipient_kind`` and nothing else: a ``contact`` message
+goes to ``contact.custom_fields["line_user_id"]``; an internal notice (``staff_user``,
+``team_channel``, see ``notices``) goes to the staff user's own LINE user id or the channel's
+team group id — never to the contact it is about, even when that contact has a LINE id. On
+Slack an internal notice mentions its staff user (``<@member id>``); the generic payload names
+its ``recipient`` (``{"kind", "user"}``), and ``contact`` is then the lead it is about.
 
 SSRF guard: the host is resolved first and every address must be public — private, loopback,
 link-local, multicast, reserved, unspecified and IPv4-mapped IPv6 forms of those are refused —
@@ -17,7 +24,9 @@ followed. ``SOKYAKU_CHAT_ALLOW_PRIVATE=1`` (tests against a local server only) l
 
 Outcomes are recorded like mail: 2xx → ``sent`` + ``chat_sent``; 429, 5xx, network errors →
 retry with backoff (``failed`` after ``MAIL_MAX_ATTEMPTS``); other 4xx and refused targets →
-``failed``; no consent, no LINE user id, an inactive channel → ``suppressed`` with the reason.
+``failed``; no consent, no LINE user id (of the contact, or of the staff user or team for an
+internal notice), an inactive channel → ``suppressed`` with the reason. Only a message to a
+contact is recorded as ``chat_sent`` on the contact's timeline.
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ from sokyaku.activity.events import event_build
 from sokyaku.activity.models import EventSource, EventType
 from sokyaku.consent.selectors import may_send
 from sokyaku.core import clock
-from sokyaku.messaging.models import ChatKind, Message, MessageStatus, Stream
+from sokyaku.core import selectors as core_selectors
+from sokyaku.messaging.models import ChatKind, Message, MessageStatus, RecipientKind, Stream
 from sokyaku.messaging.services.delivery import DeliveryReport, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -111,9 +121,17 @@ def target_check(url: str) -> Target:
     return Target(url=urlunsplit(parts._replace(netloc=netloc)), host=host)
 
 
+def _is_notice(message: Message) -> bool:
+    return message.recipient_kind != RecipientKind.CONTACT
+
+
 def _text(message: Message) -> str:
     if message.body_text:
         return message.body_text  # rendered on an earlier attempt
+    if _is_notice(message):
+        # Written by our code with the lead's own words in it: a value, never template source.
+        notification = (message.context or {}).get("notification") or {}
+        return str(notification.get("text") or "").strip()
     from sokyaku.messaging.rendering import contact_context
 
     source = str(message.context.get("text", ""))
@@ -137,6 +155,45 @@ def _contact_payload(message: Message) -> dict[str, Any]:
     }
 
 
+def _staff_ids(message: Message) -> tuple[str, str]:
+    """The staff user's (Slack member id, LINE user id), blank when unset."""
+    if message.staff_user is None:
+        return "", ""
+    profile = core_selectors.staff_identity(user=message.staff_user)
+    if profile is None:
+        return "", ""
+    return profile.slack_member_id, profile.line_user_id
+
+
+def line_to(message: Message) -> str:
+    """Whom a LINE push goes to (see the module): decided by ``recipient_kind`` alone."""
+    channel = message.chat_channel
+    if message.recipient_kind == RecipientKind.STAFF_USER:
+        return _staff_ids(message)[1]
+    if message.recipient_kind == RecipientKind.TEAM_CHANNEL:
+        return channel.team_to if channel is not None else ""
+    custom = message.contact.custom_fields if message.contact else {}
+    return str((custom or {}).get("line_user_id", ""))
+
+
+def _recipient_payload(message: Message) -> dict[str, Any]:
+    user = message.staff_user
+    slack, line = _staff_ids(message)
+    return {
+        "kind": message.recipient_kind,
+        "user": None
+        if user is None
+        else {
+            "id": user.pk,
+            "name": " ".join(p for p in (user.last_name, user.first_name) if p)
+            or user.get_username(),
+            "email": user.email,
+            "slack_member_id": slack,
+            "line_user_id": line,
+        },
+    }
+
+
 def chat_request(message: Message, text: str) -> tuple[str, dict[str, str], bytes]:
     """``(url, headers, body)`` for the message's channel (no network)."""
     channel = message.chat_channel
@@ -144,6 +201,10 @@ def chat_request(message: Message, text: str) -> tuple[str, dict[str, str], byte
     headers = {"Content-Type": "application/json; charset=utf-8"}
     payload: dict[str, Any]
     url = channel.url
+    if _is_notice(message) and channel.kind == ChatKind.SLACK:
+        member = _staff_ids(message)[0]
+        if member:
+            text = f"<@{member}> {text}"
     if channel.kind == ChatKind.SLACK:
         payload = {
             "text": text,
@@ -151,14 +212,15 @@ def chat_request(message: Message, text: str) -> tuple[str, dict[str, str], byte
         }
     elif channel.kind == ChatKind.LINE:
         url = channel.url or LINE_PUSH_URL
-        custom = message.contact.custom_fields if message.contact else {}
         payload = {
-            "to": str((custom or {}).get("line_user_id", "")),
+            "to": line_to(message),
             "messages": [{"type": "text", "text": text[:5000]}],
         }
         headers["Authorization"] = f"Bearer {channel.secret}"
     else:
         payload = {"text": text, "message_id": message.pk, "contact": _contact_payload(message)}
+        if _is_notice(message):
+            payload["recipient"] = _recipient_payload(message)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     if channel.kind == ChatKind.GENERIC and channel.secret:
         digest = hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -183,10 +245,12 @@ def _refusal(message: Message) -> str:
             contact_id=contact.pk, topic_key=message.topic_key
         ):
             return f"No consent or legal basis for topic “{message.topic_key}”."
-    if channel.kind == ChatKind.LINE:
-        custom = contact.custom_fields if contact else {}
-        if not (custom or {}).get("line_user_id"):
-            return "The contact has no LINE user id (custom field line_user_id)."
+    if channel.kind == ChatKind.LINE and not line_to(message):
+        if message.recipient_kind == RecipientKind.STAFF_USER:
+            return "The staff user has no LINE user id (set it on their profile)."
+        if message.recipient_kind == RecipientKind.TEAM_CHANNEL:
+            return f"Chat channel “{channel.name}” has no team group id for internal notices."
+        return "The contact has no LINE user id (custom field line_user_id)."
     return ""
 
 
@@ -232,7 +296,7 @@ def chat_messages_deliver(*, messages: Sequence[Message]) -> DeliveryReport:
                 message.last_error = ""
                 message.next_attempt_at = None
                 report.sent += 1
-                if message.contact_id is not None:
+                if message.contact_id is not None and not _is_notice(message):
                     events.append(
                         event_build(
                             type=EventType.CHAT_SENT,

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -388,6 +389,7 @@ class ChatChannelInput:
     url: str = ""
     secret: str = ""
     is_active: bool = True
+    team_to: str = ""
 
 
 def _chat_validate(
@@ -400,6 +402,7 @@ def _chat_validate(
         url=url,
         secret=data.secret.strip(),
         is_active=data.is_active,
+        team_to=data.team_to.strip() if data.kind == ChatKind.LINE else "",
     )
     errors: dict[str, str] = {}
     if not clean.name:
@@ -421,6 +424,8 @@ def _chat_validate(
         errors["url"] = "The address is too long."
     if clean.kind == ChatKind.LINE and not clean.secret:
         errors["secret"] = "LINE needs the channel access token."  # noqa: S105 - a message
+    if clean.team_to and not re.fullmatch(r"[CR][0-9a-f]{32}", clean.team_to):
+        errors["team_to"] = "A LINE group ID is C (a room ID R) followed by 32 hexadecimal digits."
     if errors:
         raise ValidationError(next(iter(errors.values())), field_errors=errors)
     return clean
@@ -434,6 +439,7 @@ def chat_channel_create(*, data: ChatChannelInput, actor: User | None) -> ChatCh
         kind=clean.kind,
         url=clean.url,
         secret=clean.secret,
+        team_to=clean.team_to,
         is_active=clean.is_active,
         created_at=clock.now(),
     )
@@ -452,6 +458,7 @@ def chat_channel_update(
         url=data.url,
         secret=data.secret or channel.secret,
         is_active=data.is_active,
+        team_to=data.team_to,
     )
     clean = _chat_validate(merged, instance=channel)
     channel.name = clean.name
@@ -459,7 +466,8 @@ def chat_channel_update(
     channel.url = clean.url
     channel.secret = clean.secret
     channel.is_active = clean.is_active
-    channel.save(update_fields=["name", "kind", "url", "secret", "is_active"])
+    channel.team_to = clean.team_to
+    channel.save(update_fields=["name", "kind", "url", "secret", "team_to", "is_active"])
     logger.info("chat_channel.updated", extra={"channel_id": channel.pk, "actor": _actor_id(actor)})
     return channel
 

@@ -17,7 +17,9 @@ Contract (DESIGN.md, "Sending that is exactly-once where it can be"):
   threads (``transport.mail_transmit``, one reused connection per thread).
 - **Record.** 2xx → ``sent`` + ``email_sent``; 4xx → retry with exponential backoff, ``failed``
   after ``MAIL_MAX_ATTEMPTS``; server unreachable → waits (never fails for that); 5xx at RCPT →
-  ``failed`` + hard bounce (suppression); other 5xx → ``failed``.
+  ``failed`` + hard bounce (suppression); other 5xx → ``failed``. Only a mail to a contact is
+  recorded on the contact's timeline (``email_sent``, ``email_bounced``); an internal notice
+  about the contact (``recipient_kind`` staff, see ``notices``) is not a mail the contact got.
 
 Per claimed batch, not per message: one query loads the messages with their contacts (company,
 owner), sender profiles and templates, one more the contacts' tags; the suppression list is one
@@ -72,6 +74,7 @@ from sokyaku.messaging.models import (
     MessageChannel,
     MessageLink,
     MessageStatus,
+    RecipientKind,
     SenderProfile,
     Stream,
 )
@@ -352,7 +355,12 @@ def _prepare(ids: Sequence[int]) -> _Batch:
         return batch
     messages = list(
         Message.objects.filter(pk__in=ids, status=MessageStatus.SENDING).select_related(
-            "contact__company", "contact__owner", "sender", "template", "chat_channel"
+            "contact__company",
+            "contact__owner",
+            "sender",
+            "template",
+            "chat_channel",
+            "staff_user",
         )
     )
     emails = [m for m in messages if m.channel == MessageChannel.EMAIL]
@@ -513,6 +521,9 @@ def _check(messages: list[Message], batch: _Batch) -> list[Message]:
             continue
         if contact is None and marketing:
             _suppress(message, batch, "The contact no longer exists.")
+            continue
+        if message.recipient_kind == RecipientKind.STAFF_USER and message.staff_user is None:
+            _suppress(message, batch, "The staff user of this internal notice was deleted.")
             continue
         if not message.to_address:
             _suppress(message, batch, "No email address.")
@@ -715,7 +726,7 @@ def retry_delay(attempts: int, *, cap: timedelta = RETRY_CAP) -> timedelta:
 
 
 def _email_event(message: Message, type: str, at: datetime, **extra: Any) -> NewEvent | None:
-    if message.contact_id is None:
+    if message.contact_id is None or message.recipient_kind != RecipientKind.CONTACT:
         return None
     properties: dict[str, Any] = {"message_id": message.pk, **extra}
     for name in ("sequence_id", "step_id"):

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from sokyaku.contacts.models import Contact
@@ -21,6 +22,7 @@ from sokyaku.messaging.models import (
     ChatChannel,
     Message,
     MessageChannel,
+    RecipientKind,
     SenderProfile,
     Stream,
     Template,
@@ -59,14 +61,21 @@ def message_enqueue(
     sequence_id: int | None = None,
     step_id: int | None = None,
     enrollment_id: int | None = None,
+    recipient_kind: str = RecipientKind.CONTACT,
+    staff_user: User | None = None,
 ) -> tuple[Message, bool]:
     """Queue one message; returns ``(message, created)``.
 
-    ``to_address`` defaults to the contact's email. Consent, suppression and the sender's legal
+    ``to_address`` defaults to the contact's email. Internal notices to staff come through
+    ``notices.notice_enqueue``, which sets ``recipient_kind`` and ``staff_user``; a staff
+    recipient never falls back to the contact's address. Consent, suppression and the sender's legal
     items are not checked here but at the moment of sending, where a refusal marks the message
     ``suppressed`` with the reason. Schedules delivery after commit.
     """
-    address = to_address if to_address is not None else (contact.email if contact else "")
+    if recipient_kind == RecipientKind.CONTACT:
+        address = to_address if to_address is not None else (contact.email if contact else "")
+    else:
+        address = to_address or ""
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -75,6 +84,8 @@ def message_enqueue(
                 stream=stream,
                 contact=contact,
                 to_address=address,
+                recipient_kind=recipient_kind,
+                staff_user=staff_user,
                 sender=sender,
                 template=template,
                 chat_channel=chat_channel,

@@ -34,7 +34,7 @@ from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.core import clock
 from sokyaku.core.errors import NotFound
 from sokyaku.messaging.machine_opens import machine_request
-from sokyaku.messaging.models import Message, MessageLink, MessageStatus, Stream
+from sokyaku.messaging.models import Message, MessageLink, MessageStatus, RecipientKind, Stream
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ def _message(message_id: int) -> Message:
 
 
 def _ingest(message: Message, type: str, key: str, **properties: Any) -> None:
-    if message.contact_id is None:
+    # A staff member opening or clicking an internal notice about a contact is not the
+    # contact's engagement (no score, no timeline entry).
+    if message.contact_id is None or message.recipient_kind != RecipientKind.CONTACT:
         return
     activity_services.event_ingest(
         event=event_build(

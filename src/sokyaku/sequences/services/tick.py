@@ -28,14 +28,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 
 from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError
 from sokyaku.messaging.models import ChatChannel, Message, MessageChannel, Stream, Template
-from sokyaku.messaging.rendering import SUBJECT_OVERRIDE
+from sokyaku.messaging.rendering import SUBJECT_OVERRIDE, text_render
+from sokyaku.messaging.services.notices import (
+    Notice,
+    StaffMail,
+    chat_recipient,
+    notice_enqueue,
+)
 from sokyaku.messaging.services.outbox import message_enqueue
 from sokyaku.sequences import conditions
 from sokyaku.sequences.calendar import SendWindow
@@ -361,46 +369,49 @@ def _update(contact: Contact, config: dict[str, Any]) -> tuple[str, str]:
 
 
 def _notify(step: Step, enrollment: Enrollment, contact: Contact, key: str) -> tuple[str, str]:
+    """The "notify the owner" step: an internal notice about ``contact`` to its owner (their
+    mail, or the chosen chat channel: the owner's own LINE id, else the team's channel) —
+    never to the contact itself."""
     config = step.config or {}
-    text = str(config.get("text") or "")
-    context = {
-        **message_context(enrollment),
-        "notification": {
-            "subject": str(config.get("subject") or text[:80]),
-            "text": text,
-            "contact_id": contact.pk,
-            "contact_name": contact.display_name,
-        },
+    try:
+        text = text_render(
+            source=str(config.get("text") or ""),
+            contact=contact,
+            context=message_context(enrollment),
+        )
+    except SokyakuError:
+        text = str(config.get("text") or "")
+    owner = contact.owner
+    notice = Notice(
+        subject=str(config.get("subject") or text[:80]),
+        text=text,
+        url=settings.SITE_URL + reverse("contacts:detail", args=[contact.pk]),
+    )
+    sources: dict[str, Any] = {
+        "sequence_id": enrollment.sequence_id,
+        "step_id": step.pk,
+        "enrollment_id": enrollment.pk,
     }
     channel = _by_id(ChatChannel, config.get("channel"), is_active=True)
     if channel is not None:
-        message, _created = message_enqueue(
+        notice_enqueue(
             dedupe_key=key,
-            contact=contact,
-            channel=MessageChannel.CHAT,
-            stream=Stream.TRANSACTIONAL,
-            to_address="",
-            chat_channel=channel,
-            context={**context, "text": text},
-            sequence_id=enrollment.sequence_id,
-            step_id=step.pk,
-            enrollment_id=enrollment.pk,
+            recipient=chat_recipient(channel=channel, user=owner),
+            notice=notice,
+            about=contact,
+            context=message_context(enrollment),
+            **sources,
         )
         return "notified", channel.name
-    owner = contact.owner
     if owner is None or not owner.email:
         return "skipped", "the contact has no owner with an email address"
-    template = _by_id(Template, config.get("template"))
-    message_enqueue(
+    notice_enqueue(
         dedupe_key=key,
-        contact=contact,
-        channel=MessageChannel.EMAIL,
-        stream=Stream.TRANSACTIONAL,
-        to_address=owner.email,
-        template=template,
-        context=context,
-        sequence_id=enrollment.sequence_id,
-        step_id=step.pk,
-        enrollment_id=enrollment.pk,
+        recipient=StaffMail(user=owner),
+        notice=notice,
+        about=contact,
+        context=message_context(enrollment),
+        template=_by_id(Template, config.get("template")),
+        **sources,
     )
     return "notified", owner.email

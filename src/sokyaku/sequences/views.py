@@ -68,6 +68,7 @@ def _settings_choices(request: HttpRequest) -> SettingsChoices:
             for t in consent_selectors.topic_list().filter(is_active=True).only("key", "name")
         ],
         default_sender=next((pk for pk, _name, default in senders if default), None),
+        sequences=list(selectors.sequence_choices()),
     )
 
 

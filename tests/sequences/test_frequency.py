@@ -7,6 +7,7 @@ The clock is moved, never slept; mail goes through a real SMTP server."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -73,8 +74,7 @@ def _mails_of(sequence) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_two_sequences_on_one_download_send_one_mail_today_and_the_other_tomorrow(
-    smtp_server,  # type: ignore[no-untyped-def]
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    smtp_server: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with clock.frozen(THURSDAY_10):
         # given the form's follow-up (priority 10) and the B2B sequence (0) on the same download
@@ -160,7 +160,7 @@ def test_without_a_cap_both_go_at_once() -> None:
 
 
 def test_a_sequence_does_not_enrol_a_contact_active_in_a_sequence_it_excludes(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with clock.frozen(THURSDAY_10):
         whitepaper, follow_up, preset = _whitepaper_sequences()
@@ -200,3 +200,30 @@ def test_the_sequence_list_and_page_warn_about_a_shared_trigger(logged_in) -> No
     for html in (listing, page):
         assert "seq-shared-trigger" in html
         assert "「資料フォロー」と「B2B 資料請求フォロー」" in html
+
+
+def test_a_download_form_shares_its_trigger_with_a_sequence_on_its_asset() -> None:
+    from sokyaku.capture.services.forms import FieldSpec, FormInput, form_create
+
+    with clock.frozen(THURSDAY_10):
+        # given the B2B sequence on the whitepaper's download
+        whitepaper, follow_up, preset = _whitepaper_sequences()
+        # and a new download form for the same whitepaper with its own follow-up
+        form = form_create(
+            data=FormInput(
+                name="資料DL",
+                kind="asset_download",
+                kind_options={"asset": whitepaper.pk},
+                fields=[FieldSpec(type="email", label="メールアドレス", required=True)],
+            )
+        )
+        own = sequence_make(
+            name="新フォームのフォロー",
+            trigger_kind=TriggerKind.FORM_SUBMITTED,
+            trigger_config={"form": form.pk},
+        )
+        pairs = overlaps_list(sequence=own)
+    # then the new follow-up is flagged against both sequences on that download
+    assert {pair.first.pk for pair in pairs} | {pair.second.pk for pair in pairs} == {
+        own.pk, preset.pk, follow_up.pk,
+    }  # fmt: skip

@@ -36,6 +36,6 @@ def score_points(value: float | None) -> int:
 def temperature_label(value: str | None) -> str:
     """ホット / ウォーム / コールド for a band key (never the raw key)."""
     try:
-        return str(Temperature(value).label)
+        return str(Temperature(value or "").label)
     except ValueError:
         return ""

@@ -231,7 +231,7 @@ def _ahead_today(enrollment: Enrollment, *, at: datetime) -> list[datetime]:
             .values_list("kind", flat=True)
             .first()
         )
-        if kind == StepKind.EMAIL:
+        if kind == StepKind.EMAIL and next_run_at is not None:
             due.append(next_run_at)
     return sorted(due)
 

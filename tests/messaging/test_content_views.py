@@ -200,6 +200,8 @@ def test_the_broadcast_list_shows_recipient_counts(  # type: ignore[no-untyped-d
         response = logged_in.get(reverse("messaging:broadcast_list"))
 
     assert response.status_code == 200 and "号4" in response.content.decode()
+    # a draft's segment size is not shown as its recipients (the page counts those)
+    assert "0 members in the segment" in response.content.decode()
 
 
 def test_a_chat_channel_with_http_is_refused_on_the_form(logged_in: Client) -> None:

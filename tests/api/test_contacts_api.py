@@ -384,7 +384,7 @@ def test_a_contact_carries_its_score_and_lifecycle_stage(api: Client) -> None:
     body = api.get(f"{URL}/{contact.pk}").json()
     # then its score and stage are part of it
     assert body["lifecycle_stage"] == "lead"
-    assert set(body["score"]) == {"engagement", "fit", "total", "temperature"}
+    assert set(body["score"]) == {"engagement", "fit", "total", "points", "temperature"}
     assert body["score"]["temperature"] in {"cold", "warm", "hot"}
     assert body["score"]["total"] == body["score"]["engagement"] + body["score"]["fit"]
 

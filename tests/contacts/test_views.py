@@ -656,18 +656,21 @@ def test_the_list_shows_score_and_stage_and_filters_by_them(logged_in):
     # given a hot contact (a score row the scoring app keeps) and a cold one without any
     hot = _contact(email="hot@example.jp", family_name="熱田")
     _contact(email="cold@example.jp", family_name="冷泉")
+    written = clock.now()
     ScoreState.objects.update_or_create(
         contact=hot,
         defaults={
             "engagement": 60.0,
-            "engagement_epoch": clock.now().timestamp(),
+            "engagement_epoch": written.timestamp(),
             "fit": 23,
             "temperature": Temperature.HOT,
-            "updated_at": clock.now(),
+            "updated_at": written,
         },
     )
-    # when the list is filtered to hot contacts
-    page = logged_in.get(LIST, {"temperature": "hot"}).content.decode()
+    # when the list is filtered to hot contacts, at the moment the score was written (the
+    # shown score is rounded down: a moment later 60 has decayed below 60 and 83 shows as 82)
+    with clock.frozen(written):
+        page = logged_in.get(LIST, {"temperature": "hot"}).content.decode()
     # then only the hot one is listed, with its score and stage
     assert "熱田" in page and "冷泉" not in page
     assert "temp--hot" in page

@@ -120,3 +120,30 @@ def test_a_new_installation_starts_with_consent_topics_that_are_then_left_alone(
         rows = conn.execute("SELECT count(*), sum(is_active) FROM consent_consenttopic").fetchone()
     assert keys == ["newsletter", "product", "seminars"]
     assert rows == (3, 0)
+
+
+def test_migrate_moves_an_untouched_first_scoring_preset_to_the_current_one(tmp_path: Path):
+    import sqlite3
+
+    # given an installation whose active rule set is the first shipped preset: v1 without the
+    # demo, quote, trial, pricing and contact-page rules
+    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+    db = tmp_path / "sokyaku.sqlite3"
+    newer = ("デモ申し込み", "見積依頼", "トライアル開始", "料金ページ閲覧", "問い合わせページ閲覧")
+    with sqlite3.connect(db) as conn:
+        conn.executemany("DELETE FROM scoring_rule WHERE name = ?", [(n,) for n in newer])
+    # when the operator upgrades
+    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+    # then the current preset is published as version 2 and a recompute is queued
+    with sqlite3.connect(db) as conn:
+        active = conn.execute(
+            "SELECT id, version, comment FROM scoring_ruleset WHERE is_active = 1"
+        ).fetchone()
+        names = {n for (n,) in conn.execute("SELECT name FROM scoring_rule WHERE ruleset_id = ?",
+                                            (active[0],))}  # fmt: skip
+        runs = conn.execute(
+            "SELECT count(*) FROM scoring_recomputerun WHERE ruleset_id = ?", (active[0],)
+        ).fetchone()
+    assert active[1:] == (2, "preset updated")
+    assert set(newer) <= names
+    assert runs == (1,)

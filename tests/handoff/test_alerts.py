@@ -121,8 +121,12 @@ def test_the_alert_mail_has_every_field_of_the_seed(
     # and the score section names the score, its temperature and its lines
     score = re.search(r"- スコア: (\d+)点（(コールド|ウォーム|ホット)）", text)
     now_score = score_get(contact_id=lead.pk, at=tokyo(2026, 11, 24, 10, 5))
-    assert score is not None and score.group(1) == f"{now_score.total:.0f}"
-    assert 18 <= now_score.total < 20  # the download's 10 points decayed a little, +10 fit
+    assert score is not None and score.group(1) == str(now_score.points)
+    # a demo requester reaches the rep as hot: demo 60, pricing page 10, the download's 10
+    # decayed a little, fit 10
+    assert (int(score.group(1)), score.group(2)) == (89, "ホット")
+    assert "- デモ申し込み: +60点" in text
+    assert "- 料金ページ閲覧: +10点" in text
     assert "- 資料ダウンロード: +10点" in text
     assert "- 役職：部長以上: +10点（属性）" in text
     # and the handoff page shows the same alert

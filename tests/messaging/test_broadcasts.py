@@ -8,11 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import translation
 
+from sokyaku.consent.models import ConsentStatus, Suppression, SuppressionReason
+from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.messaging.models import BroadcastStatus, Message, MessageStatus, Stream
 from sokyaku.messaging.services import broadcasts
+from sokyaku.messaging.services.delivery import address_hash
+from sokyaku.messaging.services.frequency import frequency_cap_update
+from sokyaku.messaging.services.outbox import message_enqueue
 from tests.messaging.content_helpers import person, sender, static_segment, template
+from tests.messaging.engine_factories import topic_make
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +31,25 @@ def _setup() -> Iterator[None]:
         yield
 
 
-def newsletter(members: int = 3, *, without_email: int = 0):  # type: ignore[no-untyped-def]
+def _consent(contact, status: str = ConsentStatus.GRANTED) -> None:  # type: ignore[no-untyped-def]
+    consent_record(
+        contact_id=contact.pk,
+        topic=topic_make("newsletter"),
+        status=status,
+        legal_basis="opt_in",
+        evidence=Evidence(source="form", source_detail="newsletter sign-up"),
+    )
+
+
+def newsletter(members: int = 3, *, without_email: int = 0, extra=()):  # type: ignore[no-untyped-def]
+    """A broadcast to ``members`` readers who subscribed to the newsletter, plus ``extra``."""
     people = [person(family_name=f"読者{i}", email=f"r{i}@example.com") for i in range(members)]
+    for reader in people:
+        _consent(reader)
     people += [
         person(family_name=f"名刺{i}", phone=f"03-1234-00{i:02d}") for i in range(without_email)
     ]
+    people += list(extra)
     return broadcasts.broadcast_create(
         name="6月号", template=template("ニュースレター"), sender=sender(),
         segment=static_segment("読者", people), topic_key="newsletter", actor=None,
@@ -140,3 +160,61 @@ def test_the_estimate_counts_members_with_an_email() -> None:
     broadcast = newsletter(2, without_email=2)
 
     assert broadcasts.broadcast_recipient_estimate(broadcast=broadcast) == 2
+
+
+def _the_ones_left_out():  # type: ignore[no-untyped-def]
+    """A member without consent, one who opted out, one on the suppression list, and one who
+    already got a marketing mail today."""
+    never_asked = person(family_name="未同意", email="never@example.com")
+    opted_out = person(family_name="停止", email="stop@example.com")
+    _consent(opted_out)
+    _consent(opted_out, ConsentStatus.WITHDRAWN)
+    bounced = person(family_name="不達", email="bounced@example.com")
+    _consent(bounced)
+    Suppression.objects.create(
+        email_sha256=address_hash("bounced@example.com"),
+        reason=SuppressionReason.HARD_BOUNCE,
+        created_at=NOW,
+    )
+    mailed = person(family_name="配信済", email="mailed@example.com")
+    _consent(mailed)
+    message_enqueue(dedupe_key="seq:today", contact=mailed, topic_key="newsletter")
+    return [never_asked, opted_out, bounced, mailed]
+
+
+def test_the_count_is_who_will_really_receive_it_and_starting_queues_exactly_them() -> None:
+    # given 3 subscribers, 1 card without an email, and 4 members who must not get it today
+    broadcast = newsletter(3, without_email=1, extra=_the_ones_left_out())
+
+    # when the marketer looks at the broadcast
+    audience = broadcasts.broadcast_audience(broadcast=broadcast)
+
+    # then it counts the 3 subscribers and says why the others are left out
+    assert audience.count == 3
+    assert (audience.members, audience.no_email, audience.refused, audience.capped) == (
+        8, 1, 3, 1,
+    )  # fmt: skip
+    # and sending queues the same 3 people
+    broadcasts.broadcast_schedule(broadcast=broadcast, at=None, actor=None)
+    assert broadcasts.broadcast_start(broadcast=broadcast) == 3
+    queued = Message.objects.filter(broadcast=broadcast)
+    assert sorted(m.to_address for m in queued) == [
+        "r0@example.com", "r1@example.com", "r2@example.com",
+    ]  # fmt: skip
+
+
+def test_without_a_cap_for_broadcasts_the_contact_mailed_today_gets_it_too() -> None:
+    frequency_cap_update(per_day=1, sequences=True, broadcasts=False, actor=None)
+    broadcast = newsletter(3, extra=_the_ones_left_out())
+
+    assert broadcasts.broadcast_audience(broadcast=broadcast).count == 4
+
+
+def test_a_sender_without_legal_items_reaches_nobody() -> None:
+    broadcast = newsletter(2)
+    broadcast.sender.postal_address = ""
+    broadcast.sender.save(update_fields=["postal_address"])
+
+    audience = broadcasts.broadcast_audience(broadcast=broadcast)
+
+    assert (audience.count, audience.sender_incomplete) == (0, True)

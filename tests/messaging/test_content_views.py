@@ -7,8 +7,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from sokyaku.consent.models import ConsentStatus
+from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.messaging.models import Broadcast, ChatChannel, Message, Template
+from sokyaku.messaging.services import broadcasts
 from tests.messaging.content_helpers import person, sender, static_segment, template
+from tests.messaging.engine_factories import topic_make
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +156,7 @@ def test_a_broadcast_is_created_and_sent_now(logged_in: Client) -> None:
 
     ConsentTopic.objects.get_or_create(key="newsletter", defaults={"name": "ニュースレター"})
     members = [person(family_name=f"読者{i}", email=f"r{i}@example.com") for i in range(2)]
+    _subscribe(members[0])  # the other one never subscribed
     segment = static_segment("読者", members)
     tpl = template("ニュースレター")
     profile = sender()
@@ -172,7 +177,10 @@ def test_a_broadcast_is_created_and_sent_now(logged_in: Client) -> None:
 
     broadcast.refresh_from_db()
     assert created.status_code == 302
-    assert "2 members with an email address" in detail.content.decode()
+    page = detail.content.decode()
+    assert "1 person will receive it" in page
+    assert "2 members in the segment" in page
+    assert "1 without consent for the topic, opted out or on the suppression list" in page
     assert broadcast.status == "scheduled" and broadcast.scheduled_at is not None
 
 
@@ -192,6 +200,8 @@ def test_the_broadcast_list_shows_recipient_counts(  # type: ignore[no-untyped-d
         response = logged_in.get(reverse("messaging:broadcast_list"))
 
     assert response.status_code == 200 and "号4" in response.content.decode()
+    # a draft's segment size is not shown as its recipients (the page counts those)
+    assert "0 members in the segment" in response.content.decode()
 
 
 def test_a_chat_channel_with_http_is_refused_on_the_form(logged_in: Client) -> None:
@@ -202,3 +212,86 @@ def test_a_chat_channel_with_http_is_refused_on_the_form(logged_in: Client) -> N
 
     assert "https://" in response.content.decode()
     assert not ChatChannel.objects.exists()
+
+
+def _subscribe(contact) -> None:  # type: ignore[no-untyped-def]
+    consent_record(
+        contact_id=contact.pk,
+        topic=topic_make("newsletter"),
+        status=ConsentStatus.GRANTED,
+        legal_basis="opt_in",
+        evidence=Evidence(source="form", source_detail="newsletter"),
+    )
+
+
+def _draft_newsletter():  # type: ignore[no-untyped-def]
+    reader = person(family_name="佐藤", given_name="花子", email="hanako@example.com")
+    _subscribe(reader)
+    never = person(family_name="未同意", email="never@example.com")
+    return broadcasts.broadcast_create(
+        name="6月号",
+        template=template("ニュースレター", subject="{{ contact.family_name }}様 6月号",
+                          body="<p>{{ contact.family_name }}様、こんにちは。</p>"),
+        sender=sender(), segment=static_segment("読者", [never, reader]),
+        topic_key="newsletter", actor=None,
+    )  # fmt: skip
+
+
+def test_the_broadcast_page_previews_the_mail_for_a_real_recipient(logged_in: Client) -> None:
+    broadcast = _draft_newsletter()
+
+    page = logged_in.get(reverse("messaging:broadcast_detail", args=[broadcast.pk]))
+
+    html = page.content.decode()
+    # rendered for the first member who will really receive it, not the one without consent
+    assert "佐藤様 6月号" in html
+    assert "佐藤様、こんにちは。" in html
+    assert "Send me a test" in html
+
+
+def test_a_test_send_goes_to_my_address_through_the_outbox_marked_as_test(
+    logged_in: Client,
+    marketer,  # type: ignore[no-untyped-def]
+    smtp_server,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    marketer.email = "marketer@sample.example"
+    marketer.save(update_fields=["email"])
+    broadcast = _draft_newsletter()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.post(reverse("messaging:broadcast_test", args=[broadcast.pk]))
+
+    assert response.status_code == 302
+    (mail,) = smtp_server.wait_for(1)
+    assert mail["To"] == "marketer@sample.example"
+    assert mail["Subject"].startswith("[TEST]") and "佐藤様 6月号" in mail["Subject"]
+    (message,) = Message.objects.all()
+    assert (message.contact_id, message.broadcast_id) == (None, None)  # not counted as sent
+    broadcast.refresh_from_db()
+    assert broadcast.status == "draft"
+
+
+def test_a_test_send_without_my_address_says_what_to_do(logged_in: Client) -> None:
+    broadcast = _draft_newsletter()
+
+    response = logged_in.post(reverse("messaging:broadcast_test", args=[broadcast.pk]), follow=True)
+
+    assert "Add an email address to your account" in response.content.decode()
+    assert not Message.objects.exists()
+
+
+def test_the_frequency_cap_is_a_setting(logged_in: Client) -> None:
+    from sokyaku.messaging.frequency import frequency_cap_get
+
+    page = logged_in.get(reverse("messaging:frequency"))
+    saved = logged_in.post(reverse("messaging:frequency"), {"per_day": "2", "sequences": "on"})
+    refused = logged_in.post(reverse("messaging:frequency"), {"per_day": "99"})
+
+    assert page.status_code == 200 and 'name="per_day" value="1"' in page.content.decode()
+    assert saved.status_code == 302
+    cap = frequency_cap_get()
+    assert (cap.per_day, cap.sequences, cap.broadcasts) == (2, True, False)
+    assert refused.status_code == 200
+    assert "less than or equal to 20" in refused.content.decode()
+    assert frequency_cap_get().per_day == 2

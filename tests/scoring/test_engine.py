@@ -10,7 +10,12 @@ from sokyaku.activity.models import Event, EventType
 from sokyaku.core import clock
 from sokyaku.scoring.models import ScoreEntry, ScoreState
 from sokyaku.scoring.selectors import score_get
-from sokyaku.scoring.services import band_drops_process, preset_install_if_missing
+from sokyaku.scoring.services import (
+    PRESET,
+    band_drops_process,
+    preset_install_if_missing,
+    ruleset_publish,
+)
 from tests.scoring.factories import START, event, make_contact
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +195,36 @@ def test_a_merge_gives_the_winner_the_losers_points(preset):
         event(loser, "webinar_attended", START, webinar="w")
         contact_merge(winner=winner, loser=loser)
         assert score_get(contact_id=winner.pk).engagement == pytest.approx(45)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "properties", "points"),
+    [
+        ("demo_requested", {"product": "MA"}, 60),
+        ("quote_requested", {}, 60),
+        ("trial_started", {}, 40),
+        ("inquiry", {}, 30),
+        ("page_view", {"url": "https://sample.example/pricing/", "title": "料金プラン"}, 10),
+        ("page_view", {"url": "https://sample.example/contact/", "title": "お問い合わせ"}, 10),
+    ],
+)
+def test_the_preset_scores_the_strongest_signals_of_the_seeds(event_type, properties, points):
+    # given the preset and a contact without fit (seed 003: price and contact pages show need)
+    with clock.frozen(START):
+        ruleset_publish(definition=PRESET)
+        contact = make_contact(1)
+        # when the contact does it (a page twice: once a day counts)
+        event(contact, event_type, START, **properties)
+        if event_type == "page_view":
+            event(contact, event_type, START + timedelta(minutes=5), **properties)
+    # then it is worth the preset's points
+    assert score_get(contact_id=contact.pk, at=START).total == pytest.approx(points)
+
+
+def test_a_demo_requester_without_any_fit_is_hot_and_stays_hot_for_a_week():
+    with clock.frozen(START):
+        ruleset_publish(definition=PRESET)
+        contact = make_contact(1)
+        event(contact, "demo_requested", START, product="MA")
+    assert score_get(contact_id=contact.pk, at=START + timedelta(minutes=5)).temperature == "hot"
+    assert score_get(contact_id=contact.pk, at=START + timedelta(days=7)).temperature == "hot"

@@ -28,19 +28,19 @@ def _with_rule(**rule):
 @pytest.mark.parametrize(
     ("rule", "field"),
     [
-        ({"event_type": "score_band_changed"}, "rules.7.event_type"),
-        ({"event_type": "nonsense"}, "rules.7.event_type"),
-        (_on("url", "like", "x"), "rules.7.conditions.0.op"),
-        (_on("a b", "eq", "x"), "rules.7.conditions.0.field"),
-        (_on("minutes", "gte", "30"), "rules.7.conditions.0.value"),
-        (_on("url", "in", []), "rules.7.conditions.0.value"),
-        ({"cap": 0, "cap_period": "day"}, "rules.7.cap"),
-        ({"cap": 3, "cap_period": ""}, "rules.7.cap_period"),
-        ({"points": "5"}, "rules.7.points"),
-        (_fit({"field": "salary", "op": "eq", "value": 1}), "rules.7.conditions.0.field"),
-        (_fit({"field": "industry", "op": "eq", "value": "Z"}), "rules.7.conditions.0.value"),
-        (_fit({"field": "industry", "op": "gte", "value": 1}), "rules.7.conditions.0.op"),
-        (_fit(), "rules.7.conditions"),
+        ({"event_type": "score_band_changed"}, "rules.12.event_type"),
+        ({"event_type": "nonsense"}, "rules.12.event_type"),
+        (_on("url", "like", "x"), "rules.12.conditions.0.op"),
+        (_on("a b", "eq", "x"), "rules.12.conditions.0.field"),
+        (_on("minutes", "gte", "30"), "rules.12.conditions.0.value"),
+        (_on("url", "in", []), "rules.12.conditions.0.value"),
+        ({"cap": 0, "cap_period": "day"}, "rules.12.cap"),
+        ({"cap": 3, "cap_period": ""}, "rules.12.cap_period"),
+        ({"points": "5"}, "rules.12.points"),
+        (_fit({"field": "salary", "op": "eq", "value": 1}), "rules.12.conditions.0.field"),
+        (_fit({"field": "industry", "op": "eq", "value": "Z"}), "rules.12.conditions.0.value"),
+        (_fit({"field": "industry", "op": "gte", "value": 1}), "rules.12.conditions.0.op"),
+        (_fit(), "rules.12.conditions"),
     ],
 )  # fmt: skip
 def test_bad_rules_are_refused_naming_the_rule_and_condition(rule, field):
@@ -56,7 +56,7 @@ def test_bands_must_be_ordered():
 
 
 def test_the_preset_is_valid():
-    assert len(definition_clean(PRESET).rules) == 7
+    assert len(definition_clean(PRESET).rules) == 12
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from sokyaku.scoring.selectors import ruleset_active
 from sokyaku.scoring.services import (
     PRESET,
     preset_install_if_missing,
+    preset_upgrade_if_untouched,
     ruleset_export,
     ruleset_publish,
     ruleset_restore,
@@ -56,4 +57,46 @@ def test_restoring_publishes_the_old_definition_again():
 def test_the_preset_is_installed_only_once():
     assert preset_install_if_missing() is not None
     assert preset_install_if_missing() is None
+    assert RuleSet.objects.count() == 1
+
+
+def _untouched_first_preset():  # type: ignore[no-untyped-def]
+    from sokyaku.scoring.services.rulesets import _PRESET_2025
+
+    return ruleset_publish(definition=_PRESET_2025, comment="preset")
+
+
+def test_an_installation_on_the_untouched_first_preset_gets_the_current_one():
+    _untouched_first_preset()
+    upgraded = preset_upgrade_if_untouched()
+    assert upgraded is not None and upgraded.version == 2
+    assert ruleset_active() == upgraded
+    names = [rule["name"] for rule in ruleset_export(ruleset=upgraded)["rules"]]
+    assert {"デモ申し込み", "見積依頼", "トライアル開始", "料金ページ閲覧"} <= set(names)
+    assert RecomputeRun.objects.filter(ruleset=upgraded).count() == 1
+    # running migrate again changes nothing
+    assert preset_upgrade_if_untouched() is None
+    assert RuleSet.objects.count() == 2
+
+
+def test_an_edited_preset_is_left_alone():
+    first = _untouched_first_preset()
+    edited = ruleset_export(ruleset=first)
+    edited["rules"][3]["points"] = 40  # the inquiry is worth more here
+    ruleset_publish(definition=edited, comment="ours")
+    assert preset_upgrade_if_untouched() is None
+    assert ruleset_active().version == 2
+
+
+def test_the_first_preset_restored_on_purpose_after_the_upgrade_stays():
+    old = _untouched_first_preset()
+    preset_upgrade_if_untouched()
+    ruleset_restore(ruleset=old)
+    assert preset_upgrade_if_untouched() is None
+    assert ruleset_active().version == 3
+
+
+def test_a_new_installation_gets_the_current_preset_and_no_upgrade():
+    preset_install_if_missing()
+    assert preset_upgrade_if_untouched() is None
     assert RuleSet.objects.count() == 1

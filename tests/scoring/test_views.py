@@ -50,19 +50,19 @@ def test_adding_a_rule_publishes_a_version_and_recomputes(
 ):
     with clock.frozen(START):
         contact = make_contact()
-        event(contact, "page_view", START, url="/pricing")
+        event(contact, "page_view", START, url="/case-study")
         with django_capture_on_commit_callbacks(execute=True):
             response = logged_in.post(
                 reverse("scoring:rule_create", args=["behaviour"]),
-                {"name": "料金ページ", "event_type": "page_view", "points": "8", "cap": "1",
+                {"name": "事例ページ", "event_type": "page_view", "points": "8", "cap": "1",
                  "cap_period": "day", "cond_0_field": "url", "cond_0_op": "contains",
-                 "cond_0_value": "/pricing"},
+                 "cond_0_value": "/case-study"},
             )  # fmt: skip
     assert response.status_code == 302
     active = ruleset_active()
     assert active.version == 2
     assert ruleset_export(ruleset=active)["rules"][-1]["conditions"] == [
-        {"field": "url", "op": "contains", "value": "/pricing"}
+        {"field": "url", "op": "contains", "value": "/case-study"}
     ]
     run = active.runs.get()
     assert run.status == RecomputeStatus.DONE
@@ -112,7 +112,7 @@ def test_settings_change_half_life_and_edges(logged_in, preset):
 def test_restore_an_old_version(logged_in, preset):
     ruleset_publish(definition={**PRESET, "rules": []})
     logged_in.post(reverse("scoring:version_restore", args=[1]))
-    assert len(ruleset_export(ruleset=ruleset_active())["rules"]) == 7
+    assert len(ruleset_export(ruleset=ruleset_active())["rules"]) == len(PRESET["rules"])
 
 
 def test_export_and_import(logged_in, preset):
@@ -143,5 +143,5 @@ def test_contact_page_panel_shows_score_breakdown(logged_in, preset):
     text = page.content.decode()
     assert 'id="score-panel"' in text
     assert "資料ダウンロード" in text
-    assert "28.0" in text  # 5 today + 23 fit
+    assert 'score-panel__total">28<' in text  # 5 today + 23 fit
     assert "ターゲット業種（情報通信・製造）" in text

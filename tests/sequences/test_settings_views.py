@@ -231,7 +231,33 @@ def test_settings_page_in_few_queries(logged_in: Client, django_assert_max_num_q
     sequence = sequence_make(
         trigger_kind=TriggerKind.SEGMENT_ENTERED, trigger_config={"segment": segment.pk}
     )
-    with django_assert_max_num_queries(11):
+    # (+2: the other sequences for "do not enrol while in", and this one's exclusions)
+    with django_assert_max_num_queries(13):
         response = logged_in.get(reverse("sequences:settings", args=[sequence.pk]))
     assert response.status_code == 200
     assert "資料 4" in response.content.decode()
+
+
+def test_priority_and_exclusions_are_set_in_the_settings(logged_in: Client) -> None:
+    # given the B2B sequence
+    b2b = sequence_make(name="B2B 資料請求フォロー")
+    # when the marketer creates the form's follow-up with a higher priority, excluding B2B
+    response = logged_in.post(
+        reverse("sequences:create"),
+        settings_post(name="資料フォロー", priority="10", exclusions=[str(b2b.pk)]),
+    )
+    # then both are stored and shown again on the settings page
+    assert response.status_code == 302
+    follow_up = Sequence.objects.get(name="資料フォロー")
+    assert follow_up.priority == 10
+    assert list(follow_up.exclusions.all()) == [b2b]
+    shown = shown_values(logged_in, reverse("sequences:settings", args=[follow_up.pk]))
+    assert (shown["priority"], shown["exclusions"]) == (10, [b2b.pk])
+    # and a priority out of range is a field error that stores nothing
+    refused = logged_in.post(
+        reverse("sequences:settings", args=[follow_up.pk]),
+        {**shown, "priority": "500", "exclusions": []},
+    )
+    assert refused.status_code == 200 and refused.context["form"].errors["priority"]
+    follow_up.refresh_from_db()
+    assert (follow_up.priority, list(follow_up.exclusions.all())) == (10, [b2b])

@@ -14,6 +14,7 @@ from sokyaku.consent.models import ConsentStatus
 from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.core import clock
 from sokyaku.messaging.models import Message
+from sokyaku.messaging.services.frequency import frequency_cap_update
 from sokyaku.sequences.calendar import TOKYO
 from sokyaku.sequences.models import EnrollmentStatus, StepKind, StepRun
 from sokyaku.sequences.services.editing import StepInput, sequence_pause, sequence_resume
@@ -86,6 +87,8 @@ def test_a_late_enrolment_waits_for_the_window() -> None:
 
 def test_a_tick_twice_at_the_same_moment_sends_once() -> None:
     with clock.frozen(tokyo(2026, 11, 25, 10, 0)):
+        # (two mails back to back: without a frequency cap, both go in the first tick)
+        frequency_cap_update(per_day=0, sequences=True, broadcasts=True, actor=None)
         sequence = sequence_make(steps=[email(), email()])
         enrollment = sequence_enroll(sequence=sequence, contact=contact_make())
         assert sequences_tick() == 1

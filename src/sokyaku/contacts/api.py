@@ -139,8 +139,13 @@ class CompanyRef(Schema):
 class ScoreOut(Schema):
     engagement: float = Field(description="Behaviour points as of now, after decay.")
     fit: int = Field(description="Points from attributes (title, company size, industry …).")
-    total: float = Field(description="engagement + fit.")
-    temperature: Literal["cold", "warm", "hot"]
+    total: float = Field(description="engagement + fit (exact).")
+    points: int = Field(
+        description="The score as the UI shows it: `total` rounded down to whole points."
+    )
+    temperature: Literal["cold", "warm", "hot"] = Field(
+        description="The band of `points` (so the shown number and band always agree)."
+    )
 
 
 class ContactOut(Schema):

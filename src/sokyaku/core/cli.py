@@ -47,7 +47,8 @@ def _migrate(verbosity: int = 1) -> None:
     when it has none: consent topics, the seed's scoring rules and MQL rules, mail templates
     and sender profiles, the seed's sequences (onboarding active, the others as drafts), the
     default handoff triggers and the default sales pipeline; contacts from before the lifecycle
-    app get their initial stage."""
+    app get their initial stage. An installation still running the first shipped scoring preset
+    unchanged gets the current preset as a new rule set version."""
     from django.core.management import call_command
 
     from sokyaku.consent.services import topics_default_install
@@ -57,12 +58,13 @@ def _migrate(verbosity: int = 1) -> None:
     from sokyaku.handoff.services import trigger_presets_install
     from sokyaku.lifecycle.services import lifecycle_rebuild_initial, mql_presets_install_if_missing
     from sokyaku.messaging.presets import messaging_presets_install_if_missing
-    from sokyaku.scoring.services import preset_install_if_missing
+    from sokyaku.scoring.services import preset_install_if_missing, preset_upgrade_if_untouched
     from sokyaku.sequences.presets import sequences_presets_install_if_missing
 
     call_command("migrate", interactive=False, verbosity=verbosity)
     topics_default_install()
     preset_install_if_missing()
+    preset_upgrade_if_untouched()
     mql_presets_install_if_missing()
     lifecycle_rebuild_initial()
     messaging_presets_install_if_missing()

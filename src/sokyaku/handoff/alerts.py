@@ -327,6 +327,7 @@ def _customer(contact: Contact) -> list[tuple[str, str]]:
 
 
 def _breakdown(contact_id: int) -> list[tuple[str, str]]:
+    from sokyaku.scoring.decay import points_shown
     from sokyaku.scoring.selectors import score_breakdown
 
     data = score_breakdown(contact_id=contact_id, limit=20)
@@ -335,7 +336,7 @@ def _breakdown(contact_id: int) -> list[tuple[str, str]]:
     rows = [
         (
             L_SCORE,
-            f"{score.total:.0f}点（{temperature}） 行動 {score.engagement:.0f}点 / "
+            f"{score.points}点（{temperature}） 行動 {points_shown(score.engagement)}点 / "
             f"属性 {score.fit}点",
         )
     ]

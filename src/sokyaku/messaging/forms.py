@@ -241,3 +241,25 @@ class ScheduleForm(ServiceErrors, forms.Form):
             return None
         # The browser sends wall-clock time; the team works in Japan time.
         return value.replace(tzinfo=TOKYO) if value.tzinfo is None else value
+
+
+class FrequencyCapForm(ServiceErrors, forms.Form):
+    per_day = forms.IntegerField(
+        label=_("Marketing mails per contact per day"),
+        min_value=0,
+        max_value=20,
+        help_text=_(
+            "Counted per Japan calendar day over sequence mails and broadcasts together; "
+            "0 is no cap. Transactional mail (alerts, receipts) is never capped."
+        ),
+    )
+    sequences = forms.BooleanField(
+        label=_("Sequence mails wait for the next free day"),
+        required=False,
+        help_text=_("A capped step waits for the next day's send window; it is never dropped."),
+    )
+    broadcasts = forms.BooleanField(
+        label=_("Broadcasts leave out contacts at the cap"),
+        required=False,
+        help_text=_("The broadcast page counts them out before you send."),
+    )

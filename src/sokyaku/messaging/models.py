@@ -266,3 +266,29 @@ class MessageLink(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class FrequencyCap(models.Model):
+    """How many marketing mails one contact may get a day (one row; defaults without it).
+
+    Counted per contact and Asia/Tokyo calendar day over marketing-stream email (sequence
+    steps and broadcasts together; queued, sending and sent ones). Transactional mail (alerts,
+    receipts, test mails) is never capped and never counted. ``per_day`` 0 means no cap.
+    Sequences: a capped mail step waits for the next free day inside its send window.
+    Broadcasts: a contact at the cap is left out of the broadcast.
+    """
+
+    per_day = models.PositiveSmallIntegerField(_("marketing mails per contact per day"), default=1)
+    sequences = models.BooleanField(_("applies to sequence mails"), default=True)
+    broadcasts = models.BooleanField(_("applies to broadcasts"), default=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("frequency cap")
+        verbose_name_plural = _("frequency caps")
+
+    def __str__(self) -> str:
+        return f"{self.per_day}/day"

@@ -202,3 +202,13 @@ def broadcast_message_counts(*, broadcast: Broadcast) -> dict[str, int]:
         .order_by()
     )
     return {status: counts.get(status, 0) for status in MessageStatus.values}
+
+
+def broadcast_first_recipient(*, broadcast: Broadcast) -> int | None:
+    """The contact of a started broadcast's first message (the page's sample recipient)."""
+    return (
+        Message.objects.filter(broadcast=broadcast, contact__isnull=False)
+        .order_by("pk")
+        .values_list("contact_id", flat=True)
+        .first()
+    )

@@ -27,6 +27,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="broadcast_schedule",
     ),
     path("broadcasts/<int:broadcast_id>/cancel/", views.broadcast_cancel, name="broadcast_cancel"),
+    path("broadcasts/<int:broadcast_id>/test/", views.broadcast_test_send, name="broadcast_test"),
+    path("frequency/", views.frequency_cap_edit, name="frequency"),
     path("chat/", views.chat_list, name="chat_list"),
     path("chat/new/", views.chat_create, name="chat_create"),
     path("chat/<int:channel_id>/", views.chat_edit, name="chat_edit"),

@@ -27,14 +27,17 @@ from sokyaku.messaging import rendering, selectors
 from sokyaku.messaging.forms import (
     BroadcastForm,
     ChatChannelForm,
+    FrequencyCapForm,
     ScheduleForm,
     SenderProfileForm,
     TemplateForm,
     TestSendForm,
 )
+from sokyaku.messaging.frequency import frequency_cap_get
 from sokyaku.messaging.models import BroadcastStatus, Stream, Template
 from sokyaku.messaging.services import broadcasts as broadcast_services
 from sokyaku.messaging.services import content
+from sokyaku.messaging.services.frequency import frequency_cap_update
 
 PAGE_SIZE = 50
 CONTACT_CHOICES = 10
@@ -407,19 +410,79 @@ def broadcast_detail(request: HtmxHttpRequest, broadcast_id: int) -> HttpRespons
 
 def _broadcast_context(broadcast: Any, schedule_form: ScheduleForm | None = None) -> dict[str, Any]:
     is_open = broadcast.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+    audience = broadcast_services.broadcast_audience(broadcast=broadcast) if is_open else None
+    sample = _broadcast_sample(broadcast, audience)
+    preview = _broadcast_preview(broadcast, sample)
     return {
         "broadcast": broadcast,
         "tab": "broadcasts",
         "is_open": is_open,
         "can_cancel": broadcast.status not in (BroadcastStatus.SENT, BroadcastStatus.CANCELLED),
-        "estimate": broadcast_services.broadcast_recipient_estimate(broadcast=broadcast)
-        if is_open
-        else None,
+        "audience": audience,
+        "estimate": audience.count if audience is not None else None,
         "counts": selectors.broadcast_message_counts(broadcast=broadcast),
         "missing": rendering.sender_profile_check(broadcast.sender),
         "schedule_form": schedule_form
         or ScheduleForm(initial={"scheduled_at": broadcast.scheduled_at}),
+        "preview_contact": sample,
+        **preview,
     }
+
+
+def _broadcast_sample(
+    broadcast: Any, audience: broadcast_services.Audience | None
+) -> Contact | None:
+    """The recipient the preview and the test mail are rendered for: the first who will
+    really receive it (or, once sent, the first who was sent it)."""
+    if audience is not None:
+        contact_id = audience.recipients[0][0] if audience.recipients else None
+    else:
+        contact_id = selectors.broadcast_first_recipient(broadcast=broadcast)
+    if contact_id is None:
+        return None
+    return Contact.objects.select_related("company", "owner").filter(pk=contact_id).first()
+
+
+def _broadcast_preview(broadcast: Any, contact: Contact | None) -> dict[str, Any]:
+    try:
+        rendered = rendering.preview_render(
+            template=broadcast.template, contact=contact, sender=broadcast.sender, context={}
+        )
+    except ValidationError as exc:  # an old template that no longer compiles
+        return {"preview": None, "preview_error": exc.message}
+    return {"preview": rendered, "preview_error": ""}
+
+
+@require_POST
+@login_required
+@permission_required("messaging.change_broadcast", raise_exception=True)
+@domain_errors
+def broadcast_test_send(request: HtmxHttpRequest, broadcast_id: int) -> HttpResponse:
+    """Send the broadcast, rendered for its sample recipient, to the current user's address
+    (a test mail through the outbox: subject marked [TEST], no consent check, not counted)."""
+    broadcast = selectors.broadcast_get(user=request.user, id=broadcast_id)
+    address = getattr(request.user, "email", "") or ""
+    if not address:
+        messages.error(request, _("Add an email address to your account to receive test mails."))
+        return redirect("messaging:broadcast_detail", broadcast_id=broadcast.pk)
+    audience = (
+        broadcast_services.broadcast_audience(broadcast=broadcast)
+        if broadcast.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+        else None
+    )
+    try:
+        content.template_test_send(
+            template=broadcast.template,
+            contact=_broadcast_sample(broadcast, audience),
+            to_address=address,
+            sender=broadcast.sender,
+            actor=actor(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, _(exc.message))
+    else:
+        messages.success(request, _("Test mail queued to %(address)s.") % {"address": address})
+    return redirect("messaging:broadcast_detail", broadcast_id=broadcast.pk)
 
 
 @require_POST
@@ -459,3 +522,40 @@ def broadcast_cancel(request: HtmxHttpRequest, broadcast_id: int) -> HttpRespons
     else:
         messages.success(request, _("Broadcast cancelled."))
     return redirect("messaging:broadcast_detail", broadcast_id=broadcast.pk)
+
+
+# --- Frequency cap ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def frequency_cap_edit(request: HtmxHttpRequest) -> HttpResponse:
+    """How many marketing mails one contact may get a day (sequences and broadcasts)."""
+    cap = frequency_cap_get()
+    can_change = request.user.has_perm("messaging.change_frequencycap")
+    if request.method == "POST":
+        if not can_change:
+            return HttpResponse(status=403)
+        form = FrequencyCapForm(request.POST)
+        if form.is_valid():
+            try:
+                frequency_cap_update(**form.cleaned_data, actor=actor(request))
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Frequency cap saved."))
+                return redirect("messaging:frequency")
+    else:
+        form = FrequencyCapForm(
+            initial={
+                "per_day": cap.per_day,
+                "sequences": cap.sequences,
+                "broadcasts": cap.broadcasts,
+            }
+        )
+    return render(
+        request,
+        "messaging/content/frequency.html",
+        {"form": form, "tab": "frequency", "can_change": can_change},
+    )

@@ -31,6 +31,17 @@ def add(
     ), new_epoch
 
 
+def points_shown(value: float) -> int:
+    """A score as people read it: whole points, rounded down.
+
+    Every place that shows a score (contact list, inbox, score panel, alert mail and chat, API
+    ``points``) shows this number, and the band shown beside it is ``band_for`` of this same
+    number: 19.99 is shown as 19 and is cold, never "20 (cold)". Rounding down keeps the shown
+    engagement plus fit equal to the shown total (fit is whole points).
+    """
+    return math.floor(value)
+
+
 def band_for(total: float, *, warm_at: float, hot_at: float) -> str:
     if total >= hot_at:
         return Temperature.HOT

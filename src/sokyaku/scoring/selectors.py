@@ -61,13 +61,30 @@ def recompute_run_latest() -> RecomputeRun | None:
 
 @dataclass(frozen=True)
 class ScoreView:
+    """A contact's score at a moment. ``points`` is the shown number (``decay.points_shown``)
+    and ``temperature`` its band, so the two never contradict; ``total`` is the exact value."""
+
     engagement: float
     fit: int
     total: float
     temperature: str
+    points: int
 
 
-_EMPTY = ScoreView(engagement=0.0, fit=0, total=0.0, temperature=Temperature.COLD)
+_EMPTY = ScoreView(engagement=0.0, fit=0, total=0.0, temperature=Temperature.COLD, points=0)
+
+
+def score_view_build(*, engagement: float, fit: int, warm_at: float, hot_at: float) -> ScoreView:
+    """The view of ``engagement`` (already decayed) + ``fit``: the band of the shown points."""
+    total = engagement + fit
+    points = decay.points_shown(total)
+    return ScoreView(
+        engagement=engagement,
+        fit=fit,
+        total=total,
+        temperature=decay.band_for(points, warm_at=warm_at, hot_at=hot_at),
+        points=points,
+    )
 
 
 def _edges(ruleset: RuleSet | None) -> tuple[float, float, float]:
@@ -79,13 +96,7 @@ def _edges(ruleset: RuleSet | None) -> tuple[float, float, float]:
 def _view(state: ScoreState, *, at: datetime, ruleset: RuleSet | None) -> ScoreView:
     half_life, warm, hot = _edges(ruleset)
     engagement = decay.worth(state.engagement, state.engagement_epoch, at.timestamp(), half_life)
-    total = engagement + state.fit
-    return ScoreView(
-        engagement=engagement,
-        fit=state.fit,
-        total=total,
-        temperature=decay.band_for(total, warm_at=warm, hot_at=hot),
-    )
+    return score_view_build(engagement=engagement, fit=state.fit, warm_at=warm, hot_at=hot)
 
 
 def score_get(*, contact_id: int, at: datetime | None = None) -> ScoreView:
@@ -190,16 +201,11 @@ def score_breakdown(*, contact_id: int, at: datetime | None = None, limit: int =
         engagement = decay.worth(
             row["score__engagement"], row["score__engagement_epoch"], at.timestamp(), half_life
         )
-        total = engagement + row["score__fit"]
-        score = ScoreView(
+        score = score_view_build(
             engagement=engagement,
             fit=row["score__fit"],
-            total=total,
-            temperature=decay.band_for(
-                total,
-                warm_at=compiled.warm_at if compiled else 20.0,
-                hot_at=compiled.hot_at if compiled else 50.0,
-            ),
+            warm_at=compiled.warm_at if compiled else 20.0,
+            hot_at=compiled.hot_at if compiled else 50.0,
         )
     query = ScoreEntry.objects.filter(contact_id=contact_id)
     rows = list(query.select_related("rule").order_by("-occurred_at", "-id")[:limit])

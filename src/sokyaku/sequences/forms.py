@@ -83,6 +83,7 @@ class SettingsChoices:
     senders: Choices
     topics: Choices
     default_sender: int | None = None
+    sequences: Choices = ()  # other sequences, for "do not enrol while in"
 
 
 def closures_text(closures: Sequence[dict[str, str]]) -> str:
@@ -191,6 +192,24 @@ class SequenceSettingsForm(forms.Form):
         error_messages={"required": _("Choose the consent topic the messages are sent under.")},
     )
 
+    priority = forms.IntegerField(
+        label=_("Priority"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=_(
+            "When the frequency cap lets only one sequence mail a contact on a day, the higher "
+            "priority sends first; the other mail waits for the next day."
+        ),
+    )
+    exclusions = forms.TypedMultipleChoiceField(
+        label=_("Do not enrol while in"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A contact active in any of these sequences is not enrolled in this one."),
+    )
+
     def __init__(
         self,
         data: Any = None,
@@ -220,6 +239,10 @@ class SequenceSettingsForm(forms.Form):
         self._set_choices("sender", senders)
         topics = _with_current(choices.topics, sequence.topic_key if sequence else "")
         self._set_choices("topic_key", blank + topics)
+        self._set_choices(
+            "exclusions",
+            [(pk, name) for pk, name in choices.sequences if not sequence or pk != sequence.pk],
+        )
 
     def _set_choices(self, name: str, choices: Choices) -> None:
         field = self.fields[name]
@@ -237,6 +260,7 @@ class SequenceSettingsForm(forms.Form):
             "skip_holidays": True,
             "closures": closures_text([NEW_YEAR_CLOSURE]),
             "sender": choices.default_sender,
+            "priority": 0,
         }
 
     @staticmethod
@@ -265,6 +289,8 @@ class SequenceSettingsForm(forms.Form):
             "closures": closures_text(sequence.closures or []),
             "sender": sequence.sender_id,
             "topic_key": sequence.topic_key,
+            "priority": sequence.priority,
+            "exclusions": list(sequence.exclusions.values_list("pk", flat=True)),
         }
 
     def trigger_fields(self) -> list[tuple[str, forms.BoundField]]:
@@ -380,6 +406,8 @@ class SequenceSettingsForm(forms.Form):
             closures=data["closures"],
             sender_id=data.get("sender") or None,
             topic_key=data["topic_key"],
+            priority=data.get("priority"),
+            exclusion_ids=list(data.get("exclusions") or []),
         )
 
     def add_service_errors(self, exc: SokyakuError) -> None:

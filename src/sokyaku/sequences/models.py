@@ -3,6 +3,8 @@
 An enrolment knows its ``next_run_at``; the worker's tick claims due enrolments
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and advances them, creating outbox messages in the same
 transaction. The queue only says "look now"; a lost queue item delays a step, never loses it.
+A sequence's ``priority`` and ``exclusions`` keep one person from getting several sequences'
+mails at once, with the messaging app's frequency cap (``sequences.services.tick``).
 ``StepRun`` is the history of what each enrolment did at each step (and the message it queued).
 """
 
@@ -68,6 +70,17 @@ class Sequence(models.Model):
         related_name="+",
     )
     topic_key = models.SlugField(_("consent topic"), max_length=50, blank=True)
+    # When the frequency cap lets only one of several sequences mail a contact on a day, the
+    # higher priority goes first (equal: the one whose step is due first).
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0)
+    # "Do not enrol while in sequence X": a contact active in any of these is not enrolled.
+    exclusions = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="excluded_by",
+        verbose_name=_("do not enrol while in"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

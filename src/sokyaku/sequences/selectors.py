@@ -344,3 +344,8 @@ def preview_as_dicts(planned: Iterable[PlannedStep]) -> list[dict[str, Any]]:
         }
         for p in planned
     ]
+
+
+def sequence_choices() -> QuerySet[Any]:
+    """``(id, name)`` of every sequence but archived ones (the exclusions picker)."""
+    return Sequence.objects.exclude(status="archived").order_by("name").values_list("pk", "name")

@@ -74,6 +74,8 @@ _LAID_OUT = {
     "closures",
     "sender",
     "topic_key",
+    "priority",
+    "exclusions",
 }
 
 
@@ -112,6 +114,7 @@ def _settings_choices(request: HttpRequest) -> SettingsChoices:
             for t in consent_selectors.topic_list().filter(is_active=True).only("key", "name")
         ],
         default_sender=next((pk for pk, _name, default in senders if default), None),
+        sequences=list(selectors.sequence_choices()),
     )
 
 

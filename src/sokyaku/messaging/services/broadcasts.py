@@ -7,14 +7,20 @@ message of it is waiting) — or ``cancelled`` before that.
 
 ``broadcast_start`` creates the outbox rows set-based: one ``Message`` per member with dedupe key
 ``bc:<broadcast>:<contact>`` (``bulk_create(ignore_conflicts=True)`` in chunks), so starting twice,
-or two workers starting the same broadcast, queues each person once. Consent, suppression and
-the sender's legal items are checked per message at sending time, not here; members without an
-email address are skipped.
+or two workers starting the same broadcast, queues each person once.
+
+Who gets it is ``broadcast_audience``, the one query behind both the count the broadcast page
+shows and the messages starting queues: members with an email address, not merged away, not on
+the suppression list, with consent or a legal basis for the topic and not opted out (the checks
+sending itself makes, ``delivery.marketing_refusals``), and — when the frequency cap applies to
+broadcasts — who has not had their marketing mails that Tokyo day. Sending checks consent and
+suppression once more per message, so an opt-out between start and sending still stops a mail.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -22,6 +28,7 @@ from django.db import transaction
 
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, ValidationError
+from sokyaku.messaging.frequency import contacts_at_cap
 from sokyaku.messaging.models import (
     Broadcast,
     BroadcastStatus,
@@ -32,6 +39,8 @@ from sokyaku.messaging.models import (
     Stream,
     Template,
 )
+from sokyaku.messaging.rendering import sender_profile_check
+from sokyaku.messaging.services.delivery import marketing_refusals
 from sokyaku.messaging.services.outbox import deliver_after_commit
 from sokyaku.segments import selectors as segment_selectors
 from sokyaku.segments import services as segment_services
@@ -161,13 +170,55 @@ def broadcast_cancel(*, broadcast: Broadcast, actor: User | None) -> Broadcast:
     return row
 
 
-def broadcast_recipient_estimate(*, broadcast: Broadcast) -> int:
-    """Members with an email address now (as last evaluated): what starting would queue."""
-    return (
+@dataclass
+class Audience:
+    """Who a broadcast goes to now, and why the other members do not get it."""
+
+    recipients: list[tuple[int, str]] = field(default_factory=list)  # (contact id, address)
+    members: int = 0
+    no_email: int = 0
+    refused: int = 0  # suppression list, no consent or legal basis, opted out
+    capped: int = 0  # had their marketing mails today (frequency cap)
+    sender_incomplete: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.recipients)
+
+
+def broadcast_audience(*, broadcast: Broadcast, at: datetime | None = None) -> Audience:
+    """The members (as last evaluated) that would really receive ``broadcast`` at ``at``.
+
+    The same answer ``broadcast_start`` queues from: email address, not merged, not
+    suppressed, consent/legal basis for the topic and no opt-out, and not at the frequency cap
+    (when it applies to broadcasts). With a sender profile that lacks legal items nobody gets
+    it (sending would suppress every mail).
+    """
+    at = at or clock.now()
+    rows = list(
         segment_selectors.segment_members(user=None, segment=broadcast.segment)
-        .exclude(contact__email="")
-        .count()
+        .filter(contact__merged_into__isnull=True)
+        .order_by("contact_id")
+        .values_list("contact_id", "contact__email")
     )
+    audience = Audience(members=len(rows))
+    with_email = [(contact_id, email) for contact_id, email in rows if email]
+    audience.no_email = len(rows) - len(with_email)
+    refused = marketing_refusals(recipients=with_email, topic_key=broadcast.topic_key)
+    audience.refused = len(refused)
+    allowed = [(cid, email) for cid, email in with_email if cid not in refused]
+    capped = contacts_at_cap(contact_ids=[cid for cid, _email in allowed], at=at)
+    audience.capped = len(capped)
+    audience.recipients = [(cid, email) for cid, email in allowed if cid not in capped]
+    if sender_profile_check(broadcast.sender):
+        audience.sender_incomplete = True
+        audience.recipients = []
+    return audience
+
+
+def broadcast_recipient_estimate(*, broadcast: Broadcast) -> int:
+    """How many would really receive ``broadcast`` now (``broadcast_audience``)."""
+    return broadcast_audience(broadcast=broadcast).count
 
 
 def _refresh_segment(segment: Segment) -> None:
@@ -194,15 +245,14 @@ def broadcast_start(*, broadcast: Broadcast) -> int:
         row = _locked(broadcast)
         if row.status != BroadcastStatus.SCHEDULED or (row.scheduled_at and row.scheduled_at > now):
             return 0
-        members = (
-            segment_selectors.segment_members(user=None, segment=row.segment)
-            .exclude(contact__email="")
-            .order_by("contact_id")
-            .values_list("contact_id", "contact__email")
-        )
         before = Message.objects.filter(broadcast=row).count()
+        audience = broadcast_audience(broadcast=row, at=now)
+        # A second start must not count this broadcast's own messages against the cap.
+        mine = set(Message.objects.filter(broadcast=row).values_list("contact_id", flat=True))
         batch: list[Message] = []
-        for contact_id, email in members.iterator(chunk_size=CHUNK):
+        for contact_id, email in audience.recipients:
+            if contact_id in mine:
+                continue
             batch.append(
                 Message(
                     dedupe_key=f"bc:{row.pk}:{contact_id}",

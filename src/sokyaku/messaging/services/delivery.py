@@ -473,35 +473,81 @@ def _permissions_read(messages: Sequence[Message], batch: _Batch) -> _Permission
         if message.to_address and message.pk not in batch.hashes:
             batch.hashes[message.pk] = address_hash(message.to_address)
     hashes = {m.pk: batch.hashes[m.pk] for m in messages if m.to_address}
-    suppressed = dict(
-        Suppression.objects.filter(email_sha256__in=set(hashes.values())).values_list(
-            "email_sha256", "reason"
-        )
-    )
     pairs = {
         (m.contact.pk, m.topic_key)
         for m in messages
         if m.stream == Stream.MARKETING and m.contact is not None and m.topic_key
     }
+    return _permissions_for(hashes=hashes, pairs=pairs)
+
+
+def _permissions_for(*, hashes: dict[int, str], pairs: set[tuple[int, str]]) -> _Permissions:
+    suppressed: dict[str, str] = {}
+    wanted = sorted(set(hashes.values()))
+    for start in range(0, len(wanted), 500):
+        suppressed.update(
+            Suppression.objects.filter(email_sha256__in=wanted[start : start + 500]).values_list(
+                "email_sha256", "reason"
+            )
+        )
     return _Permissions(hashes=hashes, suppressed=suppressed, consent=may_send_many(pairs=pairs))
 
 
 def _refusal(message: Message, permissions: _Permissions) -> str | None:
     """Why the suppression list or the consent ledger forbid this mail now; ``None`` if not."""
-    marketing = message.stream == Stream.MARKETING
-    reason = permissions.suppressed.get(permissions.hashes[message.pk])
+    return _refusal_of(
+        key=message.pk,
+        marketing=message.stream == Stream.MARKETING,
+        contact_id=message.contact.pk if message.contact is not None else None,
+        topic_key=message.topic_key,
+        permissions=permissions,
+    )
+
+
+def _refusal_of(
+    *,
+    key: int,
+    marketing: bool,
+    contact_id: int | None,
+    topic_key: str,
+    permissions: _Permissions,
+) -> str | None:
+    reason = permissions.suppressed.get(permissions.hashes[key])
     if reason is not None and (marketing or reason != SuppressionReason.COMPLAINT):
         return f"The address is on the suppression list: {SuppressionReason(reason).label}."
     if not marketing:
         return None
-    if not message.topic_key:
+    if not topic_key:
         return "Marketing mail without a consent topic."
-    assert message.contact is not None
-    if not permissions.consent[(message.contact.pk, message.topic_key)]:
-        return (
-            f"No consent or legal basis for topic “{message.topic_key}”, or the person opted out."
-        )
+    assert contact_id is not None
+    if not permissions.consent[(contact_id, topic_key)]:
+        return f"No consent or legal basis for topic “{topic_key}”, or the person opted out."
     return None
+
+
+def marketing_refusals(*, recipients: Sequence[tuple[int, str]], topic_key: str) -> dict[int, str]:
+    """Why a marketing mail under ``topic_key`` to each ``(contact_id, address)`` would be
+    refused if it were sent now: the suppression list and consent/legal basis checks of
+    sending itself (``_refusal``), read set-based. Contacts missing from the answer may be
+    mailed. Broadcasts count and queue their recipients with this."""
+    hashes = {contact_id: address_hash(address) for contact_id, address in recipients if address}
+    pairs = {(contact_id, topic_key) for contact_id in hashes} if topic_key else set()
+    permissions = _permissions_for(hashes=hashes, pairs=pairs)
+    refused: dict[int, str] = {}
+    for contact_id, address in recipients:
+        if not address:
+            refused[contact_id] = "No email address."
+            continue
+        reason = _refusal_of(
+            key=contact_id,
+            marketing=True,
+            contact_id=contact_id,
+            topic_key=topic_key,
+            permissions=permissions,
+        )
+        if reason is not None:
+            refused[contact_id] = reason
+    return refused
 
 
 def _check(messages: list[Message], batch: _Batch) -> list[Message]:

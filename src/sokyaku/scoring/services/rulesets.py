@@ -2,8 +2,10 @@
 
 Every change publishes the whole definition as the next version, makes it the only active one and
 starts a recompute; restoring an old version publishes its definition again. The preset is the
-seed articles' example (page views, downloads, webinars, inquiries; 部長 and up, 100+ employees,
-target industries).
+seed articles' example (demo, quote and trial requests, inquiries, pricing and contact page
+views, product page views, downloads, webinars; 部長 and up, 100+ employees, target industries);
+an installation still running the first shipped preset unchanged is moved to the current one by
+``preset_upgrade_if_untouched``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,135 @@ logger = logging.getLogger(__name__)
 TARGET_INDUSTRIES = [str(Industry.INFORMATION), str(Industry.MANUFACTURING)]
 
 PRESET: dict[str, Any] = {
+    "half_life_days": 30,
+    "warm_at": 20,
+    "hot_at": 50,
+    "score_machine_opens": False,
+    "rules": [
+        {
+            "kind": "behaviour",
+            "name": "製品ページ閲覧",
+            "event_type": str(EventType.PAGE_VIEW),
+            "conditions": [{"field": "url", "op": "contains", "value": "/product"}],
+            "points": 5,
+            "cap": 5,
+            "cap_period": "day",
+        },
+        {
+            "kind": "behaviour",
+            "name": "資料ダウンロード",
+            "event_type": str(EventType.ASSET_DOWNLOADED),
+            "conditions": [],
+            "points": 10,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            "kind": "behaviour",
+            "name": "ウェビナー参加",
+            "event_type": str(EventType.WEBINAR_ATTENDED),
+            "conditions": [],
+            "points": 15,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            # An inquiry-kind form records form_submitted (properties.kind = "inquiry") *and* an
+            # inquiry event for the same submission (capture.kinds), so scoring the inquiry
+            # event covers inquiry forms, API inquiries and imports without counting one twice.
+            "kind": "behaviour",
+            "name": "問い合わせ",
+            "event_type": str(EventType.INQUIRY),
+            "conditions": [],
+            "points": 30,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            # The strongest signals (seed 003): someone who asks for a demo or a quote is hot
+            # on the spot, whatever their fit, and stays hot for about a week (60 decays to the
+            # hot edge 50 in 30 · log2(60/50) ≈ 8 days); a trial is close behind.
+            "kind": "behaviour",
+            "name": "デモ申し込み",
+            "event_type": str(EventType.DEMO_REQUESTED),
+            "conditions": [],
+            "points": 60,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            "kind": "behaviour",
+            "name": "見積依頼",
+            "event_type": str(EventType.QUOTE_REQUESTED),
+            "conditions": [],
+            "points": 60,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            "kind": "behaviour",
+            "name": "トライアル開始",
+            "event_type": str(EventType.TRIAL_STARTED),
+            "conditions": [],
+            "points": 40,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            # 費用 and 問い合わせ先: a look at the price and at how to reach the company is a need
+            # (seed 003). Once a day each, so reloading does not make a lead hot.
+            "kind": "behaviour",
+            "name": "料金ページ閲覧",
+            "event_type": str(EventType.PAGE_VIEW),
+            "conditions": [{"field": "url", "op": "contains", "value": "/pric"}],
+            "points": 10,
+            "cap": 1,
+            "cap_period": "day",
+        },
+        {
+            "kind": "behaviour",
+            "name": "問い合わせページ閲覧",
+            "event_type": str(EventType.PAGE_VIEW),
+            "conditions": [{"field": "url", "op": "contains", "value": "/contact"}],
+            "points": 10,
+            "cap": 1,
+            "cap_period": "day",
+        },
+        {
+            "kind": "fit",
+            "name": "役職：部長以上",
+            "event_type": "",
+            "conditions": [
+                {"field": "title_level", "op": "gte", "value": int(TitleLevel.DIRECTOR)}
+            ],
+            "points": 10,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            "kind": "fit",
+            "name": "従業員100名以上",
+            "event_type": "",
+            "conditions": [{"field": "employees_min", "op": "gte", "value": 100}],
+            "points": 5,
+            "cap": None,
+            "cap_period": "",
+        },
+        {
+            "kind": "fit",
+            "name": "ターゲット業種（情報通信・製造）",
+            "event_type": "",
+            "conditions": [{"field": "industry", "op": "in", "value": TARGET_INDUSTRIES}],
+            "points": 8,
+            "cap": None,
+            "cap_period": "",
+        },
+    ],
+}
+
+# The preset as it was first shipped: an installation still running it unchanged is moved to
+# ``PRESET`` by ``preset_upgrade_if_untouched`` (``sokyaku migrate``).
+_PRESET_2025: dict[str, Any] = {
     "half_life_days": 30,
     "warm_at": 20,
     "hot_at": 50,
@@ -184,6 +315,28 @@ def ruleset_restore(*, ruleset: RuleSet, actor: User | None = None) -> RuleSet:
         actor=actor,
         comment=f"v{ruleset.version} restored",
     )
+
+
+def _same_definition(ruleset: RuleSet, definition: Mapping[str, Any]) -> bool:
+    return definition_clean(ruleset_export(ruleset=ruleset)) == definition_clean(definition)
+
+
+def preset_upgrade_if_untouched() -> RuleSet | None:
+    """Publish the current ``PRESET`` where the active rule set is an older preset, unchanged.
+
+    Run by ``sokyaku migrate`` after ``preset_install_if_missing``. A rule set someone edited
+    (any rule, point, cap or band differs from a shipped preset) is left alone, and so is an
+    installation that already ran the current preset once: restoring the old preset on purpose
+    is not undone by the next upgrade. Returns the new version, or None when nothing changed.
+    """
+    active = RuleSet.objects.filter(is_active=True).first()
+    if active is None or not _same_definition(active, _PRESET_2025):
+        return None
+    if any(_same_definition(ruleset, PRESET) for ruleset in RuleSet.objects.all()):
+        return None
+    ruleset = ruleset_publish(definition=PRESET, comment="preset updated")
+    logger.info("scoring.preset_upgraded", extra={"version": ruleset.version})
+    return ruleset
 
 
 def preset_install_if_missing() -> RuleSet | None:

@@ -1,5 +1,7 @@
 """``{% score_panel contact %}`` for the contact page: total, engagement today, fit, temperature,
-when it cools down, and which rules gave which points (worth today)."""
+when it cools down, and which rules gave which points (worth today); ``{{ value|score_points }}``
+shows a score as every page shows it (``decay.points_shown``) and ``{{ band|temperature_label }}``
+names its band."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from sokyaku.contacts.models import Contact
+from sokyaku.scoring.decay import points_shown
+from sokyaku.scoring.models import Temperature
 from sokyaku.scoring.selectors import score_breakdown
 
 register = template.Library()
@@ -20,3 +24,18 @@ def score_panel(context: template.Context, contact: Contact) -> SafeString:
         "scoring/panel.html",
         {"breakdown": breakdown, "contact": contact, "perms": context.get("perms")},
     )
+
+
+@register.filter
+def score_points(value: float | None) -> int:
+    """A score as shown everywhere: whole points, rounded down (the band is of this number)."""
+    return points_shown(value or 0.0)
+
+
+@register.filter
+def temperature_label(value: str | None) -> str:
+    """ホット / ウォーム / コールド for a band key (never the raw key)."""
+    try:
+        return str(Temperature(value or "").label)
+    except ValueError:
+        return ""

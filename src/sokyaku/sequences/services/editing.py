@@ -61,6 +61,12 @@ class SequenceInput:
     closures: list[dict[str, str]] | None = None
     sender_id: int | None = None
     topic_key: str | None = None
+    priority: int | None = None
+    # "Do not enrol while in": ids of other sequences (replaces the stored list).
+    exclusion_ids: list[int] | None = None
+
+
+MAX_PRIORITY = 100
 
 
 @dataclass
@@ -266,8 +272,24 @@ def _apply(sequence: SequenceModel, data: SequenceInput) -> None:
         if sender is None:
             errors["sender"] = "choose a sender profile"
         sequence.sender = sender
+    if data.priority is not None:
+        if not 0 <= data.priority <= MAX_PRIORITY:
+            errors["priority"] = "Give a number from 0 to 100."
+        sequence.priority = data.priority
+    if data.exclusion_ids is not None:
+        ids = set(data.exclusion_ids)
+        found = set(SequenceModel.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        if sequence.pk is not None and sequence.pk in ids:
+            errors["exclusions"] = "A sequence cannot exclude itself."
+        elif found != ids:
+            errors["exclusions"] = "choose existing sequences"
     if errors:
         raise ValidationError("Please correct the sequence settings.", field_errors=errors)
+
+
+def _exclusions_save(sequence: SequenceModel, data: SequenceInput) -> None:
+    if data.exclusion_ids is not None:
+        sequence.exclusions.set(sorted(set(data.exclusion_ids)))
 
 
 def sequence_create(
@@ -289,6 +311,7 @@ def sequence_create(
     try:
         with transaction.atomic():
             sequence.save()
+            _exclusions_save(sequence, data)
             Step.objects.bulk_create(
                 Step(sequence=sequence, position=i, kind=s.kind, name=s.name, config=config)
                 for i, (s, config) in enumerate(cleaned, start=1)
@@ -308,6 +331,7 @@ def sequence_update(*, sequence: SequenceModel, data: SequenceInput) -> Sequence
     try:
         with transaction.atomic():
             stored.save()
+            _exclusions_save(stored, data)
     except IntegrityError as exc:
         raise Conflict("A sequence with this name exists already.") from exc
     sequence.refresh_from_db()

@@ -1,7 +1,8 @@
 """Enrolling contacts in sequences and taking them out.
 
 ``sequence_enroll`` is the one creator of ``Enrollment`` rows: it applies the sequence's re-entry
-policy, relies on the partial unique constraint (one *active* enrolment per sequence and contact)
+policy and its exclusions (not while the contact is active in an excluded sequence), relies on
+the partial unique constraint (one *active* enrolment per sequence and contact)
 so two triggers racing for the same contact end with one enrolment, writes ``sequence_enrolled``
 and, after commit, asks the worker to run the first step when it is due within seconds (mail 1
 "at once"). ``enrollment_exit`` / ``enrollment_finish`` end an enrolment and write
@@ -107,7 +108,8 @@ def sequence_enroll(
     created it a moment ago). ``first_run_at`` (default now) is when the first step runs —
     date-relative triggers pass the computed moment. Writes ``sequence_enrolled`` and, after
     commit, runs the first step when it is due now. Raises ``Conflict`` when the sequence is a
-    draft or archived, or the re-entry policy refuses; ``ValidationError`` for a merged contact
+    draft or archived, the re-entry policy refuses, or the contact is active in a sequence this
+    one excludes; ``ValidationError`` for a merged contact
     or (sequences with email steps) a contact without an email address.
     """
     if sequence.status in (SequenceStatus.DRAFT, SequenceStatus.ARCHIVED):
@@ -128,6 +130,17 @@ def sequence_enroll(
         return active
     if not _reentry_allowed(sequence=sequence, contact=contact, now=now):
         raise Conflict("The re-entry policy of this sequence does not allow enrolling again.")
+    blocking = (
+        Enrollment.objects.filter(
+            contact=contact,
+            status=EnrollmentStatus.ACTIVE,
+            sequence__in=sequence.exclusions.all(),
+        )
+        .select_related("sequence")
+        .first()
+    )
+    if blocking is not None:
+        raise Conflict("The contact is active in a sequence that this sequence excludes.")
     first = _first_position(sequence)
     run_at = first_run_at or now
     try:

@@ -16,8 +16,17 @@ active sequences and advances each in its own transaction:
 Steps run one after the other in the same transaction until a wait ends in the future, a send
 step falls outside the send window (``next_run_at`` = the window's next opening) or the
 sequence ends. Goal conditions are checked before each run; a reached goal completes the
-enrolment with reason ``goal``. Paused sequences are not claimed: their enrolments keep their
-position and run (inside the window) when the sequence is resumed.
+enrolment with reason ``goal``.
+
+One person, one mail at a time (the messaging app's frequency cap, by default one marketing mail
+per contact and Tokyo day): a mail step whose contact has had their mails that day **waits** —
+position kept, ``next_run_at`` moved to the next day's window opening — it is neither dropped
+nor skipped. Before that, the contact's enrolments in sequences of higher ``priority`` that
+want to mail today (their next step is a mail, due before the day ends) take the free slots
+first: a lower-priority mail step waits until they have run, then the cap decides.
+
+Paused sequences are not claimed: their enrolments keep their position and run (inside the
+window) when the sequence is resumed.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +45,7 @@ from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError
+from sokyaku.messaging import frequency
 from sokyaku.messaging.models import ChatChannel, Message, MessageChannel, Stream, Template
 from sokyaku.messaging.rendering import SUBJECT_OVERRIDE, text_render
 from sokyaku.messaging.services.notices import (
@@ -63,6 +73,8 @@ logger = logging.getLogger(__name__)
 
 # Steps one enrolment may run in one go (branches only jump forward, so this is a safety net).
 _MAX_STEPS_PER_RUN = 100
+# A mail step giving way to a higher-priority sequence looks again this long after that one's run.
+_AFTER_AHEAD = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,21 @@ def _advance(enrollment: Enrollment, at: datetime) -> None:
             enrollment.next_run_at = window.next_time(at)
             enrollment.save(update_fields=["position", "next_run_at"])
             return
+        if step.kind == StepKind.EMAIL:
+            capped_until = _cap_wait(enrollment, at=at, window=window)
+            if capped_until is not None:
+                enrollment.position = step.position
+                enrollment.next_run_at = capped_until
+                enrollment.save(update_fields=["position", "next_run_at"])
+                logger.info(
+                    "sequences.step_capped",
+                    extra={
+                        "enrollment": enrollment.pk,
+                        "step": step.pk,
+                        "until": capped_until.isoformat(),
+                    },
+                )
+                return
         outcome = _run(step, enrollment=enrollment, contact=contact, at=at, window=window)
         done.add(step.pk)
         if outcome.finish:
@@ -169,6 +196,52 @@ def _advance(enrollment: Enrollment, at: datetime) -> None:
     enrollment.next_run_at = at
     enrollment.save(update_fields=["position", "next_run_at"])
     logger.warning("sequences.too_many_steps", extra={"enrollment": enrollment.pk})
+
+
+def _cap_wait(enrollment: Enrollment, *, at: datetime, window: SendWindow) -> datetime | None:
+    """When a mail step of ``enrollment`` due at ``at`` must wait for the frequency cap: the
+    moment to look again (inside the send window); ``None`` when it may send now."""
+    cap = frequency.frequency_cap_get()
+    if not cap.sequences or not cap.per_day:
+        return None
+    contact_id = enrollment.contact_id
+    sent = frequency.marketing_mails_on_day(contact_ids=[contact_id], at=at)[contact_id]
+    if sent >= cap.per_day:
+        return window.next_time(frequency.next_day_start(at))
+    ahead = _ahead_today(enrollment, at=at)
+    free = cap.per_day - sent
+    if len(ahead) < free:
+        return None
+    # The higher-priority mails take the free slots first; look again once they have run.
+    return window.next_time(max(ahead[free - 1], at) + _AFTER_AHEAD)
+
+
+def _ahead_today(enrollment: Enrollment, *, at: datetime) -> list[datetime]:
+    """When the contact's enrolments in higher-priority active sequences that want to mail
+    before ``at``'s Tokyo day ends are due, earliest first."""
+    _start, day_end = frequency.day_bounds(at)
+    rivals = list(
+        Enrollment.objects.filter(
+            contact_id=enrollment.contact_id,
+            status=EnrollmentStatus.ACTIVE,
+            sequence__status=SequenceStatus.ACTIVE,
+            sequence__priority__gt=enrollment.sequence.priority,
+            next_run_at__lt=day_end,
+        )
+        .exclude(pk=enrollment.pk)
+        .values_list("sequence_id", "position", "next_run_at")
+    )
+    due = []
+    for sequence_id, position, next_run_at in rivals:
+        kind = (
+            Step.objects.filter(sequence_id=sequence_id, position__gte=position)
+            .order_by("position")
+            .values_list("kind", flat=True)
+            .first()
+        )
+        if kind == StepKind.EMAIL and next_run_at is not None:
+            due.append(next_run_at)
+    return sorted(due)
 
 
 def _record(

@@ -244,10 +244,12 @@ def _enrol(
 
 
 def _react_triggers(events: Sequence[Event], contacts: Mapping[int, Contact]) -> None:
+    # Higher priority first: when one event triggers two sequences, the higher one enrols
+    # first, so an exclusion keeps the contact out of the other.
     sequences = list(
-        SequenceModel.objects.filter(status=SequenceStatus.ACTIVE).exclude(
-            trigger_kind=TriggerKind.MANUAL
-        )
+        SequenceModel.objects.filter(status=SequenceStatus.ACTIVE)
+        .exclude(trigger_kind=TriggerKind.MANUAL)
+        .order_by("-priority", "pk")
     )
     if not sequences:
         return

@@ -1,7 +1,9 @@
 """``{% sequences_panel contact %}``: the contact page's sequences — each enrolment with its
 status (and why it ended, in words), next step and next run time, a manual enrol form and
 remove buttons (for users who may enrol: marketers, and sales reps for their own contacts).
-``{{ reason|exit_reason_words }}``: an enrolment's exit reason in words."""
+``{{ reason|exit_reason_words }}``: an enrolment's exit reason in words.
+``{% shared_trigger_warning %}`` (every pair) and ``{% shared_trigger_warning sequence %}`` (that
+sequence's pairs): active sequences that start on the same trigger (``sequences.overlaps``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from django import template
 
 from sokyaku.sequences import describe, selectors
+from sokyaku.sequences.overlaps import overlaps_list
 
 register = template.Library()
 
@@ -38,3 +41,8 @@ def sequences_panel(context: template.Context, contact: Any) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         "perms": context.get("perms"),
     }
+
+
+@register.inclusion_tag("sequences/_shared_trigger.html")
+def shared_trigger_warning(sequence: Any = None) -> dict[str, Any]:
+    return {"overlaps": overlaps_list(sequence=sequence), "current": sequence}

@@ -84,8 +84,8 @@ CARD_ROWS = [
      "530-0001", "大阪府大阪市北区梅田1-1"],
     # row 5: bad email
     ["高橋 一郎", "", "株式会社ニュー", "", "", "takahashi@", "", "", "", ""],
-    # row 6: bad phone
-    ["田中 次郎", "", "株式会社ニュー", "", "", "", "12345", "", "", ""],
+    # row 6: bad postal code (a phone number that cannot be read is kept, see test_import_merge)
+    ["田中 次郎", "", "株式会社ニュー", "", "", "", "03-1111-2222", "", "12345", ""],
     # row 7: nothing to recognise the person by
     ["", "", "", "総務部", "", "", "", "", "", ""],
     # an empty row, as Excel leaves at the end
@@ -125,7 +125,7 @@ def test_bad_rows_are_listed_with_their_row_numbers_and_do_not_stop_the_others(k
     errors = {e.row_number: e.errors for e in ImportRowError.objects.filter(job=job)}
     assert sorted(errors) == [5, 6, 7]
     assert list(errors[5]) == ["email"]
-    assert list(errors[6]) == ["phone"]
+    assert list(errors[6]) == ["postal_code"]
     assert list(errors[7]) == ["email"]
     assert (
         ImportRowError.objects.get(job=job, row_number=5).values["メールアドレス"] == "takahashi@"
@@ -149,7 +149,7 @@ def test_the_error_report_csv_has_the_row_number_the_problem_and_the_cells(known
     assert rows[0] == ["Row", "Errors", *CARD_HEADER]
     assert [r[0] for r in rows[1:]] == ["5", "6", "7"]
     assert rows[1][1] == "Email: Enter a valid email address."
-    assert rows[2][1] == "Phone: Enter a valid phone number."
+    assert rows[2][1] == "Postal code: Enter a postal code like 100-0001."
     assert rows[1][2:] == CARD_ROWS[4]  # file row 5
 
 

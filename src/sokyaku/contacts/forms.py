@@ -101,6 +101,7 @@ class ContactFilterForm(forms.Form):
     industry = forms.ChoiceField(required=False, label=_("Industry"))
     temperature = forms.ChoiceField(required=False, label=_("Temperature"))
     stage = forms.ChoiceField(required=False, label=_("Lifecycle stage"))
+    phone_review = forms.BooleanField(required=False, label=_("Phone number to check"))
 
     def __init__(
         self,
@@ -133,6 +134,7 @@ class ContactFilterForm(forms.Form):
             "industry": data.get("industry") or "",
             "temperature": data.get("temperature") or "",
             "stage": data.get("stage") or "",
+            "phone_needs_review": bool(data.get("phone_review")),
         }
 
     @property
@@ -159,7 +161,7 @@ class ContactForm(forms.Form):
     )
     phone = forms.CharField(
         required=False,
-        max_length=40,
+        max_length=100,
         label=_label("phone"),
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
@@ -219,7 +221,8 @@ class ContactForm(forms.Form):
             "address",
         )
         initial: dict[str, Any] = {name: getattr(contact, name) for name in names}
-        initial["phone"] = contact.phone
+        # As it was given (with 内線 or （代表）), so saving the form unchanged changes nothing.
+        initial["phone"] = contact.phone_written or contact.phone
         initial["company_name"] = contact.company.name if contact.company else ""
         initial["owner"] = contact.owner_id
         initial["tags"] = ", ".join(tags)

@@ -54,22 +54,27 @@ def contact_list(
     industry: str = "",
     temperature: str = "",
     stage: str = "",
+    phone_needs_review: bool = False,
 ) -> QuerySet[Contact]:
     """Live contacts matching a search and filters, newest first.
 
-    ``q`` matches names in kanji, kana (hiragana or katakana) and romaji, email, phone, company,
-    department and title; every word must match. ``temperature`` (cold/warm/hot) and ``stage``
-    (a lifecycle stage) filter through the score and lifecycle rows the higher apps keep per
-    contact; a contact without a score is cold, one without a stage row a lead.
+    ``q`` matches names in kanji, kana (hiragana or katakana) and romaji, the email in any case
+    or width, its domain or part of it, a phone number however it is written, the company with
+    or without its legal form (株式会社, (株) …), department and title; every word must match
+    (``normalize.search_terms``), each a substring of the one ``search_text`` column.
+    ``phone_needs_review`` keeps contacts whose phone number could not be read.
+    ``temperature`` (cold/warm/hot) and ``stage`` (a lifecycle stage) filter through the score
+    and lifecycle rows the higher apps keep per contact; a contact without a score is cold, one
+    without a stage row a lead.
     """
     _require(user, "contacts.view_contact")
     qs = Contact.objects.filter(contact_visible_q(user), merged_into__isnull=True).select_related(
         "company", "owner"
     )
-    for word in q.split():
-        key = normalize.search_key(word)
-        if key:
-            qs = qs.filter(search_text__contains=key)
+    for term in normalize.search_terms(q):
+        qs = qs.filter(search_text__contains=term)
+    if phone_needs_review:
+        qs = qs.filter(phone_needs_review=True)
     if prefecture:
         qs = qs.filter(prefecture=prefecture)
     if tag:

@@ -101,6 +101,11 @@ _MAX_LENGTH = {
 
 
 _CLEARABLE = ("prefecture", "owner_id", "first_touch_channel_id")
+_KANA_FIELDS = frozenset({"family_name_kana", "given_name_kana"})
+_PHONE_WRITTEN_MAX = int(getattr(Contact._meta.get_field("phone_written"), "max_length", 100))
+_PHONE_EXTENSION_MAX = int(getattr(Contact._meta.get_field("phone_extension"), "max_length", 10))
+# The columns one phone number is kept in; they change together.
+PHONE_COLUMNS = ("phone", "phone_written", "phone_extension", "phone_needs_review")
 
 
 @dataclass
@@ -118,6 +123,9 @@ def _clean(data: ContactInput) -> _Clean:
         raw = getattr(data, name)
         if raw is not None:
             values[name] = str(raw).strip()
+            if name in _KANA_FIELDS:
+                # Readings are stored as forms store them: ｻｻｷ and ささき are ササキ.
+                values[name] = normalize.kana_reading(values[name])
             limit = _MAX_LENGTH[name]
             if len(values[name]) > limit:
                 errors[name] = f"At most {limit} characters."
@@ -127,10 +135,17 @@ def _clean(data: ContactInput) -> _Clean:
         except normalize.InvalidValue as exc:
             errors["email"] = f"Enter a valid email address ({exc})."
     if data.phone is not None:
-        try:
-            values["phone"] = normalize.phone_normalize(str(data.phone))
-        except normalize.InvalidValue:
-            errors["phone"] = "Enter a valid phone number."
+        # Never refused for its format: a number that cannot be read is kept as written and
+        # marked for review (a lead is worth more than a tidy phone column).
+        phone = normalize.phone_parse(str(data.phone))
+        if len(phone.written) > _PHONE_WRITTEN_MAX:
+            errors["phone"] = f"At most {_PHONE_WRITTEN_MAX} characters."
+        values.update(
+            phone=phone.e164,
+            phone_written=phone.written,
+            phone_extension=phone.extension[:_PHONE_EXTENSION_MAX],
+            phone_needs_review=phone.needs_review,
+        )
     if data.postal_code is not None:
         try:
             values["postal_code"] = normalize.postal_code_normalize(str(data.postal_code))
@@ -248,15 +263,21 @@ def contact_search_text(contact: Contact) -> str:
         normalize.search_key(kana),
         normalize.kana_romaji(contact.family_name_kana)
         + normalize.kana_romaji(contact.given_name_kana),
-        contact.email,
+        normalize.email_search_text(contact.email),
         contact.phone,
-        normalize.phone_display(contact.phone).replace("-", ""),
+        normalize.phone_digits(normalize.phone_display(contact.phone)),
+        # A number that could not be read is still found by its digits.
+        normalize.phone_digits(contact.phone_written) if contact.phone_needs_review else "",
         normalize.search_key(contact.department),
         normalize.search_key(contact.title),
     ]
     company = contact.company if contact.company_id else None
     if company is not None:
-        parts += [company.match_key, normalize.search_key(company.name_kana)]
+        parts += [
+            company.match_key,
+            normalize.company_key(company.name_kana),
+            normalize.search_key(company.domain),
+        ]
     return " ".join(p for p in parts if p)
 
 
@@ -309,6 +330,8 @@ def _apply(
     """
     changed: list[str] = []
     for name, value in clean.values.items():
+        if name in PHONE_COLUMNS:
+            continue
         current = getattr(contact, name)
         if name == "custom_fields":
             merged = dict(current or {})
@@ -324,6 +347,8 @@ def _apply(
         if overwrite or current in (None, ""):
             setattr(contact, name, value)
             changed.append(name.removesuffix("_id"))
+    if _phone_apply(contact, clean.values, overwrite=overwrite):
+        changed.append("phone")
     if (
         company is not None
         and contact.company_id != company.pk
@@ -332,6 +357,36 @@ def _apply(
         contact.company = company
         changed.append("company")
     return changed
+
+
+def _phone_apply(contact: Contact, values: Mapping[str, Any], *, overwrite: bool) -> bool:
+    """Copy a given phone number (all its columns at once); whether anything changed.
+
+    A number that could not be read never replaces one that could: it would lose a number we
+    can dial for one we cannot.
+    """
+    written = values.get("phone_written") or ""
+    if not written:
+        return False
+    new = {name: values.get(name, "") for name in PHONE_COLUMNS}
+    new["phone_needs_review"] = bool(values.get("phone_needs_review"))
+    has_number = bool(contact.phone or contact.phone_written)
+    if has_number and not overwrite:
+        return False
+    if has_number and contact.phone and not new["phone"]:
+        return False
+    # The same number written another way (03-1234-5678 / 0312345678) is no change.
+    if (
+        contact.phone
+        and new["phone"] == contact.phone
+        and new["phone_extension"] in ("", contact.phone_extension)
+    ):
+        return False
+    if all(getattr(contact, name) == value for name, value in new.items()):
+        return False
+    for name, value in new.items():
+        setattr(contact, name, value)
+    return True
 
 
 def _tags_add(contact: Contact, names: Iterable[str]) -> bool:
@@ -442,7 +497,14 @@ def _save(
 
 
 def _columns(changed: Iterable[str]) -> list[str]:
-    return [name for name in changed if name != "tags"]
+    """The columns to save for the fields ``_apply`` reports (a phone number is four)."""
+    columns: list[str] = []
+    for name in changed:
+        if name == "phone":
+            columns += PHONE_COLUMNS
+        elif name != "tags":
+            columns.append(name)
+    return columns
 
 
 def contact_update(
@@ -470,7 +532,10 @@ def _update(
     for name, value in clean.values.items():
         if getattr(contact, name) != value:
             setattr(contact, name, value)
-            changed.append(name.removesuffix("_id"))
+            if name not in PHONE_COLUMNS:
+                changed.append(name.removesuffix("_id"))
+            elif "phone" not in changed:
+                changed.append("phone")
     if clean.company_name is not None and contact.company_id != (company.pk if company else None):
         contact.company = company
         changed.append("company")
@@ -484,7 +549,7 @@ def _update(
                         "A contact needs at least an email, a phone number or a name.",
                         field_errors={"email": "Enter an email, a phone number or a name."},
                     )
-                contact.save(update_fields=[*changed, *KEY_COLUMNS, "updated_at"])
+                contact.save(update_fields=[*_columns(changed), *KEY_COLUMNS, "updated_at"])
             if clean.tags is not None:
                 before = set(contact.tags.values_list("name", flat=True))
                 if before != set(clean.tags):

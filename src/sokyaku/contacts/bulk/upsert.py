@@ -229,7 +229,7 @@ def _upsert(
     for contact, columns in dirty.values():
         groups[tuple(sorted(columns))].append(contact)
     for group, contacts in groups.items():
-        _update_many(contacts, [*group, *services.KEY_COLUMNS, "updated_at"])
+        _update_many(contacts, [*services._columns(group), *services.KEY_COLUMNS, "updated_at"])
     _tags_add_many(tag_adds)
     activity_services.event_ingest_batch(
         events=[

@@ -346,6 +346,14 @@ class PendingChange(models.Model):
         return f"{self.contact_id} {self.status}"
 
 
+class UpdatePolicy(models.TextChoices):
+    """What an import does to a value a known contact already has, chosen per field."""
+
+    FILL = "fill", _("Fill empty fields only")
+    OVERWRITE = "overwrite", _("Overwrite with the file's value")
+    KEEP = "keep", _("Keep what is stored")
+
+
 class ImportJob(models.Model):
     """One contacts file (CSV or XLSX) being imported: mapping, options, progress and counts."""
 

@@ -195,6 +195,31 @@ class InvalidValue(ValueError):
     """A value that cannot be normalised; the message is fit to show the user."""
 
 
+# Mail services anyone can sign up to: their domain says nothing about the person's company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.co.jp", "ymail.ne.jp", "yahoo.com", "icloud.com",
+        "me.com", "mac.com", "outlook.com", "outlook.jp", "hotmail.com", "hotmail.co.jp",
+        "live.jp", "live.com", "msn.com", "aol.com", "docomo.ne.jp", "ezweb.ne.jp", "au.com",
+        "softbank.ne.jp", "i.softbank.jp", "nifty.com", "biglobe.ne.jp", "ybb.ne.jp",
+        "so-net.ne.jp", "ocn.ne.jp", "excite.co.jp", "mail.com", "proton.me", "protonmail.com",
+    }
+)  # fmt: skip
+
+
+def email_company_domains(email: str) -> list[str]:
+    """The domains a company with this person's email would have, most specific first
+    (``a@tokyo.example.co.jp`` → ``tokyo.example.co.jp``, ``example.co.jp``); none for
+    free-mail addresses. ``email`` is a normalised address."""
+    domain = email.rpartition("@")[2]
+    if not domain or domain in FREE_MAIL_DOMAINS:
+        return []
+    labels = domain.split(".")
+    # Stop before a bare public suffix (co.jp, com): two labels, three under a two-letter zone.
+    floor = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return [".".join(labels[i:]) for i in range(len(labels) - floor + 1)]
+
+
 def email_normalize(raw: str) -> str:
     """Canonical form of an email address, or ``""`` for blank input.
 

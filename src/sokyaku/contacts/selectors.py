@@ -186,6 +186,32 @@ def contact_ids_by_email(*, emails: Iterable[str]) -> dict[str, int]:
     return {given: found[key] for given, key in normalised.items() if key in found}
 
 
+def company_by_email_domain(*, emails: Iterable[str]) -> dict[str, Company]:
+    """Live companies whose ``domain`` is the domain (or a parent domain) of each email, by
+    normalised email; free-mail addresses have none. When several companies have the domain,
+    the oldest wins. One query."""
+    wanted: dict[str, list[str]] = {}
+    for email in emails:
+        domains = normalize.email_company_domains(email)
+        if domains:
+            wanted[email] = domains
+    if not wanted:
+        return {}
+    domains = sorted({d for found in wanted.values() for d in found})
+    by_domain: dict[str, Company] = {}
+    for company in Company.objects.filter(domain__in=domains, merged_into__isnull=True).order_by(
+        "-created_at", "-id"
+    ):
+        by_domain[company.domain] = company  # the oldest is written last
+    answer: dict[str, Company] = {}
+    for email, found in wanted.items():
+        for domain in found:
+            if domain in by_domain:
+                answer[email] = by_domain[domain]
+                break
+    return answer
+
+
 def contact_merges(*, user: AnyUser | None, contact: Contact) -> QuerySet[MergeRecord]:
     _require(user, "contacts.view_contact")
     return MergeRecord.objects.filter(

@@ -34,8 +34,10 @@ from sokyaku.contacts.models import (
     MergeRecord,
     RevenueBand,
     Tag,
+    UpdatePolicy,
 )
 from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
+from sokyaku.contacts.selectors import company_by_email_domain
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
 from sokyaku.core.signals import contact_sources_changed
@@ -301,9 +303,20 @@ def _match(*, email: str, name_key: str, company_id: int | None, phone: str) -> 
     return None
 
 
-def _company_for(name: str | None, *, actor: User | None) -> Company | None:
+def _company_for(name: str | None, *, actor: User | None, email: str = "") -> Company | None:
+    """The company a person works at: the live one with this name's key; else the one whose
+    domain is their email's (ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 at @sakura-nova.example is 株式会社桜ノヴァ
+    デザイン when that company has the domain); else a new company."""
     if not name:
         return None
+    key = normalize.company_key(name)
+    if key and email:
+        known = Company.objects.filter(match_key=key, merged_into__isnull=True).first()
+        if known is not None:
+            return known
+        by_domain = company_by_email_domain(emails=[email]).get(email)
+        if by_domain is not None:
+            return by_domain
     return company_upsert(name=name, actor=actor).company
 
 
@@ -322,12 +335,32 @@ KEY_COLUMNS = ("name_key", "dedupe_key", "search_text", "title_level")
 
 
 def _apply(
-    contact: Contact, clean: _Clean, company: Company | None, *, overwrite: bool
+    contact: Contact,
+    clean: _Clean,
+    company: Company | None,
+    *,
+    overwrite: bool,
+    policies: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Copy cleaned values onto ``contact``; returns the names of fields that changed.
 
     With ``overwrite=False`` (anonymous input about a known person) only empty fields are filled.
+    ``policies`` (an import's, by import field: ``title``, ``company_name``, ``cf:<key>`` …)
+    decide field by field instead: ``fill`` (the default), ``overwrite`` or ``keep``.
     """
+
+    def rule(field_name: str) -> str:
+        if policies is None:
+            return UpdatePolicy.OVERWRITE if overwrite else UpdatePolicy.FILL
+        return policies.get(field_name, UpdatePolicy.FILL)
+
+    def takes(field_name: str, current: Any) -> bool:
+        """Whether a given value replaces ``current`` under the field's rule."""
+        chosen = rule(field_name)
+        if chosen == UpdatePolicy.KEEP:
+            return False
+        return chosen == UpdatePolicy.OVERWRITE or current in (None, "")
+
     changed: list[str] = []
     for name, value in clean.values.items():
         if name in PHONE_COLUMNS:
@@ -336,7 +369,9 @@ def _apply(
         if name == "custom_fields":
             merged = dict(current or {})
             for key, item in value.items():
-                if overwrite or merged.get(key) in (None, ""):
+                if item in (None, "") and policies is not None:
+                    continue  # an empty cell in a file never clears a custom field
+                if takes(f"cf:{key}", merged.get(key)):
                     merged[key] = item
             if merged != current:
                 contact.custom_fields = merged
@@ -344,19 +379,31 @@ def _apply(
             continue
         if value in (None, "") or value == current:
             continue
-        if overwrite or current in (None, ""):
+        if takes(policy_field(name), current):
             setattr(contact, name, value)
             changed.append(name.removesuffix("_id"))
-    if _phone_apply(contact, clean.values, overwrite=overwrite):
+    phone_rule = rule("phone")
+    if phone_rule != UpdatePolicy.KEEP and _phone_apply(
+        contact, clean.values, overwrite=phone_rule == UpdatePolicy.OVERWRITE
+    ):
         changed.append("phone")
     if (
         company is not None
         and contact.company_id != company.pk
-        and (overwrite or not contact.company_id)
+        and takes("company_name", contact.company_id)
     ):
         contact.company = company
         changed.append("company")
     return changed
+
+
+def policy_field(name: str) -> str:
+    """The import field whose policy governs a contact column (``owner_id`` → ``owner``)."""
+    if name in PHONE_COLUMNS:
+        return "phone"
+    return {"owner_id": "owner", "company": "company_name", "company_id": "company_name"}.get(
+        name, name
+    )
 
 
 def _phone_apply(contact: Contact, values: Mapping[str, Any], *, overwrite: bool) -> bool:
@@ -418,7 +465,7 @@ def contact_upsert(
     identity of another live contact.
     """
     clean = _clean(data)
-    company = _company_for(clean.company_name, actor=actor)
+    company = _company_for(clean.company_name, actor=actor, email=clean.values.get("email", ""))
     probe = Contact(
         **{k: v for k, v in clean.values.items() if k in _TEXT_FIELDS or k in ("email", "phone")}
     )

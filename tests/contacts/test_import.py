@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -94,8 +95,8 @@ CARD_ROWS = [
 
 
 def test_a_shift_jis_card_file_merges_into_existing_contacts(known, topics):
-    # when the trade-show file Excel wrote is imported
-    job = _import(sjis_csv(CARD_ROWS))
+    # when the trade-show file Excel wrote is imported, the titles on the cards overwriting
+    job = _import(sjis_csv(CARD_ROWS), options=replace(CARDS, policies={"title": "overwrite"}))
     # then it was read as Shift_JIS and every column was recognised
     assert (job.status, job.encoding, job.file_format) == ("done", "cp932", "csv")
     assert set(job.mapping) == set(CARD_HEADER)

@@ -82,6 +82,7 @@ def _mapping_form(request: HtmxHttpRequest, job: ImportJob, headers: list[str]) 
         request.POST if request.method == "POST" else None,
         headers=headers,
         mapping=job.mapping or {},
+        policies=job.policies or {},
         definitions=selectors.field_definition_list(user=request.user),
         channels=campaign_selectors.channel_list(user=None, active_only=True),
         campaigns=campaign_selectors.campaign_list(user=None),
@@ -104,10 +105,12 @@ def _preview_context(
     """The preview of the first rows with ``mapping`` (or why there is none)."""
     try:
         rows = run.import_preview(job=job, mapping=mapping, options=options)
+        plan = run.import_plan(job=job, mapping=mapping, options=options)
     except ValidationError as exc:
         return {"preview": [], "preview_error": exc.message}
     labels = report.field_labels()
     return {
+        "plan": plan,
         "preview": [
             {
                 "row": row,
@@ -143,6 +146,7 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
         "prefecture": _prefecture(values.get("prefecture")),
         "address": values.get("address", ""),
         "tags": values.get("tags", []),
+        "custom": {**values.get("custom_fields", {}), **values.get("custom_new", {})},
     }
 
 
@@ -159,6 +163,7 @@ def _job_options(job: ImportJob) -> run.ImportOptions:
         tags=list(job.tags or []),
         channel_id=job.channel_id,
         campaign_id=job.campaign_id,
+        policies=job.policies or {},
     )
 
 
@@ -188,7 +193,10 @@ def import_mapping(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     context = {
         "job": job,
         "form": form,
-        "columns": [(header, field, examples[header]) for header, field in form.column_fields()],
+        "columns": [
+            (header, field, policy, examples[header])
+            for header, field, policy in form.column_fields()
+        ],
         "earlier": import_selectors.import_earlier(user=request.user, job=job),
         "topics": [t for t in consent_selectors.topic_list() if t.is_active],
         **(

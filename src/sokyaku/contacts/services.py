@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -215,6 +216,29 @@ def custom_fields_clean(
     if errors:
         raise ValidationError("Invalid custom fields.", field_errors=errors)
     return cleaned
+
+
+def field_definition_create(*, label: str, type: str = FieldType.TEXT) -> FieldDefinition:
+    """The custom contact field labelled ``label``: the existing one, else a new one whose key
+    is made from the label (``ブース`` → ``busu``; ``field`` when it has no kana or Latin
+    letters), numbered when taken. Raises ``ValidationError`` for an empty label."""
+    label = label.strip()[: int(FieldDefinition._meta.get_field("label").max_length or 100)]
+    if not label:
+        raise ValidationError("Enter a label.", field_errors={"label": "required"})
+    if type not in FieldType.values:
+        raise ValidationError("Unknown field type.", field_errors={"type": "unknown"})
+    existing = FieldDefinition.objects.filter(label=label).first()
+    if existing is not None:
+        return existing
+    latin = re.sub(r"[^a-z0-9]+", "-", normalize.nfkc(label).lower()).strip("-")
+    base = (latin or normalize.kana_romaji(label) or "field")[:40]
+    taken = set(FieldDefinition.objects.filter(key__startswith=base).values_list("key", flat=True))
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}-{number}", number + 1
+    definition = FieldDefinition.objects.create(key=key, label=label, type=type)
+    logger.info("contacts.field_definition_created", extra={"key": key})
+    return definition
 
 
 def _custom_value(definition: FieldDefinition, value: Any) -> Any:

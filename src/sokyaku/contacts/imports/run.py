@@ -41,8 +41,8 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from sokyaku.activity import events as event_factories
-from sokyaku.activity import services as activity_services
 from sokyaku.activity import listeners
+from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource, EventType
 from sokyaku.campaigns import selectors as campaign_selectors
 from sokyaku.campaigns import services as campaign_services
@@ -508,7 +508,7 @@ def _notes_add(job: ImportJob, notes: Mapping[int, str]) -> None:
                 source=EventSource.IMPORT,
                 properties={"text": text, "author": author},
                 contact_id=pk,
-                idempotency_key="import-note:{}:{}".format(pk, _sha256(text.encode())[:32]),
+                idempotency_key=f"import-note:{pk}:{_sha256(text.encode())[:32]}",
             )
             for pk, text in notes.items()
         ]

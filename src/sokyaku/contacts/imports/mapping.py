@@ -326,8 +326,8 @@ def policies_clean(policies: Mapping[str, str], *, mapping: Mapping[str, str]) -
             )
         cleaned = dict.fromkeys(policy_targets(mapping), default)
     for name, policy in policies.items():
-        if name == "*":
-            continue
+        if name == "*" or mapping.get(name) == CUSTOM_NEW:
+            continue  # a new custom field's column: its policy is taken when it is created
         if policy not in UpdatePolicy.values:
             raise ValidationError(
                 gettext("Unknown update policy “%(policy)s”.") % {"policy": policy},

@@ -7,7 +7,13 @@ import pytest
 from django.test import Client
 
 from sokyaku.contacts.models import Contact
-from sokyaku.contacts.services import ContactInput, contact_update, contact_upsert
+from sokyaku.contacts.services import (
+    ContactInput,
+    contact_merge,
+    contact_merge_undo,
+    contact_update,
+    contact_upsert,
+)
 from tests.api.calls import post_json
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +95,16 @@ def test_correcting_a_flagged_number_clears_the_flag():
     contact_update(contact=contact, data=ContactInput(phone="03-1234-5678"))
     contact.refresh_from_db()
     assert (contact.phone, contact.phone_needs_review) == ("+81312345678", False)
+
+
+def test_a_merge_takes_the_readable_number_with_its_extension_and_undo_restores_it():
+    winner = contact_upsert(data=ContactInput(email="w@example.jp", phone="03-1234")).contact
+    loser = contact_upsert(data=ContactInput(email="l@example.jp", phone="03-5016-9744 内線7"))
+    record = contact_merge(winner=winner, loser=loser.contact)
+    winner.refresh_from_db()
+    assert (winner.phone, winner.phone_extension, winner.phone_needs_review) == (
+        "+81350169744", "7", False,
+    )  # fmt: skip
+    contact_merge_undo(record=record)
+    winner.refresh_from_db()
+    assert (winner.phone, winner.phone_written, winner.phone_needs_review) == ("", "03-1234", True)

@@ -761,7 +761,7 @@ def _company_contacts_changed(*, company_ids: list[int], fields: list[str]) -> N
 _CONTACT_MERGE_FIELDS = (
     *_TEXT_FIELDS,
     "email",
-    "phone",
+    *PHONE_COLUMNS,
     "postal_code",
     "prefecture",
     "owner_id",
@@ -800,7 +800,16 @@ def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None)
         loser.updated_at = now
         loser.save(update_fields=["merged_into", "updated_at"])
         filled = []
+        # One phone number is four columns, taken together: the loser's when the winner has
+        # none, or has only one that could not be read while the loser's could.
+        winner_has = winner.phone or winner.phone_written
+        if (loser.phone and not winner.phone) or (loser.phone_written and not winner_has):
+            for name in PHONE_COLUMNS:
+                setattr(winner, name, getattr(loser, name))
+            filled.append("phone")
         for name in _CONTACT_MERGE_FIELDS:
+            if name in PHONE_COLUMNS:
+                continue
             if getattr(winner, name) in (None, "") and getattr(loser, name) not in (None, ""):
                 setattr(winner, name, getattr(loser, name))
                 filled.append(name)
@@ -853,7 +862,8 @@ def contact_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Con
             loser = Contact.objects.select_for_update().get(pk=record.loser_id)
             for obj, snap in ((winner, record.winner_before), (loser, record.loser_before)):
                 for name in _CONTACT_MERGE_FIELDS:
-                    setattr(obj, name, snap[name])
+                    # Merges recorded before a column existed do not have it: left as is.
+                    setattr(obj, name, snap.get(name, getattr(obj, name)))
                 obj.custom_fields = snap["custom_fields"]
                 obj.created_at = _parse_dt(snap["created_at"])
                 obj.updated_at = now

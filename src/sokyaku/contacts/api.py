@@ -316,7 +316,7 @@ def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, A
             api_key=api_key(request),
             filters={
                 "q": params.q,
-                "phone_needs_review": params.phone_needs_review,
+                **({"phone_needs_review": True} if params.phone_needs_review else {}),
                 "page": params.page,
                 "page_size": params.page_size,
             },

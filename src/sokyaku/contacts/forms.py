@@ -126,7 +126,7 @@ class ContactFilterForm(forms.Form):
         """Keyword arguments for ``selectors.contact_list``: the valid filters only."""
         self.is_valid()
         data = self.cleaned_data
-        return {
+        filters: dict[str, Any] = {
             "q": data.get("q") or "",
             "prefecture": data.get("prefecture"),
             "tag": data.get("tag") or "",
@@ -134,8 +134,10 @@ class ContactFilterForm(forms.Form):
             "industry": data.get("industry") or "",
             "temperature": data.get("temperature") or "",
             "stage": data.get("stage") or "",
-            "phone_needs_review": bool(data.get("phone_review")),
         }
+        if data.get("phone_review"):
+            filters["phone_needs_review"] = True
+        return filters
 
     @property
     def is_filtered(self) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sokyaku.contacts.models import Contact
+from sokyaku.contacts.models import Contact, PendingChange
+from sokyaku.contacts.services import ContactInput, contact_upsert
 from tests.capture.conftest import answers
 
 pytestmark = pytest.mark.django_db
@@ -32,3 +33,16 @@ def test_the_lead_is_stored_whatever_the_phone_format(
         e164, extension, written,
     )  # fmt: skip
     assert contact.phone_needs_review is review
+
+
+def test_an_unreadable_number_for_a_known_person_waits_for_review_as_written(form, submit):
+    # given a known person with a phone number
+    known = contact_upsert(
+        data=ContactInput(email="taro.yamada@example.co.jp", phone="03-1234-5678")
+    ).contact
+    # when they send the form with a number that cannot be read
+    submit("whitepaper", answers(phone="折り返し希望 03-1234"))
+    # then their number stays, and the one they wrote waits on the contact page
+    known.refresh_from_db()
+    assert (known.phone, known.phone_needs_review) == ("+81312345678", False)
+    assert PendingChange.objects.get().values["phone"] == "折り返し希望 03-1234"

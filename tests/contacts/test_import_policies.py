@@ -179,3 +179,19 @@ def test_the_plan_counts_what_will_change_per_field_and_writes_nothing(sasaki):
         job=job, mapping=MAPPING, options=run.ImportOptions(policies={"title": "overwrite"})
     )
     assert {f.field: f.overwritten for f in plan.fields}["title"] == 1
+
+
+@pytest.mark.parametrize("reading", ["サクラノヴァデザイン", "さくらのゔぁでざいん", "ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ"])
+def test_a_company_written_in_kana_is_the_company_with_that_reading(reading):
+    # given a company known by its kanji name and its reading, without a domain
+    company = company_upsert(name="株式会社桜ノヴァデザイン", name_kana=reading).company
+    # when a file (no email) and the API name it in half-width kana
+    rows = [["氏名", "会社名", "電話番号"], ["佐々木 亮", "ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社", "03-5016-9744"]]
+    run.import_file(data=sjis_csv(rows), filename="cards.csv")
+    api = contact_upsert(
+        data=ContactInput(family_name="木下", company_name="(株)サクラノヴァデザイン")
+    )
+    # then both people are at that company, and no other company was created
+    assert Contact.objects.get(family_name="佐々木").company_id == company.pk
+    assert api.contact.company_id == company.pk
+    assert Company.objects.count() == 1

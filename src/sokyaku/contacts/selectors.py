@@ -8,8 +8,10 @@ own, or their team's (``core.visibility``): every other contact is not there for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+import jaconv
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
@@ -184,6 +186,31 @@ def contact_ids_by_email(*, emails: Iterable[str]) -> dict[str, int]:
         ).values_list("email", "pk")
     )
     return {given: found[key] for given, key in normalised.items() if key in found}
+
+
+_KATAKANA_RE = re.compile(r"^[ァ-ヺー]+$")
+
+
+def company_by_kana(*, keys: Iterable[str]) -> dict[str, Company]:
+    """Live companies whose reading (``name_kana``) is a company key written in kana: the key
+    of ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 (``サクラノヴァデザイン``) finds 株式会社桜ノヴァデザイン when that
+    is its reading. Keys that are not all kana are ignored. One query; when several companies
+    have the reading, the oldest wins."""
+    wanted = {key for key in keys if _KATAKANA_RE.match(key)}
+    if not wanted:
+        return {}
+    # Readings are stored as typed: full width, hiragana or half width.
+    spellings = set()
+    for key in wanted:
+        spellings |= {key, jaconv.kata2hira(key), jaconv.z2h(key, kana=True, digit=False)}
+    answer: dict[str, Company] = {}
+    for company in Company.objects.filter(
+        name_kana__in=sorted(spellings), merged_into__isnull=True
+    ).order_by("-created_at", "-id"):
+        key = normalize.company_key(company.name_kana)
+        if key in wanted:
+            answer[key] = company  # the oldest is written last
+    return answer
 
 
 def company_by_email_domain(*, emails: Iterable[str]) -> dict[str, Company]:

@@ -38,7 +38,7 @@ from sokyaku.contacts.models import (
     UpdatePolicy,
 )
 from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
-from sokyaku.contacts.selectors import company_by_email_domain
+from sokyaku.contacts.selectors import company_by_email_domain, company_by_kana
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
 from sokyaku.core.signals import contact_sources_changed
@@ -329,18 +329,18 @@ def _match(*, email: str, name_key: str, company_id: int | None, phone: str) -> 
 
 def _company_for(name: str | None, *, actor: User | None, email: str = "") -> Company | None:
     """The company a person works at: the live one with this name's key; else the one whose
-    domain is their email's (ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 at @sakura-nova.example is 株式会社桜ノヴァ
-    デザイン when that company has the domain); else a new company."""
+    reading it is, or whose domain is their email's (ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 is 株式会社桜ノヴァ
+    デザイン when that is the company's reading, or its domain that of @sakura-nova.example);
+    else a new company."""
     if not name:
         return None
     key = normalize.company_key(name)
-    if key and email:
-        known = Company.objects.filter(match_key=key, merged_into__isnull=True).first()
-        if known is not None:
-            return known
-        by_domain = company_by_email_domain(emails=[email]).get(email)
-        if by_domain is not None:
-            return by_domain
+    if key and not Company.objects.filter(match_key=key, merged_into__isnull=True).exists():
+        found = company_by_kana(keys=[key]).get(key)
+        if found is None and email:
+            found = company_by_email_domain(emails=[email]).get(email)
+        if found is not None:
+            return found
     return company_upsert(name=name, actor=actor).company
 
 

@@ -268,9 +268,9 @@ def _prepare(
 
 def _companies_for(prepared: Sequence[_Prepared]) -> dict[str, Company]:
     """Live companies by match key for every company the rows name. A name no live company
-    has is the company whose domain the row's email has, when there is one (the same firm
-    written another way: ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 for 株式会社桜ノヴァデザイン); only then is a
-    missing company created."""
+    has is the company whose reading it is, else the company whose domain the row's email has
+    (the same firm written another way: ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 for 株式会社桜ノヴァデザイン);
+    only then is a missing company created."""
     names: dict[str, str] = {}
     emails: dict[str, list[str]] = defaultdict(list)
     for item in prepared:
@@ -279,6 +279,7 @@ def _companies_for(prepared: Sequence[_Prepared]) -> dict[str, Company]:
             if email := item.clean.values.get("email"):
                 emails[item.company_key].append(email)
     companies = _live_company_keys(list(names))
+    companies.update(selectors.company_by_kana(keys=[k for k in names if k not in companies]))
     unknown = [key for key in names if key not in companies and emails.get(key)]
     if unknown:
         by_email = selectors.company_by_email_domain(

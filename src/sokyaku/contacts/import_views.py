@@ -15,6 +15,7 @@ of ``contacts.imports`` and ``contacts.export``, and render.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -109,12 +110,13 @@ def _preview_context(
     except ValidationError as exc:
         return {"preview": [], "preview_error": exc.message}
     labels = report.field_labels()
+    custom_labels = {d.key: d.label for d in selectors.field_definition_list(user=None)}
     return {
         "plan": plan,
         "preview": [
             {
                 "row": row,
-                "shown": _shown(row.values),
+                "shown": _shown(row.values, custom_labels),
                 "problems": report.problems(row.errors, labels=labels),
             }
             for row in rows
@@ -128,8 +130,19 @@ def _prefecture(value: object) -> str:
     return prefecture_name(value) if isinstance(value, int) else str(value or "")
 
 
-def _shown(values: dict[str, Any]) -> dict[str, Any]:
-    """A preview row's values as the contact pages show them."""
+def _phone_shown(values: Mapping[str, Any]) -> str:
+    """A preview's phone number as the contact page shows it: with its extension, or as written
+    with 電話番号を確認 when it cannot be read."""
+    if not values.get("phone"):
+        written = str(values.get("phone_written") or "")
+        return f"{written}（{_('Phone number to check')}）" if written else ""
+    shown = normalize.phone_display(values["phone"])
+    extension = values.get("phone_extension")
+    return f"{shown} {_('ext. %(extension)s') % {'extension': extension}}" if extension else shown
+
+
+def _shown(values: dict[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    """A preview row's values as the contact pages show them (``labels``: custom fields')."""
 
     def joined(*names: str) -> str:
         return " ".join(str(values[n]) for n in names if values.get(n))
@@ -138,7 +151,7 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
         "name": joined("family_name", "given_name"),
         "kana": joined("family_name_kana", "given_name_kana"),
         "email": values.get("email", ""),
-        "phone": normalize.phone_display(values.get("phone") or ""),
+        "phone": _phone_shown(values),
         "company": values.get("company_name", ""),
         "department": values.get("department", ""),
         "title": values.get("title", ""),
@@ -146,7 +159,11 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
         "prefecture": _prefecture(values.get("prefecture")),
         "address": values.get("address", ""),
         "tags": values.get("tags", []),
-        "custom": {**values.get("custom_fields", {}), **values.get("custom_new", {})},
+        "custom": {
+            **{labels.get(k, k): v for k, v in (values.get("custom_fields") or {}).items()},
+            **(values.get("custom_new") or {}),
+        },
+        "note": values.get("note", ""),
     }
 
 

@@ -56,6 +56,7 @@ from sokyaku.consent.models import (
     LegalBasis,
 )
 from sokyaku.contacts import bulk, normalize
+from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.imports import reader
 from sokyaku.contacts.imports.mapping import (
@@ -628,10 +629,23 @@ def import_preview(
             "match_key", "name"
         )
     )
-    for row in table.rows:
-        item = mapping_row_input(row.cells, headers=table.headers, mapping=checked, tags=tags)
+    # …and one written another way is shown as the company its reading names.
+    stored.update(
+        (key, company.name)
+        for key, company in contact_selectors.company_by_kana(
+            keys=[k for k in keys if k not in stored]
+        ).items()
+    )
+    items = [
+        (row, mapping_row_input(row.cells, headers=table.headers, mapping=checked, tags=tags))
+        for row in table.rows
+    ]
+    emails = [normalize.nfkc(i.data.email or "").lower() for _r, i in items if i.data is not None]
+    by_domain = contact_selectors.company_by_email_domain(emails=[e for e in emails if "@" in e])
+    for row, item in items:
         values: dict[str, Any] = dict(item.given)
         errors = dict(item.errors)
+        note = item.note
         if item.data is not None:
             try:
                 clean = services._clean(item.data)
@@ -639,11 +653,19 @@ def import_preview(
                 errors.update(exc.field_errors)
             else:
                 company = clean.company_name or ""
-                company = stored.get(normalize.company_key(company), company) if company else ""
+                key = normalize.company_key(company)
+                known = by_domain.get(clean.values.get("email", ""))
+                if company and key not in stored and known is not None:
+                    company = known.name
+                company = stored.get(key, company) if company else ""
                 values = {**clean.values, "company_name": company}
                 values["tags"] = clean.tags or []
+                if "custom_new" in item.given:
+                    values["custom_new"] = item.given["custom_new"]
                 if item.owner:
                     values["owner"] = item.owner
+        if note:
+            values["note"] = note
         preview.append(PreviewRow(number=row.number, values=values, errors=errors))
     return preview
 

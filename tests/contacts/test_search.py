@@ -117,3 +117,12 @@ def test_the_list_page_filters_phone_numbers_to_check(logged_in):
 def test_search_keeps_the_list_query_count(logged_in, watanabe, django_assert_max_num_queries):
     with django_assert_max_num_queries(13):
         logged_in.get(LIST, {"q": "(株)ルミナヘルスケア 03-5016-9744"})
+
+
+def test_an_api_search_keeps_the_list_query_count(
+    api: Client, watanabe, django_assert_max_num_queries
+):
+    # key check, count, rows, tags, scores + their rule set, lifecycle stages, access log
+    with django_assert_max_num_queries(9):
+        response = api.get("/api/v1/contacts", {"q": "(株)ルミナヘルスケア 03-5016-9744"})
+    assert [item["id"] for item in response.json()["items"]] == [watanabe.pk]

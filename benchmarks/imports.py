@@ -50,7 +50,7 @@ _COLUMNS = ("family_name", "given_name", "family_name_kana", "given_name_kana", 
             "phone", "department", "title", "postal_code", "address", "name_key",
             "search_text", "title_level", "custom_fields", "first_touch", "latest_touch",
             "created_at",
-            "updated_at")  # fmt: skip
+            "updated_at", "phone_written", "phone_extension", "phone_needs_review")  # fmt: skip
 
 
 def _company_variant(name: str, rng: random.Random) -> str:
@@ -150,7 +150,8 @@ def _raw(data: bytes) -> int:
         kana_family, _space, kana_given = row[1].partition(" ")
         chunk.append(
             (family, given, kana_family, kana_given, row[5], row[6] or row[7], row[3], row[4],
-             row[8], row[9], "", "", 0, empty, empty, empty, now, now)
+             row[8], row[9], "", "", 0, empty, empty, empty, now, now, row[6] or row[7], "",
+             False)
         )  # fmt: skip
         if len(chunk) == run.CHUNK:
             flush()

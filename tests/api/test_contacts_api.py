@@ -94,13 +94,8 @@ def test_names_round_trip_exactly(api: Client) -> None:
     assert "\ufa11" in body["family_name"]
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("email", "taro@@example"), ("email", "山田"), ("phone", "12"), ("phone", "090-1234-56789")],
-)
-def test_an_invalid_email_or_phone_is_422_naming_the_field(
-    api: Client, field: str, value: str
-) -> None:
+@pytest.mark.parametrize(("field", "value"), [("email", "taro@@example"), ("email", "山田")])
+def test_an_invalid_email_is_422_naming_the_field(api: Client, field: str, value: str) -> None:
     # when a contact is posted with a bad value
     response = post_json(api, URL, {"family_name": "山田", field: value})
     # then the answer names the field, and nothing is stored
@@ -415,11 +410,12 @@ def test_patch_to_another_contact_s_email_is_409(api: Client) -> None:
     assert Contact.objects.get(pk=second.pk).email == second.email
 
 
-def test_patch_with_a_bad_phone_is_422(api: Client) -> None:
+def test_patch_with_an_unreadable_phone_keeps_it_as_written_and_flags_it(api: Client) -> None:
     (contact,) = make_contacts(1)
     response = patch_json(api, f"{URL}/{contact.pk}", {"phone": "0120"})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "phone"]
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["phone"], body["phone_written"], body["phone_needs_review"]) == ("", "0120", True)
 
 
 def test_patch_of_an_unknown_contact_is_404(api: Client) -> None:

@@ -9,6 +9,20 @@ from collections.abc import Sequence
 CARD_HEADER = ["氏名", "フリガナ", "会社名", "部署名", "役職", "メールアドレス", "電話番号",
                "携帯電話", "郵便番号", "住所"]  # fmt: skip
 
+SHOW_HEADER = ["氏名", "フリガナ", "会社名", "部署名", "役職", "メールアドレス", "電話番号",
+               "ブース", "アンケート"]  # fmt: skip
+# A trade-show export as Excel in Japan writes it: half-width kana, the company written another
+# way than it is stored, extra columns the contact has no field for.
+SHOW_ROWS = [
+    SHOW_HEADER,
+    ["佐々木 亮", "ｻｻｷ ﾘｮｳ", "ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社", "デザイン部", "部長",
+     "ryo.sasaki@sakura-nova.example", "03-5016-9744 内線123", "A-12", "導入を検討中"],
+    ["木下 葵", "きのした あおい", "ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社", "", "",
+     "aoi.kinoshita@sakura-nova.example", "", "A-12", "資料希望"],
+    ["石川 翼", "ｲｼｶﾜ ﾂﾊﾞｻ", "株式会社ミナトロジ", "", "", "t.ishikawa@minato-logi.example",
+     "不明", "B-3", ""],
+]  # fmt: skip
+
 
 def csv_text(rows: Sequence[Sequence[str]]) -> str:
     """Rows as Excel writes a CSV: every row on its own CRLF line, quotes only where needed."""

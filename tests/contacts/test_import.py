@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -84,8 +85,8 @@ CARD_ROWS = [
      "530-0001", "大阪府大阪市北区梅田1-1"],
     # row 5: bad email
     ["高橋 一郎", "", "株式会社ニュー", "", "", "takahashi@", "", "", "", ""],
-    # row 6: bad phone
-    ["田中 次郎", "", "株式会社ニュー", "", "", "", "12345", "", "", ""],
+    # row 6: bad postal code (a phone number that cannot be read is kept, see test_import_merge)
+    ["田中 次郎", "", "株式会社ニュー", "", "", "", "03-1111-2222", "", "12345", ""],
     # row 7: nothing to recognise the person by
     ["", "", "", "総務部", "", "", "", "", "", ""],
     # an empty row, as Excel leaves at the end
@@ -94,8 +95,8 @@ CARD_ROWS = [
 
 
 def test_a_shift_jis_card_file_merges_into_existing_contacts(known, topics):
-    # when the trade-show file Excel wrote is imported
-    job = _import(sjis_csv(CARD_ROWS))
+    # when the trade-show file Excel wrote is imported, the titles on the cards overwriting
+    job = _import(sjis_csv(CARD_ROWS), options=replace(CARDS, policies={"title": "overwrite"}))
     # then it was read as Shift_JIS and every column was recognised
     assert (job.status, job.encoding, job.file_format) == ("done", "cp932", "csv")
     assert set(job.mapping) == set(CARD_HEADER)
@@ -125,7 +126,7 @@ def test_bad_rows_are_listed_with_their_row_numbers_and_do_not_stop_the_others(k
     errors = {e.row_number: e.errors for e in ImportRowError.objects.filter(job=job)}
     assert sorted(errors) == [5, 6, 7]
     assert list(errors[5]) == ["email"]
-    assert list(errors[6]) == ["phone"]
+    assert list(errors[6]) == ["postal_code"]
     assert list(errors[7]) == ["email"]
     assert (
         ImportRowError.objects.get(job=job, row_number=5).values["メールアドレス"] == "takahashi@"
@@ -149,7 +150,7 @@ def test_the_error_report_csv_has_the_row_number_the_problem_and_the_cells(known
     assert rows[0] == ["Row", "Errors", *CARD_HEADER]
     assert [r[0] for r in rows[1:]] == ["5", "6", "7"]
     assert rows[1][1] == "Email: Enter a valid email address."
-    assert rows[2][1] == "Phone: Enter a valid phone number."
+    assert rows[2][1] == "Postal code: Enter a postal code like 100-0001."
     assert rows[1][2:] == CARD_ROWS[4]  # file row 5
 
 

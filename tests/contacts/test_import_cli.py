@@ -14,6 +14,7 @@ from sokyaku.campaigns.models import Campaign, Channel, ChannelKind
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentRecord
 from sokyaku.contacts.models import Contact, ImportJob
+from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.core.cli import build_parser, main
 from tests.contacts.import_files import sjis_csv, utf8_csv
 
@@ -21,7 +22,7 @@ ROWS = [
     ["氏名", "会社名", "メールアドレス", "電話番号"],
     ["山田 太郎", "（株）サンプル", "taro@sample.example", "０３－１２３４－５６７８"],
     ["鈴木 花子", "株式会社ニュー", "hanako@", ""],
-    ["田中 三郎", "株式会社ニュー", "saburo@new.example", "12345"],
+    ["田中 三郎", "株式会社ニュー", "saburo", "03-1111-2222"],
 ]
 
 
@@ -159,3 +160,32 @@ def test_the_installed_command_end_to_end(tmp_path: Path):
     bad = cli("import", "contacts", _write(tmp_path, b"\x00\x01\x02", "x.csv"))
     assert bad.returncode != 0 and bad.stdout == b""
     assert len(bad.stderr.decode().strip().splitlines()) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("flags", "title", "department"),
+    [
+        ([], "課長", "情報システム部"),  # the default fills empty fields only
+        (["--overwrite", "title"], "部長", "情報システム部"),
+        (["--update", "overwrite", "--keep", "department"], "部長", ""),
+        (["--update", "keep"], "課長", ""),
+    ],
+)
+def test_import_update_policy_flags(tmp_path, capsys, flags, title, department):
+    # given a known person with a title and no department
+    contact = contact_upsert(
+        data=ContactInput(family_name="山田", email="taro@sample.example", title="課長")
+    ).contact
+    rows = [["氏名", "メールアドレス", "部署", "役職"],
+            ["山田 太郎", "taro@sample.example", "情報システム部", "部長"]]  # fmt: skip
+    assert main(["import", "contacts", _write(tmp_path, utf8_csv(rows)), *flags]) == 0
+    contact.refresh_from_db()
+    assert (contact.title, contact.department) == (title, department)
+
+
+@pytest.mark.django_db
+def test_import_refuses_an_unknown_field_in_a_policy_flag(tmp_path, capsys):
+    path = _write(tmp_path, utf8_csv(ROWS))
+    assert main(["import", "contacts", path, "--overwrite", "postal_code"]) != 0
+    assert Contact.objects.count() == 0

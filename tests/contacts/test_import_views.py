@@ -18,9 +18,9 @@ from django.utils import translation
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentRecord
 from sokyaku.contacts.imports import run
-from sokyaku.contacts.models import Contact, ImportJob
-from sokyaku.contacts.services import ContactInput, contact_upsert
-from tests.contacts.import_files import sjis_csv, utf8_csv
+from sokyaku.contacts.models import Contact, FieldDefinition, ImportJob
+from sokyaku.contacts.services import ContactInput, company_upsert, contact_upsert
+from tests.contacts.import_files import SHOW_ROWS, sjis_csv, utf8_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +206,74 @@ def test_the_import_pages_answer_in_a_fixed_number_of_queries(
         logged_in.get(_url("import_detail", job))
     with django_assert_max_num_queries(15):
         logged_in.get(INDEX)
+
+
+def _plan_counts(html: str) -> dict[str, tuple[int, int, int]]:
+    """The per-field counts of the preview: data-field → (filled, overwritten, kept)."""
+    rows = re.findall(
+        r'<tr data-field="([^"]+)">\s*<th scope="row">[^<]*</th>\s*'
+        r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>',
+        html,
+    )
+    return {name: (int(a), int(b), int(c)) for name, a, b, c in rows}
+
+
+def test_a_shift_jis_trade_show_file_with_update_policies_chosen_in_the_mapping_step(
+    logged_in: Client, django_capture_on_commit_callbacks
+):
+    # given 佐々木 at 株式会社桜ノヴァデザイン, with the title 課長 and no department
+    company = company_upsert(name="株式会社桜ノヴァデザイン", domain="sakura-nova.example").company
+    contact_upsert(
+        data=ContactInput(
+            family_name="佐々木", given_name="亮", email="ryo.sasaki@sakura-nova.example",
+            company_name="株式会社桜ノヴァデザイン", title="課長",
+        )
+    )  # fmt: skip
+    # when the trade-show file (Shift_JIS, half-width kana) is uploaded
+    _upload(logged_in, sjis_csv(SHOW_ROWS), name="show.csv")
+    job = ImportJob.objects.get()
+    headers = run.job_table(job, limit=0).headers
+    col = {header: n for n, header in enumerate(headers)}
+    # then the mapping step offers a policy per column and counts what will change
+    page = logged_in.get(_url("import_mapping", job)).content.decode()
+    assert "既存コンタクトに値があるとき" in page and "空欄のみ埋める" in page
+    assert "取り込みで変わる内容" in page
+    assert _plan_counts(page) == {
+        "family_name_kana": (1, 0, 0),
+        "given_name_kana": (1, 0, 0),
+        "department": (1, 0, 0),
+        "title": (0, 0, 1),
+        "phone": (1, 0, 0),
+    }
+    # when the marketer chooses overwrite for the title and a custom field and a note for the
+    # extra columns, the preview counts follow
+    post = _mapping_post(job, source="展示会 Y")
+    post |= {f"pol_{n}": "fill" for n in range(len(headers))}
+    post |= {
+        f"pol_{col['役職']}": "overwrite",
+        f"col_{col['ブース']}": "custom_new",
+        f"col_{col['アンケート']}": "note",
+    }
+    fragment = logged_in.post(_url("import_preview", job), post, headers=HTMX).content.decode()
+    assert _plan_counts(fragment)["title"] == (0, 1, 0)
+    assert "新しいカスタム項目:" in fragment and "ブース" in fragment
+    # and starts the import
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.post(_url("import_mapping", job), post)
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.updated_count, job.error_count) == ("done", 2, 1, 0)
+    assert job.policies["title"] == "overwrite" and job.policies["department"] == "fill"
+    sasaki = Contact.objects.get(email="ryo.sasaki@sakura-nova.example")
+    assert (sasaki.title, sasaki.department, sasaki.company_id) == (
+        "部長",
+        "デザイン部",
+        company.pk,
+    )
+    assert (
+        Contact.objects.get(email="t.ishikawa@minato-logi.example").family_name_kana == "イシカワ"
+    )
+    assert sasaki.custom_fields == {FieldDefinition.objects.get(label="ブース").key: "A-12"}
+    # and the contact page shows the custom field and the note
+    detail = logged_in.get(reverse("contacts:detail", args=[sasaki.pk])).content.decode()
+    assert "<dt>ブース</dt>" in detail and "A-12" in detail
+    assert "アンケート: 導入を検討中" in detail

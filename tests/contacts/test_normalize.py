@@ -70,10 +70,11 @@ def test_landline_and_display():
     assert normalize.phone_display("+81312345678") == "03-1234-5678"
 
 
-@pytest.mark.parametrize("raw", ["123", "abc", "090-1234"])
-def test_invalid_phone_is_rejected(raw):
-    with pytest.raises(normalize.InvalidValue):
-        normalize.phone_normalize(raw)
+@pytest.mark.parametrize("raw", ["123", "abc", "090-1234", "不明"])
+def test_an_unreadable_phone_is_kept_as_written_for_review(raw):
+    phone = normalize.phone_parse(raw)
+    assert (phone.e164, phone.written, phone.needs_review) == ("", raw, True)
+    assert normalize.phone_normalize(raw) == ""
 
 
 def test_postal_code_gives_its_prefecture():

@@ -462,17 +462,22 @@ def test_editing_saves_through_the_service_and_records_the_change(logged_in, yam
     assert "役職" in logged_in.get(_detail(yamada)).content.decode()
 
 
-def test_bad_email_and_phone_are_shown_on_their_fields(logged_in, yamada):
-    # when
+def test_a_bad_email_is_shown_on_its_field_and_an_unreadable_phone_is_kept(logged_in, yamada):
+    # when the form is saved with an invalid email and a phone number that cannot be read
     response = logged_in.post(_url("edit", yamada), _form(yamada, email="not-an-email", phone="12"))
-    # then
+    # then the email is refused on its field, the phone is not
     html = response.content.decode()
     assert response.status_code == 200
     assert "有効なメールアドレスを入力してください。" in html
-    assert "有効な電話番号を入力してください。" in html
-    assert html.count('class="field field--invalid"') == 2
+    assert "有効な電話番号を入力してください。" not in html
+    assert html.count('class="field field--invalid"') == 1
     yamada.refresh_from_db()
     assert yamada.email == "taro.yamada@sample.example"
+    # and once the email is right, the phone is kept as written and flagged for review
+    logged_in.post(_url("edit", yamada), _form(yamada, phone="12"))
+    yamada.refresh_from_db()
+    assert (yamada.phone, yamada.phone_written, yamada.phone_needs_review) == ("", "12", True)
+    assert "電話番号を確認" in logged_in.get(_detail(yamada)).content.decode()
 
 
 def test_a_bad_custom_field_value_is_shown_on_its_field(logged_in, yamada):

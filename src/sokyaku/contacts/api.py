@@ -98,7 +98,14 @@ class ContactIn(Schema):
     family_name_kana: str | None = Field(None, max_length=100, examples=["ヤマダ"])
     given_name_kana: str | None = Field(None, max_length=100, examples=["タロウ"])
     email: str | None = Field(None, max_length=254, examples=["taro.yamada@example.co.jp"])
-    phone: str | None = Field(None, max_length=40, examples=["090-1234-5678"])
+    phone: str | None = Field(
+        None,
+        max_length=100,
+        description="As written on a card or form: 03-1234-5678, 03(1234)5678, "
+        "03-1234-5678（代表） 内線123, +81 3 1234 5678. A number that cannot be read is kept "
+        "as written and flagged (`phone_needs_review`), never refused.",
+        examples=["03-5016-9744 内線123"],
+    )
     company_name: str | None = Field(None, max_length=200, examples=["株式会社サンプル"])
     department: str | None = Field(None, max_length=200, examples=["情報システム部"])
     title: str | None = Field(None, max_length=200, examples=["部長"])
@@ -156,7 +163,12 @@ class ContactOut(Schema):
     family_name_kana: str
     given_name_kana: str
     email: str
-    phone: str = Field(description="E.164, e.g. +819012345678.")
+    phone: str = Field(description="E.164, e.g. +819012345678; empty when unreadable.")
+    phone_extension: str = Field(description="The extension (内線), e.g. 123.")
+    phone_written: str = Field(description="The phone number as it was given.")
+    phone_needs_review: bool = Field(
+        description="The phone number given could not be read: it is kept as written only."
+    )
     company: CompanyRef | None
     department: str
     title: str
@@ -219,7 +231,12 @@ class ListParams(Schema):
         "",
         max_length=200,
         description="Words to find (every word must match): a name in kanji, kana or romaji, "
-        "email, phone, company, department or title.",
+        "the email (any case or width) or its domain or part of it, a phone number written "
+        "any way (03-5016-9744, 0350169744, +81 3 5016 9744), a company with or without its "
+        "legal form ((株)サンプル, サンプル株式会社), department or title.",
+    )
+    phone_needs_review: bool = Field(
+        False, description="Only contacts whose phone number could not be read."
     )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
@@ -281,14 +298,17 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
     operation_id="contact_list",
     summary="Search contacts, newest first",
     description=(
-        "Every word of `q` must match a name (kanji, hiragana, katakana or romaji), email, "
-        "phone, company, department or title. Paged with `page` and `page_size`; `count` and "
+        "Every word of `q` must match a name (kanji, hiragana, katakana or romaji), email or "
+        "its domain, phone (however written), company (with or without 株式会社 / (株)), "
+        "department or title. Paged with `page` and `page_size`; `count` and "
         "`pages` describe the whole result. Needs the `contacts:read` scope."
     ),
     openapi_extra=responses_extra(_LIST_ERRORS),
 )
 def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
-    qs = selectors.contact_list(user=api_user(request), q=params.q)
+    qs = selectors.contact_list(
+        user=api_user(request), q=params.q, phone_needs_review=params.phone_needs_review
+    )
     qs = qs.select_related("first_touch_channel").prefetch_related("tags")
     page = paged(qs, page=params.page, page_size=params.page_size, prepare=_with_scores)
     if page["items"]:
@@ -299,7 +319,12 @@ def contact_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, A
             rows=len(page["items"]),
             user=api_user(request),
             api_key=api_key(request),
-            filters={"q": params.q, "page": params.page, "page_size": params.page_size},
+            filters={
+                "q": params.q,
+                **({"phone_needs_review": True} if params.phone_needs_review else {}),
+                "page": params.page,
+                "page_size": params.page_size,
+            },
         )
     return page
 

@@ -45,6 +45,15 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ITERATOR_CHUNK = 2000
 
 
+def _phone_cell(contact: Contact) -> str:
+    """The number as people write it, with its extension; one that could not be read as it
+    was given (an import of the export reads either back)."""
+    if not contact.phone:
+        return contact.phone_written
+    shown = normalize.phone_display(contact.phone)
+    return f"{shown} 内線{contact.phone_extension}" if contact.phone_extension else shown
+
+
 def neutralise(value: object) -> str:
     """A cell's text, with a leading apostrophe when a spreadsheet would run it as a formula."""
     text = "" if value is None else str(value)
@@ -80,7 +89,7 @@ def contact_columns(definitions: Iterable[FieldDefinition] = ()) -> list[Column]
         (pgettext("contact export column", "Email address"), lambda c: c.email),
         (
             pgettext("contact export column", "Phone number"),
-            lambda c: normalize.phone_display(c.phone),
+            _phone_cell,
         ),
         (
             pgettext("contact export column", "Company name"),

@@ -101,6 +101,7 @@ class ContactFilterForm(forms.Form):
     industry = forms.ChoiceField(required=False, label=_("Industry"))
     temperature = forms.ChoiceField(required=False, label=_("Temperature"))
     stage = forms.ChoiceField(required=False, label=_("Lifecycle stage"))
+    phone_review = forms.BooleanField(required=False, label=_("Phone number to check"))
 
     def __init__(
         self,
@@ -125,7 +126,7 @@ class ContactFilterForm(forms.Form):
         """Keyword arguments for ``selectors.contact_list``: the valid filters only."""
         self.is_valid()
         data = self.cleaned_data
-        return {
+        filters: dict[str, Any] = {
             "q": data.get("q") or "",
             "prefecture": data.get("prefecture"),
             "tag": data.get("tag") or "",
@@ -134,6 +135,9 @@ class ContactFilterForm(forms.Form):
             "temperature": data.get("temperature") or "",
             "stage": data.get("stage") or "",
         }
+        if data.get("phone_review"):
+            filters["phone_needs_review"] = True
+        return filters
 
     @property
     def is_filtered(self) -> bool:
@@ -159,7 +163,7 @@ class ContactForm(forms.Form):
     )
     phone = forms.CharField(
         required=False,
-        max_length=40,
+        max_length=100,
         label=_label("phone"),
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
@@ -219,7 +223,8 @@ class ContactForm(forms.Form):
             "address",
         )
         initial: dict[str, Any] = {name: getattr(contact, name) for name in names}
-        initial["phone"] = contact.phone
+        # As it was given (with 内線 or （代表）), so saving the form unchanged changes nothing.
+        initial["phone"] = contact.phone_written or contact.phone
         initial["company_name"] = contact.company.name if contact.company else ""
         initial["owner"] = contact.owner_id
         initial["tags"] = ", ".join(tags)

@@ -16,9 +16,9 @@ from django.utils.translation import pgettext_lazy
 
 from sokyaku.campaigns.models import Campaign, Channel
 from sokyaku.consent.models import LegalBasis
-from sokyaku.contacts.imports.mapping import IGNORE, field_choices
+from sokyaku.contacts.imports.mapping import CUSTOM_NEW, IGNORE, field_choices
 from sokyaku.contacts.imports.run import ImportOptions
-from sokyaku.contacts.models import FieldDefinition
+from sokyaku.contacts.models import FieldDefinition, UpdatePolicy
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _TAG_SPLIT_RE = re.compile(r"[,、，]")
@@ -44,7 +44,8 @@ class UploadForm(forms.Form):
 
 
 class MappingForm(forms.Form):
-    """One choice per column (``col_<n>``), then the options for the whole file."""
+    """One choice per column (``col_<n>``) and what it does to a known contact's stored value
+    (``pol_<n>``: fill empty / overwrite / keep), then the options for the whole file."""
 
     source = forms.CharField(
         required=False,
@@ -84,6 +85,7 @@ class MappingForm(forms.Form):
         *,
         headers: Sequence[str],
         mapping: dict[str, str],
+        policies: dict[str, str] | None = None,
         definitions: Iterable[FieldDefinition],
         channels: Iterable[Channel],
         campaigns: Iterable[Campaign],
@@ -96,6 +98,15 @@ class MappingForm(forms.Form):
             name = f"col_{number}"
             self.fields[name] = forms.ChoiceField(required=False, choices=choices, label=header)
             self.initial.setdefault(name, mapping.get(header, IGNORE))
+            self.fields[f"pol_{number}"] = forms.ChoiceField(
+                required=False,
+                choices=UpdatePolicy.choices,
+                label=_("When the contact already has a value"),
+            )
+            target = mapping.get(header, IGNORE)
+            self.initial.setdefault(
+                f"pol_{number}", (policies or {}).get(target, UpdatePolicy.FILL)
+            )
         self.fields["legal_basis"].choices = [  # type: ignore[attr-defined]
             ("", _("Do not record a legal basis")),
             *LegalBasis.choices,
@@ -109,9 +120,21 @@ class MappingForm(forms.Form):
             *((c.pk, f"{c.name} ({c.utm_campaign})") for c in campaigns),
         ]
 
-    def column_fields(self) -> list[tuple[str, forms.BoundField]]:
-        """(column name, its choice) in file order."""
-        return [(header, self[f"col_{n}"]) for n, header in enumerate(self.headers)]
+    def column_fields(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        """(column name, its field, its update policy) in file order."""
+        return [
+            (header, self[f"col_{n}"], self[f"pol_{n}"]) for n, header in enumerate(self.headers)
+        ]
+
+    def policies(self) -> dict[str, str]:
+        """The update policy by import field (by column for a new custom field)."""
+        data = self.cleaned_data
+        chosen: dict[str, str] = {}
+        for n, header in enumerate(self.headers):
+            target, policy = data.get(f"col_{n}"), data.get(f"pol_{n}") or UpdatePolicy.FILL
+            if target and target not in ("tags", "note"):
+                chosen[header if target == CUSTOM_NEW else target] = policy
+        return chosen
 
     def mapping(self) -> dict[str, str]:
         """``{column: field}`` of the columns that are imported (call after ``is_valid``)."""
@@ -130,4 +153,5 @@ class MappingForm(forms.Form):
             tags=[t.strip() for t in _TAG_SPLIT_RE.split(data.get("tags") or "") if t.strip()],
             channel_id=data.get("channel"),
             campaign_id=data.get("campaign"),
+            policies=self.policies(),
         )

@@ -15,6 +15,7 @@ of ``contacts.imports`` and ``contacts.export``, and render.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -82,6 +83,7 @@ def _mapping_form(request: HtmxHttpRequest, job: ImportJob, headers: list[str]) 
         request.POST if request.method == "POST" else None,
         headers=headers,
         mapping=job.mapping or {},
+        policies=job.policies or {},
         definitions=selectors.field_definition_list(user=request.user),
         channels=campaign_selectors.channel_list(user=None, active_only=True),
         campaigns=campaign_selectors.campaign_list(user=None),
@@ -104,14 +106,17 @@ def _preview_context(
     """The preview of the first rows with ``mapping`` (or why there is none)."""
     try:
         rows = run.import_preview(job=job, mapping=mapping, options=options)
+        plan = run.import_plan(job=job, mapping=mapping, options=options)
     except ValidationError as exc:
         return {"preview": [], "preview_error": exc.message}
     labels = report.field_labels()
+    custom_labels = {d.key: d.label for d in selectors.field_definition_list(user=None)}
     return {
+        "plan": plan,
         "preview": [
             {
                 "row": row,
-                "shown": _shown(row.values),
+                "shown": _shown(row.values, custom_labels),
                 "problems": report.problems(row.errors, labels=labels),
             }
             for row in rows
@@ -125,8 +130,19 @@ def _prefecture(value: object) -> str:
     return prefecture_name(value) if isinstance(value, int) else str(value or "")
 
 
-def _shown(values: dict[str, Any]) -> dict[str, Any]:
-    """A preview row's values as the contact pages show them."""
+def _phone_shown(values: Mapping[str, Any]) -> str:
+    """A preview's phone number as the contact page shows it: with its extension, or as written
+    with 電話番号を確認 when it cannot be read."""
+    if not values.get("phone"):
+        written = str(values.get("phone_written") or "")
+        return f"{written}（{_('Phone number to check')}）" if written else ""
+    shown = normalize.phone_display(values["phone"])
+    extension = values.get("phone_extension")
+    return f"{shown} {_('ext. %(extension)s') % {'extension': extension}}" if extension else shown
+
+
+def _shown(values: dict[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    """A preview row's values as the contact pages show them (``labels``: custom fields')."""
 
     def joined(*names: str) -> str:
         return " ".join(str(values[n]) for n in names if values.get(n))
@@ -135,7 +151,7 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
         "name": joined("family_name", "given_name"),
         "kana": joined("family_name_kana", "given_name_kana"),
         "email": values.get("email", ""),
-        "phone": normalize.phone_display(values.get("phone") or ""),
+        "phone": _phone_shown(values),
         "company": values.get("company_name", ""),
         "department": values.get("department", ""),
         "title": values.get("title", ""),
@@ -143,6 +159,11 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
         "prefecture": _prefecture(values.get("prefecture")),
         "address": values.get("address", ""),
         "tags": values.get("tags", []),
+        "custom": {
+            **{labels.get(k, k): v for k, v in (values.get("custom_fields") or {}).items()},
+            **(values.get("custom_new") or {}),
+        },
+        "note": values.get("note", ""),
     }
 
 
@@ -159,6 +180,7 @@ def _job_options(job: ImportJob) -> run.ImportOptions:
         tags=list(job.tags or []),
         channel_id=job.channel_id,
         campaign_id=job.campaign_id,
+        policies=job.policies or {},
     )
 
 
@@ -188,7 +210,10 @@ def import_mapping(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     context = {
         "job": job,
         "form": form,
-        "columns": [(header, field, examples[header]) for header, field in form.column_fields()],
+        "columns": [
+            (header, field, policy, examples[header])
+            for header, field, policy in form.column_fields()
+        ],
         "earlier": import_selectors.import_earlier(user=request.user, job=job),
         "topics": [t for t in consent_selectors.topic_list() if t.is_active],
         **(

@@ -175,6 +175,11 @@ class Contact(models.Model):
     given_name_kana = models.CharField(_("given name (kana)"), max_length=100, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("E.164"))
+    # The phone number as it was given (内線, （代表）…), and its extension. A number that could
+    # not be read leaves ``phone`` empty, keeps ``phone_written`` and is marked for review.
+    phone_written = models.CharField(_("phone (as written)"), max_length=100, blank=True)
+    phone_extension = models.CharField(_("extension"), max_length=10, blank=True)
+    phone_needs_review = models.BooleanField(_("check phone number"), default=False, db_index=True)
     company = models.ForeignKey(
         Company,
         null=True,
@@ -341,6 +346,14 @@ class PendingChange(models.Model):
         return f"{self.contact_id} {self.status}"
 
 
+class UpdatePolicy(models.TextChoices):
+    """What an import does to a value a known contact already has, chosen per field."""
+
+    FILL = "fill", _("Fill empty fields only")
+    OVERWRITE = "overwrite", _("Overwrite with the file's value")
+    KEEP = "keep", _("Keep what is stored")
+
+
 class ImportJob(models.Model):
     """One contacts file (CSV or XLSX) being imported: mapping, options, progress and counts."""
 
@@ -361,6 +374,8 @@ class ImportJob(models.Model):
     file_format = models.CharField(max_length=10)  # csv | xlsx
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    # Field → "fill" | "overwrite" | "keep": what a row does to a value the contact already has.
+    policies = models.JSONField(_("update policy"), default=dict, blank=True)
     source = models.CharField(_("source"), max_length=200, blank=True)
     legal_basis = models.CharField(_("legal basis"), max_length=20, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)

@@ -8,7 +8,11 @@ addresses and phone numbers.
   有限会社, 合同会社, Co., Ltd. …) stripped wherever they stand, spaces and punctuation dropped.
 - ``name_key``: NFKC, common 異体字 folded (髙→高, 﨑→崎 …), spaces dropped.
 - ``email_normalize``: NFKC (full-width → ASCII), lower-cased, IDNA (punycode) domain, validated.
-- ``phone_normalize``: E.164 via ``phonenumbers`` with Japan as the default region.
+- ``phone_parse``: a phone number as business cards and forms write it (内線, ext., (代表),
+  parentheses, full width) → E.164 via ``phonenumbers`` (Japan as the default region) plus the
+  extension; a value that cannot be read is kept as written and marked for review.
+- ``kana_reading``: a kana reading as forms store it (full-width katakana).
+- ``search_terms``: what a search query means, word by word (email, domain, phone, company).
 - ``postal_code_prefecture``: the prefecture a Japanese postal code belongs to.
 - ``title_level``: how senior a job title is (部長 → director, 課長代理 → supervisor …).
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -136,8 +141,83 @@ def kana_romaji(kana: str) -> str:
     return re.sub(r"[^a-z]", "", jaconv.kana2alphabet(hira).lower())
 
 
+def kana_reading(value: str) -> str:
+    """A kana reading as forms store it: NFKC (half-width ｶﾀｶﾅ → full width), hiragana →
+    katakana, trimmed (``ﾔﾏﾀﾞ`` and ``やまだ`` → ``ヤマダ``)."""
+    return jaconv.hira2kata(unicodedata.normalize("NFKC", value)).strip()
+
+
+def email_search_text(email: str) -> str:
+    """An email address as ``search_key`` sees it (dots and dashes folded), so the whole address,
+    its domain or a part of it is found whatever its case or width."""
+    return search_key(email)
+
+
+# A query word that is a phone number (or part of one): digits and what people put between.
+_PHONE_QUERY_RE = re.compile(r"^\+?[\d\s()\-]+$")
+
+
+def _phone_term(value: str) -> str:
+    """The search key of a phone number or part of one (``""`` when ``value`` is not one)."""
+    value = _DASH_RE.sub("-", nfkc(value))
+    digits = phone_digits(value)
+    if not _PHONE_QUERY_RE.match(value) or len(digits) < 4:
+        return ""
+    # A whole number is found by its E.164 form, whichever way it is written.
+    return (phone_normalize(value) if len(digits) >= 9 else "") or digits
+
+
+def search_terms(query: str) -> list[str]:
+    """The keys a search query must all find in ``search_text``, one per word.
+
+    A phone number is one term whatever its spaces (``+81 3 5016 9744``): its E.164 form when it
+    is a whole number, else its digits (``5016-9744`` finds ``03-5016-9744``). A word that is a
+    company's legal form alone (``株式会社``) is dropped; one that carries it (``(株)ルミナ``,
+    ``ルミナ株式会社``) is looked up without it, as company keys are stored.
+    """
+    whole = _phone_term(query)
+    if whole:
+        return [whole]
+    terms: list[str] = []
+    for word in query.split():
+        key = _phone_term(word)
+        if not key:
+            folded = _fold(word)
+            if "@" not in folded:
+                folded = _LATIN_FORM_RE.sub("", _LEGAL_FORM_RE.sub("", folded))
+            key = _NOISE_RE.sub("", folded)
+        if key:
+            terms.append(key)
+    return terms
+
+
 class InvalidValue(ValueError):
     """A value that cannot be normalised; the message is fit to show the user."""
+
+
+# Mail services anyone can sign up to: their domain says nothing about the person's company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.co.jp", "ymail.ne.jp", "yahoo.com", "icloud.com",
+        "me.com", "mac.com", "outlook.com", "outlook.jp", "hotmail.com", "hotmail.co.jp",
+        "live.jp", "live.com", "msn.com", "aol.com", "docomo.ne.jp", "ezweb.ne.jp", "au.com",
+        "softbank.ne.jp", "i.softbank.jp", "nifty.com", "biglobe.ne.jp", "ybb.ne.jp",
+        "so-net.ne.jp", "ocn.ne.jp", "excite.co.jp", "mail.com", "proton.me", "protonmail.com",
+    }
+)  # fmt: skip
+
+
+def email_company_domains(email: str) -> list[str]:
+    """The domains a company with this person's email would have, most specific first
+    (``a@tokyo.example.co.jp`` → ``tokyo.example.co.jp``, ``example.co.jp``); none for
+    free-mail addresses. ``email`` is a normalised address."""
+    domain = email.rpartition("@")[2]
+    if not domain or domain in FREE_MAIL_DOMAINS:
+        return []
+    labels = domain.split(".")
+    # Stop before a bare public suffix (co.jp, com): two labels, three under a two-letter zone.
+    floor = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return [".".join(labels[i:]) for i in range(len(labels) - floor + 1)]
 
 
 def email_normalize(raw: str) -> str:
@@ -159,21 +239,78 @@ def email_normalize(raw: str) -> str:
     return f"{local.lower()}@{ascii_domain.lower()}"
 
 
-def phone_normalize(raw: str, *, region: str = "JP") -> str:
-    """E.164 form of a phone number (``090-1234-5678`` → ``+819012345678``), or ``""``.
+@dataclass(frozen=True)
+class Phone:
+    """A phone number as given: its E.164 form (``""`` when it cannot be read), the extension
+    (内線) and the value as written."""
 
-    Raises ``InvalidValue`` when the number is not a possible number.
+    e164: str = ""
+    extension: str = ""
+    written: str = ""
+
+    @property
+    def needs_review(self) -> bool:
+        """Given, but not a number we can dial or match: someone should look at it."""
+        return bool(self.written) and not self.e164
+
+
+# Words on a card or a form beside the number that are not part of it: （代表）, 直通, TEL: …
+_PHONE_LABEL_RE = re.compile(
+    r"\(?\s*(?:代表|直通|直|代|携帯|会社|自宅|部署|部門)(?:番号|電話)?\s*\)?"
+    r"|^\s*(?:tel|phone|電話|電話番号|携帯)\s*[:.]?\s*",
+    re.IGNORECASE,
+)
+# An extension at the end: 内線123, (内)123, 内123, ext. 12, x12, #12, （内線 123）.
+_EXTENSION_RE = re.compile(
+    r"[\s,/]*\(?\s*(?:\(内線?\)|内線|内|ext\.?|extn\.?|extension|x|#)\s*[:.]?\s*"
+    r"(\d{1,8})\s*\)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def phone_parse(raw: str, *, region: str = "JP") -> Phone:
+    """Read a phone number as Japanese business cards and forms write it.
+
+    ``03-5016-9744``, ``03(5016)9744``, ``０３－５０１６－９７４４``, ``+81 3 5016 9744``,
+    ``03-1234-5678（代表）``, ``03-5016-9744 内線123``, ``(内)123``, ``ext. 12`` all give an
+    E.164 number (and the extension). Never raises: a value that is not a valid number keeps
+    ``e164 == ""`` and ``needs_review``.
     """
-    value = nfkc(raw)
-    if not value:
-        return ""
+    written = raw.strip()
+    if not written:
+        return Phone()
+    value = _DASH_RE.sub("-", nfkc(written))
+    extension = ""
+    match = _EXTENSION_RE.search(value)
+    if match:
+        extension = match.group(1)
+        value = value[: match.start()]
+    value = _PHONE_LABEL_RE.sub(" ", value).strip()
     try:
         number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidValue(f"Not a phone number: {raw}") from exc
+    except phonenumbers.NumberParseException:
+        return Phone(extension=extension, written=written)
     if not phonenumbers.is_valid_number(number):
-        raise InvalidValue(f"Not a valid phone number: {raw}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return Phone(extension=extension, written=written)
+    return Phone(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        extension=extension or (number.extension or ""),
+        written=written,
+    )
+
+
+def phone_normalize(raw: str, *, region: str = "JP") -> str:
+    """E.164 form of a phone number (``090-1234-5678`` → ``+819012345678``), or ``""`` when
+    there is none or it cannot be read (see ``phone_parse``, which keeps what was written).
+
+    Never raises: a phone number that cannot be read is not a reason to refuse a person.
+    """
+    return phone_parse(raw, region=region).e164
+
+
+def phone_digits(value: str) -> str:
+    """The digits of a phone number as written (``03-5016-9744`` → ``0350169744``)."""
+    return "".join(c for c in nfkc(value) if c.isdigit())
 
 
 def phone_display(e164: str) -> str:

@@ -66,6 +66,8 @@ def pending_change_propose(
             proposed[name] = value
     for name in _EXACT:
         value, current = clean.values.get(name), getattr(contact, name)
+        if name == "phone" and not value:
+            value = clean.values.get("phone_written")  # unreadable: proposed as written
         if not _blank(value) and not _blank(current) and value != current:
             proposed[name] = value
     company = contact.company if contact.company_id else None

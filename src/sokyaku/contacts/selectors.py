@@ -8,8 +8,10 @@ own, or their team's (``core.visibility``): every other contact is not there for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+import jaconv
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
@@ -54,22 +56,27 @@ def contact_list(
     industry: str = "",
     temperature: str = "",
     stage: str = "",
+    phone_needs_review: bool = False,
 ) -> QuerySet[Contact]:
     """Live contacts matching a search and filters, newest first.
 
-    ``q`` matches names in kanji, kana (hiragana or katakana) and romaji, email, phone, company,
-    department and title; every word must match. ``temperature`` (cold/warm/hot) and ``stage``
-    (a lifecycle stage) filter through the score and lifecycle rows the higher apps keep per
-    contact; a contact without a score is cold, one without a stage row a lead.
+    ``q`` matches names in kanji, kana (hiragana or katakana) and romaji, the email in any case
+    or width, its domain or part of it, a phone number however it is written, the company with
+    or without its legal form (株式会社, (株) …), department and title; every word must match
+    (``normalize.search_terms``), each a substring of the one ``search_text`` column.
+    ``phone_needs_review`` keeps contacts whose phone number could not be read.
+    ``temperature`` (cold/warm/hot) and ``stage`` (a lifecycle stage) filter through the score
+    and lifecycle rows the higher apps keep per contact; a contact without a score is cold, one
+    without a stage row a lead.
     """
     _require(user, "contacts.view_contact")
     qs = Contact.objects.filter(contact_visible_q(user), merged_into__isnull=True).select_related(
         "company", "owner"
     )
-    for word in q.split():
-        key = normalize.search_key(word)
-        if key:
-            qs = qs.filter(search_text__contains=key)
+    for term in normalize.search_terms(q):
+        qs = qs.filter(search_text__contains=term)
+    if phone_needs_review:
+        qs = qs.filter(phone_needs_review=True)
     if prefecture:
         qs = qs.filter(prefecture=prefecture)
     if tag:
@@ -179,6 +186,57 @@ def contact_ids_by_email(*, emails: Iterable[str]) -> dict[str, int]:
         ).values_list("email", "pk")
     )
     return {given: found[key] for given, key in normalised.items() if key in found}
+
+
+_KATAKANA_RE = re.compile(r"^[ァ-ヺー]+$")
+
+
+def company_by_kana(*, keys: Iterable[str]) -> dict[str, Company]:
+    """Live companies whose reading (``name_kana``) is a company key written in kana: the key
+    of ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 (``サクラノヴァデザイン``) finds 株式会社桜ノヴァデザイン when that
+    is its reading. Keys that are not all kana are ignored. One query; when several companies
+    have the reading, the oldest wins."""
+    wanted = {key for key in keys if _KATAKANA_RE.match(key)}
+    if not wanted:
+        return {}
+    # Readings are stored as typed: full width, hiragana or half width.
+    spellings = set()
+    for key in wanted:
+        spellings |= {key, jaconv.kata2hira(key), jaconv.z2h(key, kana=True, digit=False)}
+    answer: dict[str, Company] = {}
+    for company in Company.objects.filter(
+        name_kana__in=sorted(spellings), merged_into__isnull=True
+    ).order_by("-created_at", "-id"):
+        key = normalize.company_key(company.name_kana)
+        if key in wanted:
+            answer[key] = company  # the oldest is written last
+    return answer
+
+
+def company_by_email_domain(*, emails: Iterable[str]) -> dict[str, Company]:
+    """Live companies whose ``domain`` is the domain (or a parent domain) of each email, by
+    normalised email; free-mail addresses have none. When several companies have the domain,
+    the oldest wins. One query."""
+    wanted: dict[str, list[str]] = {}
+    for email in emails:
+        domains = normalize.email_company_domains(email)
+        if domains:
+            wanted[email] = domains
+    if not wanted:
+        return {}
+    domains = sorted({d for found in wanted.values() for d in found})
+    by_domain: dict[str, Company] = {}
+    for company in Company.objects.filter(domain__in=domains, merged_into__isnull=True).order_by(
+        "-created_at", "-id"
+    ):
+        by_domain[company.domain] = company  # the oldest is written last
+    answer: dict[str, Company] = {}
+    for email, found in wanted.items():
+        for domain in found:
+            if domain in by_domain:
+                answer[email] = by_domain[domain]
+                break
+    return answer
 
 
 def contact_merges(*, user: AnyUser | None, contact: Contact) -> QuerySet[MergeRecord]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -34,8 +35,10 @@ from sokyaku.contacts.models import (
     MergeRecord,
     RevenueBand,
     Tag,
+    UpdatePolicy,
 )
 from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
+from sokyaku.contacts.selectors import company_by_email_domain, company_by_kana
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
 from sokyaku.core.signals import contact_sources_changed
@@ -101,6 +104,11 @@ _MAX_LENGTH = {
 
 
 _CLEARABLE = ("prefecture", "owner_id", "first_touch_channel_id")
+_KANA_FIELDS = frozenset({"family_name_kana", "given_name_kana"})
+_PHONE_WRITTEN_MAX = int(getattr(Contact._meta.get_field("phone_written"), "max_length", 100))
+_PHONE_EXTENSION_MAX = int(getattr(Contact._meta.get_field("phone_extension"), "max_length", 10))
+# The columns one phone number is kept in; they change together.
+PHONE_COLUMNS = ("phone", "phone_written", "phone_extension", "phone_needs_review")
 
 
 @dataclass
@@ -118,6 +126,9 @@ def _clean(data: ContactInput) -> _Clean:
         raw = getattr(data, name)
         if raw is not None:
             values[name] = str(raw).strip()
+            if name in _KANA_FIELDS:
+                # Readings are stored as forms store them: ｻｻｷ and ささき are ササキ.
+                values[name] = normalize.kana_reading(values[name])
             limit = _MAX_LENGTH[name]
             if len(values[name]) > limit:
                 errors[name] = f"At most {limit} characters."
@@ -127,10 +138,17 @@ def _clean(data: ContactInput) -> _Clean:
         except normalize.InvalidValue as exc:
             errors["email"] = f"Enter a valid email address ({exc})."
     if data.phone is not None:
-        try:
-            values["phone"] = normalize.phone_normalize(str(data.phone))
-        except normalize.InvalidValue:
-            errors["phone"] = "Enter a valid phone number."
+        # Never refused for its format: a number that cannot be read is kept as written and
+        # marked for review (a lead is worth more than a tidy phone column).
+        phone = normalize.phone_parse(str(data.phone))
+        if len(phone.written) > _PHONE_WRITTEN_MAX:
+            errors["phone"] = f"At most {_PHONE_WRITTEN_MAX} characters."
+        values.update(
+            phone=phone.e164,
+            phone_written=phone.written,
+            phone_extension=phone.extension[:_PHONE_EXTENSION_MAX],
+            phone_needs_review=phone.needs_review,
+        )
     if data.postal_code is not None:
         try:
             values["postal_code"] = normalize.postal_code_normalize(str(data.postal_code))
@@ -200,6 +218,29 @@ def custom_fields_clean(
     return cleaned
 
 
+def field_definition_create(*, label: str, type: str = FieldType.TEXT) -> FieldDefinition:
+    """The custom contact field labelled ``label``: the existing one, else a new one whose key
+    is made from the label (``ブース`` → ``busu``; ``field`` when it has no kana or Latin
+    letters), numbered when taken. Raises ``ValidationError`` for an empty label."""
+    label = label.strip()[: int(FieldDefinition._meta.get_field("label").max_length or 100)]
+    if not label:
+        raise ValidationError("Enter a label.", field_errors={"label": "required"})
+    if type not in FieldType.values:
+        raise ValidationError("Unknown field type.", field_errors={"type": "unknown"})
+    existing = FieldDefinition.objects.filter(label=label).first()
+    if existing is not None:
+        return existing
+    latin = re.sub(r"[^a-z0-9]+", "-", normalize.nfkc(label).lower()).strip("-")
+    base = (latin or normalize.kana_romaji(label) or "field")[:40]
+    taken = set(FieldDefinition.objects.filter(key__startswith=base).values_list("key", flat=True))
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}-{number}", number + 1
+    definition = FieldDefinition.objects.create(key=key, label=label, type=type)
+    logger.info("contacts.field_definition_created", extra={"key": key})
+    return definition
+
+
 def _custom_value(definition: FieldDefinition, value: Any) -> Any:
     if definition.type == FieldType.NUMBER:
         if isinstance(value, bool):
@@ -248,15 +289,21 @@ def contact_search_text(contact: Contact) -> str:
         normalize.search_key(kana),
         normalize.kana_romaji(contact.family_name_kana)
         + normalize.kana_romaji(contact.given_name_kana),
-        contact.email,
+        normalize.email_search_text(contact.email),
         contact.phone,
-        normalize.phone_display(contact.phone).replace("-", ""),
+        normalize.phone_digits(normalize.phone_display(contact.phone)),
+        # A number that could not be read is still found by its digits.
+        normalize.phone_digits(contact.phone_written) if contact.phone_needs_review else "",
         normalize.search_key(contact.department),
         normalize.search_key(contact.title),
     ]
     company = contact.company if contact.company_id else None
     if company is not None:
-        parts += [company.match_key, normalize.search_key(company.name_kana)]
+        parts += [
+            company.match_key,
+            normalize.company_key(company.name_kana),
+            normalize.search_key(company.domain),
+        ]
     return " ".join(p for p in parts if p)
 
 
@@ -280,9 +327,20 @@ def _match(*, email: str, name_key: str, company_id: int | None, phone: str) -> 
     return None
 
 
-def _company_for(name: str | None, *, actor: User | None) -> Company | None:
+def _company_for(name: str | None, *, actor: User | None, email: str = "") -> Company | None:
+    """The company a person works at: the live one with this name's key; else the one whose
+    reading it is, or whose domain is their email's (ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 is 株式会社桜ノヴァ
+    デザイン when that is the company's reading, or its domain that of @sakura-nova.example);
+    else a new company."""
     if not name:
         return None
+    key = normalize.company_key(name)
+    if key and not Company.objects.filter(match_key=key, merged_into__isnull=True).exists():
+        found = company_by_kana(keys=[key]).get(key)
+        if found is None and email:
+            found = company_by_email_domain(emails=[email]).get(email)
+        if found is not None:
+            return found
     return company_upsert(name=name, actor=actor).company
 
 
@@ -301,19 +359,43 @@ KEY_COLUMNS = ("name_key", "dedupe_key", "search_text", "title_level")
 
 
 def _apply(
-    contact: Contact, clean: _Clean, company: Company | None, *, overwrite: bool
+    contact: Contact,
+    clean: _Clean,
+    company: Company | None,
+    *,
+    overwrite: bool,
+    policies: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Copy cleaned values onto ``contact``; returns the names of fields that changed.
 
     With ``overwrite=False`` (anonymous input about a known person) only empty fields are filled.
+    ``policies`` (an import's, by import field: ``title``, ``company_name``, ``cf:<key>`` …)
+    decide field by field instead: ``fill`` (the default), ``overwrite`` or ``keep``.
     """
+
+    def rule(field_name: str) -> str:
+        if policies is None:
+            return UpdatePolicy.OVERWRITE if overwrite else UpdatePolicy.FILL
+        return policies.get(field_name, UpdatePolicy.FILL)
+
+    def takes(field_name: str, current: Any) -> bool:
+        """Whether a given value replaces ``current`` under the field's rule."""
+        chosen = rule(field_name)
+        if chosen == UpdatePolicy.KEEP:
+            return False
+        return chosen == UpdatePolicy.OVERWRITE or current in (None, "")
+
     changed: list[str] = []
     for name, value in clean.values.items():
+        if name in PHONE_COLUMNS:
+            continue
         current = getattr(contact, name)
         if name == "custom_fields":
             merged = dict(current or {})
             for key, item in value.items():
-                if overwrite or merged.get(key) in (None, ""):
+                if item in (None, "") and policies is not None:
+                    continue  # an empty cell in a file never clears a custom field
+                if takes(f"cf:{key}", merged.get(key)):
                     merged[key] = item
             if merged != current:
                 contact.custom_fields = merged
@@ -321,17 +403,61 @@ def _apply(
             continue
         if value in (None, "") or value == current:
             continue
-        if overwrite or current in (None, ""):
+        if takes(policy_field(name), current):
             setattr(contact, name, value)
             changed.append(name.removesuffix("_id"))
+    phone_rule = rule("phone")
+    if phone_rule != UpdatePolicy.KEEP and _phone_apply(
+        contact, clean.values, overwrite=phone_rule == UpdatePolicy.OVERWRITE
+    ):
+        changed.append("phone")
     if (
         company is not None
         and contact.company_id != company.pk
-        and (overwrite or not contact.company_id)
+        and takes("company_name", contact.company_id)
     ):
         contact.company = company
         changed.append("company")
     return changed
+
+
+def policy_field(name: str) -> str:
+    """The import field whose policy governs a contact column (``owner_id`` → ``owner``)."""
+    if name in PHONE_COLUMNS:
+        return "phone"
+    return {"owner_id": "owner", "company": "company_name", "company_id": "company_name"}.get(
+        name, name
+    )
+
+
+def _phone_apply(contact: Contact, values: Mapping[str, Any], *, overwrite: bool) -> bool:
+    """Copy a given phone number (all its columns at once); whether anything changed.
+
+    A number that could not be read never replaces one that could: it would lose a number we
+    can dial for one we cannot.
+    """
+    written = values.get("phone_written") or ""
+    if not written:
+        return False
+    new = {name: values.get(name, "") for name in PHONE_COLUMNS}
+    new["phone_needs_review"] = bool(values.get("phone_needs_review"))
+    has_number = bool(contact.phone or contact.phone_written)
+    if has_number and not overwrite:
+        return False
+    if has_number and contact.phone and not new["phone"]:
+        return False
+    # The same number written another way (03-1234-5678 / 0312345678) is no change.
+    if (
+        contact.phone
+        and new["phone"] == contact.phone
+        and new["phone_extension"] in ("", contact.phone_extension)
+    ):
+        return False
+    if all(getattr(contact, name) == value for name, value in new.items()):
+        return False
+    for name, value in new.items():
+        setattr(contact, name, value)
+    return True
 
 
 def _tags_add(contact: Contact, names: Iterable[str]) -> bool:
@@ -363,7 +489,7 @@ def contact_upsert(
     identity of another live contact.
     """
     clean = _clean(data)
-    company = _company_for(clean.company_name, actor=actor)
+    company = _company_for(clean.company_name, actor=actor, email=clean.values.get("email", ""))
     probe = Contact(
         **{k: v for k, v in clean.values.items() if k in _TEXT_FIELDS or k in ("email", "phone")}
     )
@@ -442,7 +568,14 @@ def _save(
 
 
 def _columns(changed: Iterable[str]) -> list[str]:
-    return [name for name in changed if name != "tags"]
+    """The columns to save for the fields ``_apply`` reports (a phone number is four)."""
+    columns: list[str] = []
+    for name in changed:
+        if name == "phone":
+            columns += PHONE_COLUMNS
+        elif name != "tags":
+            columns.append(name)
+    return columns
 
 
 def contact_update(
@@ -470,7 +603,10 @@ def _update(
     for name, value in clean.values.items():
         if getattr(contact, name) != value:
             setattr(contact, name, value)
-            changed.append(name.removesuffix("_id"))
+            if name not in PHONE_COLUMNS:
+                changed.append(name.removesuffix("_id"))
+            elif "phone" not in changed:
+                changed.append("phone")
     if clean.company_name is not None and contact.company_id != (company.pk if company else None):
         contact.company = company
         changed.append("company")
@@ -484,7 +620,7 @@ def _update(
                         "A contact needs at least an email, a phone number or a name.",
                         field_errors={"email": "Enter an email, a phone number or a name."},
                     )
-                contact.save(update_fields=[*changed, *KEY_COLUMNS, "updated_at"])
+                contact.save(update_fields=[*_columns(changed), *KEY_COLUMNS, "updated_at"])
             if clean.tags is not None:
                 before = set(contact.tags.values_list("name", flat=True))
                 if before != set(clean.tags):
@@ -625,7 +761,7 @@ def _company_contacts_changed(*, company_ids: list[int], fields: list[str]) -> N
 _CONTACT_MERGE_FIELDS = (
     *_TEXT_FIELDS,
     "email",
-    "phone",
+    *PHONE_COLUMNS,
     "postal_code",
     "prefecture",
     "owner_id",
@@ -664,7 +800,16 @@ def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None)
         loser.updated_at = now
         loser.save(update_fields=["merged_into", "updated_at"])
         filled = []
+        # One phone number is four columns, taken together: the loser's when the winner has
+        # none, or has only one that could not be read while the loser's could.
+        winner_has = winner.phone or winner.phone_written
+        if (loser.phone and not winner.phone) or (loser.phone_written and not winner_has):
+            for name in PHONE_COLUMNS:
+                setattr(winner, name, getattr(loser, name))
+            filled.append("phone")
         for name in _CONTACT_MERGE_FIELDS:
+            if name in PHONE_COLUMNS:
+                continue
             if getattr(winner, name) in (None, "") and getattr(loser, name) not in (None, ""):
                 setattr(winner, name, getattr(loser, name))
                 filled.append(name)
@@ -717,7 +862,8 @@ def contact_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Con
             loser = Contact.objects.select_for_update().get(pk=record.loser_id)
             for obj, snap in ((winner, record.winner_before), (loser, record.loser_before)):
                 for name in _CONTACT_MERGE_FIELDS:
-                    setattr(obj, name, snap[name])
+                    # Merges recorded before a column existed do not have it: left as is.
+                    setattr(obj, name, snap.get(name, getattr(obj, name)))
                 obj.custom_fields = snap["custom_fields"]
                 obj.created_at = _parse_dt(snap["created_at"])
                 obj.updated_at = now

@@ -171,12 +171,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
         if campaign is None:
             raise CliError(f"no campaign with utm_campaign {args.campaign!r}")
+    policies = {"*": args.update}
+    policies.update({name: "overwrite" for name in args.overwrite})
+    policies.update({name: "keep" for name in args.keep})
     options = run.ImportOptions(
         source=args.source,
         legal_basis=args.legal_basis or "",
         tags=args.tag,
         channel_id=channel.pk if channel else None,
         campaign_id=campaign.pk if campaign else None,
+        policies=policies,
     )
     job = run.import_file(
         data=data, filename=Path(args.file).name, mapping=mapping, options=options
@@ -539,6 +543,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--mapping", metavar="FILE.json", help='{"column": "field", …} (default: from the header)'
     )
     imp.add_argument("--error-report", metavar="FILE.csv", help="write the rows not imported")
+    imp.add_argument(
+        "--update",
+        choices=["fill", "overwrite", "keep"],
+        default="fill",
+        help="what a row does to a value a known contact already has: fill empty fields only, "
+        "overwrite, or keep (%(default)s)",
+    )
+    imp.add_argument(
+        "--overwrite",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="overwrite this field (title, company_name, cf:<key> …; repeatable)",
+    )
+    imp.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="never change this field of a known contact (repeatable)",
+    )
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="export contacts as CSV or XLSX (to stdout or a file)")

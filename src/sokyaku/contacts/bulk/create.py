@@ -17,7 +17,7 @@ from django.utils import timezone
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource
-from sokyaku.contacts import normalize, services
+from sokyaku.contacts import normalize, selectors, services
 from sokyaku.contacts.models import (
     Company,
     Contact,
@@ -267,12 +267,28 @@ def _prepare(
 
 
 def _companies_for(prepared: Sequence[_Prepared]) -> dict[str, Company]:
-    """Live companies by match key for every company the rows name; missing ones are created."""
+    """Live companies by match key for every company the rows name. A name no live company
+    has is the company whose reading it is, else the company whose domain the row's email has
+    (the same firm written another way: ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社 for 株式会社桜ノヴァデザイン);
+    only then is a missing company created."""
     names: dict[str, str] = {}
+    emails: dict[str, list[str]] = defaultdict(list)
     for item in prepared:
         if item.company_key and item.clean.company_name:
             names.setdefault(item.company_key, item.clean.company_name)
+            if email := item.clean.values.get("email"):
+                emails[item.company_key].append(email)
     companies = _live_company_keys(list(names))
+    companies.update(selectors.company_by_kana(keys=[k for k in names if k not in companies]))
+    unknown = [key for key in names if key not in companies and emails.get(key)]
+    if unknown:
+        by_email = selectors.company_by_email_domain(
+            emails=[email for key in unknown for email in emails[key]]
+        )
+        for key in unknown:
+            found = next((by_email[e] for e in emails[key] if e in by_email), None)
+            if found is not None:
+                companies[key] = found
     missing = [CompanyRow(name=name) for key, name in names.items() if key not in companies]
     if missing:
         for company in company_bulk_insert(rows=missing):

@@ -50,6 +50,11 @@ class UpsertRow:
     created: bool = False
     changed: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    # For a known contact, the import fields (``title``, ``company_name``, ``cf:<key>`` …) whose
+    # stored value the row disagreed with: filled (it was empty), overwritten, or kept.
+    filled: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
 
 class _Index:
@@ -121,6 +126,55 @@ class _Index:
         return None
 
 
+def _disagreements(
+    contact: Contact, values: Mapping[str, Any], company: Company | None
+) -> dict[str, tuple[bool, Any]]:
+    """The import fields where the row gives a value the contact does not have: field →
+    (whether the contact's value is empty, the value the row gives)."""
+    found: dict[str, tuple[bool, Any]] = {}
+    for name, value in values.items():
+        if name in services.PHONE_COLUMNS or value in (None, ""):
+            continue
+        if name == "custom_fields":
+            stored = contact.custom_fields or {}
+            for key, item in value.items():
+                if item not in (None, "") and stored.get(key) != item:
+                    found[f"cf:{key}"] = (stored.get(key) in (None, ""), item)
+            continue
+        current = getattr(contact, name)
+        if value != current:
+            found[services.policy_field(name)] = (current in (None, ""), value)
+    phone, written = values.get("phone") or "", values.get("phone_written") or ""
+    same_number = bool(phone) and phone == contact.phone
+    if written and not same_number and written != contact.phone_written:
+        found["phone"] = (not (contact.phone or contact.phone_written), written)
+    if company is not None and company.pk != contact.company_id:
+        found["company_name"] = (contact.company_id is None, company.pk)
+    return found
+
+
+def _outcome(row: UpsertRow, before: Mapping[str, tuple[bool, Any]]) -> None:
+    """Sort a known contact's disagreeing fields into filled, overwritten and kept."""
+    contact = row.contact
+    assert contact is not None
+    for name, (was_empty, given) in before.items():
+        if name.startswith("cf:"):
+            applied = (contact.custom_fields or {}).get(name[3:]) == given
+        elif name == "company_name":
+            applied = contact.company_id == given
+        elif name == "phone":
+            applied = "phone" in row.changed
+        else:
+            column = {"owner": "owner_id"}.get(name, name)
+            applied = getattr(contact, column) == given
+        if not applied:
+            row.kept.append(name)
+        elif was_empty:
+            row.filled.append(name)
+        else:
+            row.overwritten.append(name)
+
+
 def _stored(items: Sequence[_Prepared], companies: Mapping[str, Company]) -> list[Contact]:
     """The live contacts any of ``items`` could match (full rows with their company), one query
     per rule and chunk of values."""
@@ -171,6 +225,7 @@ def _upsert(
     source: str,
     now: datetime,
     first_touch_channel_id: int | None,
+    policies: Mapping[str, str] | None,
 ) -> list[UpsertRow]:
     """One attempt at the whole batch (the caller holds the transaction)."""
     companies = _companies_for(items)
@@ -200,7 +255,10 @@ def _upsert(
         )
         created = existing is None
         contact = existing or Contact(created_at=item.created_at, updated_at=item.created_at)
-        changed = services._apply(contact, clean, company, overwrite=True)
+        before = {} if created else _disagreements(contact, values, company)
+        changed = services._apply(
+            contact, clean, company, overwrite=True, policies=None if created else policies
+        )
         if first_touch_channel_id and contact.first_touch_channel_id is None:
             contact.first_touch_channel_id = first_touch_channel_id
             changed.append("first_touch_channel")
@@ -222,14 +280,17 @@ def _upsert(
                 have.update(missing)
                 tag_adds.append((contact, missing))
                 changed.append("tags")
-        results.append(UpsertRow(contact=contact, created=created, changed=changed))
+        row = UpsertRow(contact=contact, created=created, changed=changed)
+        if before:
+            _outcome(row, before)
+        results.append(row)
 
     Contact.objects.bulk_create(new, batch_size=BULK_ROWS)
     groups: dict[tuple[str, ...], list[Contact]] = defaultdict(list)
     for contact, columns in dirty.values():
         groups[tuple(sorted(columns))].append(contact)
     for group, contacts in groups.items():
-        _update_many(contacts, [*group, *services.KEY_COLUMNS, "updated_at"])
+        _update_many(contacts, [*services._columns(group), *services.KEY_COLUMNS, "updated_at"])
     _tags_add_many(tag_adds)
     activity_services.event_ingest_batch(
         events=[
@@ -301,6 +362,7 @@ def _settle(
     source: str,
     now: datetime,
     first_touch_channel_id: int | None,
+    policies: Mapping[str, str] | None,
 ) -> None:
     """Write ``todo`` as one batch, retrying when a concurrent writer got in first; a batch that
     keeps failing is written row by row, so only the row at fault is refused."""
@@ -312,6 +374,7 @@ def _settle(
                     source=source,
                     now=now,
                     first_touch_channel_id=first_touch_channel_id,
+                    policies=policies,
                 )
         except IntegrityError:
             logger.info("contacts.bulk_upsert_retry", extra={"attempt": attempt + 1})
@@ -327,6 +390,7 @@ def _settle(
                 source=source,
                 now=now,
                 first_touch_channel_id=first_touch_channel_id,
+                policies=policies,
             )
         return
     ((index, _item),) = todo
@@ -338,6 +402,7 @@ def contact_bulk_upsert(
     rows: Sequence[services.ContactInput | Mapping[str, Any]],
     source: str,
     first_touch_channel_id: int | None = None,
+    policies: Mapping[str, str] | None = None,
 ) -> list[UpsertRow]:
     """Create or update the person of every row: the set-based twin of ``contact_upsert``.
 
@@ -345,6 +410,9 @@ def contact_bulk_upsert(
     row: the same normalisation, the same matching (a row can match a contact an earlier row of
     the batch created or changed), given values replace stored ones, blanks leave them, tags are
     added. ``first_touch_channel_id`` is set on contacts that have no first-touch channel yet.
+    ``policies`` (an import's, see ``services._apply``) say instead, field by field, whether a
+    known contact's value is filled when empty (the default), overwritten or kept; each row's
+    ``filled`` / ``overwritten`` / ``kept`` then say what happened where the row disagreed.
     Writes companies the rows name, contacts (``bulk_create`` / ``bulk_update``), tags and one
     ``contact_created`` / ``contact_updated`` event per row that created or changed something
     (none for a row that changed nothing), in one transaction when the caller holds none.
@@ -366,7 +434,12 @@ def contact_bulk_upsert(
             todo.append((index, item))
     if todo:
         _settle(
-            todo, results, source=source, now=now, first_touch_channel_id=first_touch_channel_id
+            todo,
+            results,
+            source=source,
+            now=now,
+            first_touch_channel_id=first_touch_channel_id,
+            policies=policies,
         )
     logger.info(
         "contacts.bulk_upserted",

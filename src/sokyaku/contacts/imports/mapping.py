@@ -11,6 +11,13 @@ number when the row has one (it reaches the person; a switchboard number is shar
 colleagues and would merge them), else the best of the phone columns (direct line first).
 Several columns may go into ``phone``, ``address`` (joined with a space: 住所1 + 住所2) and
 ``tags``; for other fields the first non-blank column wins. ``cf:<key>`` is a custom field.
+
+Columns a contact has no field for (ブース, アンケート) go to a custom field, a new one named
+after the column (``custom_new``, created when the import is configured), or to a ``note``
+on the contact's timeline (``ブース: A-12``, one line per column).
+
+What a row does to a value a known contact already has is chosen per field
+(``policies_clean``): fill it only when empty (the default), overwrite it, or keep it.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from sokyaku.contacts.models import Contact, FieldDefinition, Tag
+from sokyaku.contacts.models import Contact, FieldDefinition, Tag, UpdatePolicy
 from sokyaku.contacts.prefectures import PREFECTURES
 from sokyaku.contacts.services import ContactInput
 from sokyaku.core.errors import ValidationError
@@ -52,8 +59,20 @@ FIELDS: dict[str, Promise] = {
     "address": _("Address"),
     "tags": _("Tags"),
     "owner": _("Owner"),
+    "note": _("Note on the timeline"),
+    "custom_new": _("New custom field (named after the column)"),
 }
-_MULTI = frozenset({"phone", "address", "tags"})
+NOTE = "note"
+CUSTOM_NEW = "custom_new"
+_MULTI = frozenset({"phone", "address", "tags", NOTE, CUSTOM_NEW})
+# Fields a row adds to rather than replaces: no update policy applies.
+_ADDITIVE = frozenset({"tags", NOTE})
+# The contact fields an import field writes (whose stored values its policy governs).
+_POLICY_FIELDS: dict[str, tuple[str, ...]] = {
+    "full_name": ("family_name", "given_name"),
+    "full_name_kana": ("family_name_kana", "given_name_kana"),
+    "mobile": ("phone",),
+}
 # Fields any one of which lets a row be matched again on the next import.
 IDENTITY = frozenset({"email", "phone", "mobile"})
 NAME_FIELDS = frozenset({"full_name", "family_name", "given_name"})
@@ -275,6 +294,56 @@ def mapping_check(
     return checked
 
 
+def policy_targets(mapping: Mapping[str, str]) -> list[str]:
+    """The import fields of ``mapping`` an update policy can be chosen for, in mapping order
+    (``full_name`` → ``family_name``, ``given_name``; tags and notes only ever add)."""
+    targets: list[str] = []
+    for target in mapping.values():
+        if target in _ADDITIVE or target in (IGNORE, CUSTOM_NEW):
+            continue
+        for name in _POLICY_FIELDS.get(target, (target,)):
+            if name not in targets:
+                targets.append(name)
+    return targets
+
+
+def policies_clean(policies: Mapping[str, str], *, mapping: Mapping[str, str]) -> dict[str, str]:
+    """Per contact field, the policy chosen for the import field (or column's field) that
+    writes it: ``{"title": "overwrite", "full_name": "keep"}`` → ``{"title": "overwrite",
+    "family_name": "keep", "given_name": "keep"}``. ``"*"`` is the policy of every field not
+    named; fields not named otherwise fill empty values only.
+
+    Raises ``ValidationError`` for an unknown policy or a field the mapping does not import.
+    """
+    mapped = set(mapping.values())
+    cleaned: dict[str, str] = {}
+    default = policies.get("*")
+    if default is not None:
+        if default not in UpdatePolicy.values:
+            raise ValidationError(
+                gettext("Unknown update policy “%(policy)s”.") % {"policy": default},
+                field_errors={"policies": "*"},
+            )
+        cleaned = dict.fromkeys(policy_targets(mapping), default)
+    for name, policy in policies.items():
+        if name == "*" or mapping.get(name) == CUSTOM_NEW:
+            continue  # a new custom field's column: its policy is taken when it is created
+        if policy not in UpdatePolicy.values:
+            raise ValidationError(
+                gettext("Unknown update policy “%(policy)s”.") % {"policy": policy},
+                field_errors={"policies": name},
+            )
+        if name not in mapped and name not in policy_targets(mapping):
+            raise ValidationError(
+                gettext("No column is imported into “%(field)s”.")
+                % {"field": FIELDS.get(name, name)},
+                field_errors={"policies": name},
+            )
+        for target in _POLICY_FIELDS.get(name, (name,)):
+            cleaned[target] = policy
+    return cleaned
+
+
 # --- one row --------------------------------------------------------------------------------
 
 
@@ -291,6 +360,8 @@ class RowInput:
     unsplit_kana: str = ""
     # What the row says, field by field, as written (for a preview of a row with errors).
     given: dict[str, Any] = field(default_factory=dict)
+    # The lines of the timeline note the row's ``note`` columns make ("ブース: A-12").
+    note: str = ""
 
 
 def _split(full: str) -> tuple[str, str]:
@@ -391,7 +462,10 @@ def row_input(
     if custom:
         data["custom_fields"] = custom
     result.owner = first("owner") or ""
-    result.given = dict(data)
+    result.note = "\n".join(f"{column}: {value}" for column, value in values.get(NOTE, []))
+    # Columns for a custom field still to be created: shown in the preview by their column.
+    new_custom = {column: value for column, value in values.get(CUSTOM_NEW, [])}
+    result.given = {**data, **({"custom_new": new_custom} if new_custom else {})}
     has_identity = data.get("email") or data.get("phone")
     has_name = data.get("family_name") or data.get("given_name")
     if not has_identity and not has_name:

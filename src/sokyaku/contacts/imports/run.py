@@ -3,7 +3,9 @@
 - ``import_create`` reads the uploaded file (refusing what cannot be read, storing nothing),
   keeps it with the job and proposes a mapping from its header.
 - ``import_configure`` checks and keeps the mapping and the options (source, legal basis, tags,
-  channel, campaign); ``import_preview`` shows what the first rows would become.
+  channel, campaign, the update policy per field), creating the custom fields the mapping asks
+  for; ``import_preview`` shows what the first rows would become and ``import_plan`` what the
+  whole file would change (a dry run: every row is imported and rolled back).
 - ``import_start`` queues the job; the worker's ``contacts.tasks.import_run_task`` calls
   ``import_run``, which takes the rows in chunks of ``CHUNK``, one transaction per chunk:
   contacts through ``contacts.bulk.contact_bulk_upsert`` (the set-based twin of
@@ -13,9 +15,14 @@
   that stops resumes after the last committed chunk, and two runs of the same job never take
   the same chunk: running a job twice is safe.
 
+A row never makes a known contact worse: a stored value is replaced only where the field's
+policy says ``overwrite`` (``fill``, the default, only fills empty fields; ``keep`` never
+touches them), kana readings are stored as forms store them, and a company written another
+way (ｻｸﾗﾉｳﾞｧﾃﾞｻﾞｲﾝ株式会社) is the company the person's email domain belongs to.
+
 Re-importing a file changes nothing: rows update contacts only where a value differs, tags are
-only added, a legal basis is recorded once per contact, topic, basis and source, and an
-import never lifts an opt-out.
+only added, a note is added once, a legal basis is recorded once per contact, topic, basis and
+source, and an import never lifts an opt-out.
 """
 
 from __future__ import annotations
@@ -33,7 +40,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext
 
-from sokyaku.activity.models import EventSource
+from sokyaku.activity import events as event_factories
+from sokyaku.activity import listeners
+from sokyaku.activity import services as activity_services
+from sokyaku.activity.models import EventSource, EventType
 from sokyaku.campaigns import selectors as campaign_selectors
 from sokyaku.campaigns import services as campaign_services
 from sokyaku.consent import selectors as consent_selectors
@@ -46,8 +56,20 @@ from sokyaku.consent.models import (
     LegalBasis,
 )
 from sokyaku.contacts import bulk, normalize
+from sokyaku.contacts import selectors as contact_selectors
+from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.imports import reader
-from sokyaku.contacts.imports.mapping import RowInput, mapping_check, mapping_infer, name_split
+from sokyaku.contacts.imports.mapping import (
+    CUSTOM_NEW,
+    CUSTOM_PREFIX,
+    FIELDS,
+    RowInput,
+    mapping_check,
+    mapping_infer,
+    name_split,
+    policies_clean,
+    policy_targets,
+)
 from sokyaku.contacts.imports.mapping import row_input as mapping_row_input
 from sokyaku.contacts.models import (
     Company,
@@ -78,6 +100,8 @@ class ImportOptions:
     tags: Sequence[str] = ()
     channel_id: int | None = None  # first-touch channel of contacts that have none
     campaign_id: int | None = None  # a touch with this campaign's utm_campaign
+    # Import field → "fill" | "overwrite" | "keep" (``mapping.policies_clean``); unnamed: fill.
+    policies: Mapping[str, str] = field(default_factory=dict)
 
 
 def _sha256(data: bytes) -> str:
@@ -173,9 +197,27 @@ def import_configure(
         mapping, headers=table.headers, definitions=FieldDefinition.objects.all()
     )
     values = _options_clean(options)
-    for name, value in {"mapping": checked, **values}.items():
-        setattr(job, name, value)
-    job.save(update_fields=["mapping", "source", "legal_basis", "tags", "channel", "campaign"])
+    policies = policies_clean(options.policies, mapping=checked)
+    with transaction.atomic():
+        for column, target in checked.items():
+            if target == CUSTOM_NEW:
+                definition = contact_services.field_definition_create(label=column)
+                checked[column] = f"{CUSTOM_PREFIX}{definition.key}"
+                if column in options.policies:
+                    policies[checked[column]] = options.policies[column]
+        for name, value in {"mapping": checked, "policies": policies, **values}.items():
+            setattr(job, name, value)
+        job.save(
+            update_fields=[
+                "mapping",
+                "policies",
+                "source",
+                "legal_basis",
+                "tags",
+                "channel",
+                "campaign",
+            ]
+        )
     return job
 
 
@@ -351,11 +393,14 @@ def import_run(*, job_id: int) -> ImportJob | None:
     return job
 
 
-def _inputs(run: _Run, chunk: Sequence[reader.Row]) -> list[RowInput]:
-    """Each row as contact input; owners resolved, unspaced names split as stored ones are."""
-    job = run.job
+def _inputs(
+    run: _Run, chunk: Sequence[reader.Row], *, tags: Sequence[str] | None = None
+) -> list[RowInput]:
+    """Each row as contact input (with the job's tags, or ``tags``); owners resolved, unspaced
+    names split as stored ones are."""
+    tags = run.job.tags if tags is None else tags
     inputs = [
-        mapping_row_input(row.cells, headers=run.headers, mapping=run.mapping, tags=job.tags)
+        mapping_row_input(row.cells, headers=run.headers, mapping=run.mapping, tags=tags)
         for row in chunk
     ]
     for item in inputs:
@@ -406,6 +451,7 @@ def _chunk_import(run: _Run, chunk: Sequence[reader.Row]) -> _Counts:
         rows=[item.data for _row, item in valid if item.data is not None],
         source=EventSource.IMPORT,
         first_touch_channel_id=job.channel_id,
+        policies=job.policies or {},
     )
     outcome = {row.number: result for (row, _item), result in zip(valid, results, strict=True)}
     counts = _Counts()
@@ -433,11 +479,41 @@ def _chunk_import(run: _Run, chunk: Sequence[reader.Row]) -> _Counts:
         else:
             counts.unchanged += 1
     ImportRowError.objects.bulk_create(errors)
+    notes = {
+        result.contact.pk: item.note
+        for row, item in zip(chunk, inputs, strict=True)
+        if item.note
+        and (result := outcome.get(row.number)) is not None
+        and result.contact is not None
+        and result.contact.pk is not None
+    }
+    if notes:
+        _notes_add(job, notes)
     if job.legal_basis and run.topics and contacts:
         _consent_record(run, list(contacts))
     if job.campaign_id and contacts:
         _campaign_touch(job, list(contacts.values()))
     return counts
+
+
+def _notes_add(job: ImportJob, notes: Mapping[int, str]) -> None:
+    """A timeline note per contact with the row's note columns; the same note is added once
+    however often the file is imported (its idempotency key is the contact and the text)."""
+    author = (job.source or job.filename)[:_SOURCE_MAX]
+    at = clock.now()
+    activity_services.event_ingest_batch(
+        events=[
+            event_factories.event_build(
+                type=EventType.NOTE,
+                occurred_at=at,
+                source=EventSource.IMPORT,
+                properties={"text": text, "author": author},
+                contact_id=pk,
+                idempotency_key=f"import-note:{pk}:{_sha256(text.encode())[:32]}",
+            )
+            for pk, text in notes.items()
+        ]
+    )
 
 
 def _consent_wanted(
@@ -553,10 +629,23 @@ def import_preview(
             "match_key", "name"
         )
     )
-    for row in table.rows:
-        item = mapping_row_input(row.cells, headers=table.headers, mapping=checked, tags=tags)
+    # …and one written another way is shown as the company its reading names.
+    stored.update(
+        (key, company.name)
+        for key, company in contact_selectors.company_by_kana(
+            keys=[k for k in keys if k not in stored]
+        ).items()
+    )
+    items = [
+        (row, mapping_row_input(row.cells, headers=table.headers, mapping=checked, tags=tags))
+        for row in table.rows
+    ]
+    emails = [normalize.nfkc(i.data.email or "").lower() for _r, i in items if i.data is not None]
+    by_domain = contact_selectors.company_by_email_domain(emails=[e for e in emails if "@" in e])
+    for row, item in items:
         values: dict[str, Any] = dict(item.given)
         errors = dict(item.errors)
+        note = item.note
         if item.data is not None:
             try:
                 clean = services._clean(item.data)
@@ -564,13 +653,118 @@ def import_preview(
                 errors.update(exc.field_errors)
             else:
                 company = clean.company_name or ""
-                company = stored.get(normalize.company_key(company), company) if company else ""
+                key = normalize.company_key(company)
+                known = by_domain.get(clean.values.get("email", ""))
+                if company and key not in stored and known is not None:
+                    company = known.name
+                company = stored.get(key, company) if company else ""
                 values = {**clean.values, "company_name": company}
                 values["tags"] = clean.tags or []
+                if "custom_new" in item.given:
+                    values["custom_new"] = item.given["custom_new"]
                 if item.owner:
                     values["owner"] = item.owner
+        if note:
+            values["note"] = note
         preview.append(PreviewRow(number=row.number, values=values, errors=errors))
     return preview
+
+
+# --- what the whole file would change -----------------------------------------------------
+
+PLAN_MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """For one field: how many known contacts would get it filled (it was empty), overwritten,
+    or kept as stored although the file says otherwise."""
+
+    field: str
+    label: str
+    filled: int = 0
+    overwritten: int = 0
+    kept: int = 0
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    rows: int  # rows looked at (the first ``PLAN_MAX_ROWS``)
+    created: int
+    updated: int
+    unchanged: int
+    errors: int
+    new_companies: int
+    fields: list[FieldPlan]
+    partial: bool  # the file has more rows than were looked at
+    new_custom_fields: list[str] = field(default_factory=list)  # columns that will make one
+
+
+def import_plan(
+    *, job: ImportJob, mapping: Mapping[str, str], options: ImportOptions | None = None
+) -> ImportPlan:
+    """What importing the file with ``mapping`` and ``options`` (their update policies) would
+    do, counted row by row: a dry run of the import itself on the first ``PLAN_MAX_ROWS`` rows,
+    rolled back. Nothing is written (timeline listeners are paused; no consent, touch or note
+    is recorded). Raises ``ValidationError`` for a bad mapping or policy."""
+    options = options or ImportOptions()
+    table = job_table(job, limit=PLAN_MAX_ROWS)
+    definitions = list(FieldDefinition.objects.all())
+    checked = mapping_check(mapping, headers=table.headers, definitions=definitions)
+    policies = policies_clean(options.policies, mapping=checked)
+    labels = {f"{CUSTOM_PREFIX}{d.key}": d.label for d in definitions}
+    run = _Run(
+        job=job,
+        headers=table.headers,
+        mapping={c: t for c, t in checked.items() if t != CUSTOM_NEW},
+        topics=[],
+    )
+    if "owner" in checked.values():
+        run.owners = _owner_keys(core_selectors.user_list(active_only=False))
+    counts = _Counts()
+    tally: dict[str, dict[str, int]] = {}
+    with transaction.atomic(), listeners.paused():
+        companies_before = Company.objects.filter(merged_into__isnull=True).count()
+        inputs = _inputs(run, table.rows, tags=list(options.tags))
+        valid = [item.data for item in inputs if item.data is not None]
+        results = iter(
+            bulk.contact_bulk_upsert(rows=valid, source=EventSource.IMPORT, policies=policies)
+        )
+        for item in inputs:
+            result = next(results) if item.data is not None else None
+            if item.errors or result is None or result.contact is None:
+                counts.errors += 1
+                continue
+            if result.created:
+                counts.created += 1
+            elif result.changed:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+            for kind in ("filled", "overwritten", "kept"):
+                for name in getattr(result, kind):
+                    counts_of = tally.setdefault(name, {})
+                    counts_of[kind] = counts_of.get(kind, 0) + 1
+        new_companies = Company.objects.filter(merged_into__isnull=True).count() - companies_before
+        transaction.set_rollback(True)
+    order = [*policy_targets(checked), *tally]
+    return ImportPlan(
+        rows=len(table.rows),
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        errors=counts.errors,
+        new_companies=new_companies,
+        fields=[
+            FieldPlan(
+                field=name, label=str(FIELDS.get(name) or labels.get(name, name)), **tally[name]
+            )
+            for name in dict.fromkeys(order)
+            if name in tally
+        ],
+        partial=job.total_rows > len(table.rows),
+        new_custom_fields=[c for c, t in checked.items() if t == CUSTOM_NEW],
+    )
 
 
 # --- one call -------------------------------------------------------------------------------

@@ -307,15 +307,15 @@ def test_a_setting_added_to_the_form_shows_on_the_settings_page(
     logged_in: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the settings form has a field the page's layout does not name
-    extra = forms.IntegerField(label="優先度", required=False)
-    monkeypatch.setitem(SequenceSettingsForm.base_fields, "priority", extra)
+    extra = forms.IntegerField(label="最大登録数", required=False)
+    monkeypatch.setitem(SequenceSettingsForm.base_fields, "max_enrolments", extra)
     sequence = sequence_make(active=False)
 
     html = logged_in.get(reverse("sequences:settings", args=[sequence.pk])).content.decode()
 
     # then it is shown, once, under その他の設定
     assert "その他の設定" in html
-    assert html.count('name="priority"') == 1
+    assert html.count('name="max_enrolments"') == 1
 
 
 def test_every_preset_reads_in_words(logged_in: Client) -> None:

@@ -373,3 +373,10 @@ def test_a_full_width_text_that_is_no_email_is_still_refused_at_the_field(client
     assert response.status_code == 422
     assert "有効なメールアドレスを入力してください。" in response.content.decode()
     assert not Contact.objects.exists()
+
+
+def test_the_timeline_names_the_form_a_person_sent(form, submit, logged_in):
+    submit("whitepaper")
+    contact = Contact.objects.get()
+    html = logged_in.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "資料請求" in html  # the form's name, as on the forms page, not its address

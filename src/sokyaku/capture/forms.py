@@ -74,7 +74,7 @@ class KindOptionFields:
             name = _option_field_name(item)
             choices = item.option.choices()
             form.fields[name] = forms.TypedChoiceField(
-                label=item.option.label,
+                label=str(item.option.label),
                 required=False,
                 coerce=int,
                 empty_value=None,

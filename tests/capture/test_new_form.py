@@ -160,3 +160,9 @@ def test_the_settings_page_changes_the_asset_a_download_form_hands_out(
     # then the form hands out that one
     form.refresh_from_db()
     assert form.kind_options == {"asset": other.pk, "asset_title": "事例集"}
+
+
+def test_the_forms_list_heads_the_count_column_as_a_count(logged_in: Client) -> None:
+    logged_in.post("/capture/forms/new/", {"name": "セミナー申込", "kind": "standard"})
+    html = logged_in.get("/capture/forms/").content.decode()
+    assert '<th class="num">送信数</th>' in html

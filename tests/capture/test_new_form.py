@@ -166,3 +166,23 @@ def test_the_forms_list_heads_the_count_column_as_a_count(logged_in: Client) -> 
     logged_in.post("/capture/forms/new/", {"name": "セミナー申込", "kind": "standard"})
     html = logged_in.get("/capture/forms/").content.decode()
     assert '<th class="num">送信数</th>' in html
+
+
+def test_saving_the_settings_keeps_options_set_through_the_api(logged_in: Client, topics) -> None:
+    # given a demo-request form whose options (put on its events) were set through the API
+    from sokyaku.capture.services import forms as form_services
+    from sokyaku.capture.services.forms import FieldSpec, FormInput
+
+    form = form_services.form_create(
+        data=FormInput(
+            name="デモ申込",
+            kind="demo_request",
+            kind_options={"product": "ST"},
+            fields=[FieldSpec(type="email", label="メール", required=True)],
+        )
+    )
+    # when the marketer saves the settings page without changing the kind
+    _publish(logged_in, form)
+    # then the options are still there
+    form.refresh_from_db()
+    assert form.kind_options == {"product": "ST"}

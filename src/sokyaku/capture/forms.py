@@ -247,6 +247,7 @@ class FormSettingsForm(KindOptionFields, ServiceErrors, forms.Form):
         super().__init__(data, initial=initial)
         self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
         self.kind_options_add(kind=form.kind, options=form.kind_options or {})
+        self.current_kind = form.kind
         self.fields["purpose_key"].choices = [  # type: ignore[attr-defined]
             ("", gettext("Write a text for this form (below)")),
             *((t.key, f"{t.title} ({t.key} v{t.version})") for t in shared),
@@ -293,7 +294,7 @@ class FormSettingsForm(KindOptionFields, ServiceErrors, forms.Form):
             name=data["name"],
             slug=data["slug"],
             kind=data["kind"],
-            kind_options=self.kind_options(),
+            kind_options=self._kind_options_input(),
             language=data["language"],
             title=data["title"],
             introduction=data["introduction"],
@@ -319,6 +320,14 @@ class FormSettingsForm(KindOptionFields, ServiceErrors, forms.Form):
                 if data.get(f"consent_{topic.pk}")
             ],
         )
+
+    def _kind_options_input(self) -> dict[str, Any] | None:
+        """The picked option; for a kind without a picker, options set through the API stay
+        while the kind stays, and go when it changes."""
+        kind = kinds.form_kind_get(self.cleaned_data["kind"])
+        if kind is not None and kind.option is not None:
+            return self.kind_options()
+        return None if self.cleaned_data["kind"] == self.current_kind else {}
 
     def add_service_errors(self, exc: SokyakuError) -> None:
         if self.kind_option_errors(exc) and not exc.field_errors:

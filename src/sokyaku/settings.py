@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "huey.contrib.djhuey",
+    # Only for its static files and templates: the API docs page (/api/v1/docs) loads Swagger UI
+    # from the installed package (served by whitenoise), never from a CDN, so it works offline.
+    "ninja",
     "sokyaku.core",
     "sokyaku.campaigns",
     "sokyaku.contacts",

@@ -166,3 +166,39 @@ def test_the_upsert_documents_visitor_id_and_links_to_the_contact(document: dict
         "GetTimeline",
         "AddNote",
     }
+
+
+def _open_objects(schema: dict[str, Any], schemas: dict[str, Any], seen: set[str]) -> list[str]:
+    """The names (or titles) of object schemas under ``schema`` that accept unknown properties."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        seen.add(name)
+        return _open_objects(schemas[name], schemas, seen)
+    found: list[str] = []
+    if schema.get("type") == "object" and "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            found.append(str(schema.get("title", "?")))
+        for child in schema["properties"].values():
+            found += _open_objects(child, schemas, seen)
+    for key in ("oneOf", "anyOf", "allOf"):
+        for child in schema.get(key, []):
+            found += _open_objects(child, schemas, seen)
+    if isinstance(schema.get("items"), dict):
+        found += _open_objects(schema["items"], schemas, seen)
+    return found
+
+
+def test_every_request_body_refuses_unknown_fields(document: dict[str, Any]) -> None:
+    # given every JSON body an operation takes, with the objects nested in it
+    schemas = document["components"]["schemas"]
+    open_bodies = {
+        f"{method} {path}": names
+        for (method, path), operation in _operations(document).items()
+        for media, content in operation.get("requestBody", {}).get("content", {}).items()
+        if media == "application/json"
+        and (names := _open_objects(content["schema"], schemas, set()))
+    }
+    # then none of them takes a field it would silently drop (a `coupon` on an order): 422
+    assert open_bodies == {}

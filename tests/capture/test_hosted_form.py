@@ -17,7 +17,7 @@ from sokyaku.consent.models import ConsentRecord, ConsentStatus, LegalBasis
 from sokyaku.consent.services import text_sha256
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
-from tests.capture.conftest import PURPOSE_BODY, answers, rendered_token
+from tests.capture.conftest import PURPOSE_BODY, TOKEN_RE, answers, rendered_token
 
 pytestmark = pytest.mark.django_db
 
@@ -321,3 +321,62 @@ def test_a_hidden_field_takes_the_url_parameter_of_its_name(client, topics, now,
     token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
     submit("whitepaper", answers(ad_id="A-42"), token=token)
     assert Submission.objects.get().data["ad_id"] == "A-42"
+
+
+@pytest.mark.parametrize("path", ["/f/whitepaper/", "/f/whitepaper"])
+def test_the_form_address_works_with_and_without_a_trailing_slash(client, form, submit, path):
+    # when someone types the address with (or without) the slash a browser or CMS adds
+    response = client.get(path)
+    # then the form is there, and sending it from that address stores the submission
+    assert response.status_code == 200
+    assert "資料請求フォーム" in response.content.decode()
+    token = TOKEN_RE.search(response.content.decode()).group(1)  # type: ignore[union-attr]
+    clock.advance(timedelta(seconds=5))
+    sent = client.post(path, {**answers(), "_token": token})
+    assert sent.status_code == 200
+    assert Submission.objects.count() == 1
+
+
+def test_a_landing_page_address_works_with_a_trailing_slash(client, form):
+    from sokyaku.capture.services import pages
+
+    page = pages.page_create(
+        data=pages.PageInput(
+            title="資料請求",
+            slug="guide",
+            blocks=[pages.BlockSpec(kind="form", form_id=form.pk)],
+        )
+    )
+    pages.page_publish(page=page)
+    assert client.get("/p/guide/").status_code == client.get("/p/guide").status_code == 200
+
+
+def test_a_full_width_email_typed_with_a_japanese_ime_is_accepted_and_normalised(
+    client, form, submit
+):
+    # given the email input does not let the browser refuse full-width text
+    html = client.get("/f/whitepaper").content.decode()
+    email_input = re.search(r'<input [^>]*name="email"[^>]*>', html).group(0)  # type: ignore[union-attr]
+    assert 'type="text"' in email_input
+    assert 'inputmode="email"' in email_input
+    assert 'autocomplete="email"' in email_input
+    # when the address is typed in full width
+    response = submit("whitepaper", answers(email="ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ"))
+    # then it is accepted and stored as the plain address
+    assert response.status_code == 200
+    assert Contact.objects.get().email == "taro@example.co.jp"
+    assert Submission.objects.get().data["email"] == "taro@example.co.jp"
+
+
+def test_a_full_width_text_that_is_no_email_is_still_refused_at_the_field(client, form, submit):
+    response = submit("whitepaper", answers(email="ｔａｒｏ＠"))
+    assert response.status_code == 422
+    assert "有効なメールアドレスを入力してください。" in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+def test_the_timeline_names_the_form_a_person_sent(form, submit, logged_in):
+    submit("whitepaper")
+    contact = Contact.objects.get()
+    html = logged_in.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "資料請求" in html  # the form's name, as on the forms page, not its address

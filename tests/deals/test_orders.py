@@ -144,6 +144,31 @@ def test_bad_orders_are_refused_with_the_field_named(
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "location"),
+    [
+        ({"coupon": "SPRING10"}, ["body", "coupon"]),
+        ({"bogus_field": 1}, ["body", "bogus_field"]),
+        (
+            {"lines": [{"sku": "X", "name": "X", "quantity": 1, "unit_price": 1, "tax": 0}]},
+            ["body", "lines", 0, "tax"],
+        ),
+    ],
+)
+def test_an_order_with_an_unknown_field_is_refused_not_silently_trimmed(
+    api: Client, change: dict[str, Any], location: list[Any]
+) -> None:
+    # when an order carries a field the API does not know (a coupon it would have dropped)
+    response = post_order(api, order_body(buyer(), **change))
+    # then it is refused with the field named, like every other endpoint, and nothing is stored
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert {"loc": location, "type": "extra_forbidden"}.items() <= next(
+        e for e in errors if e["loc"] == location
+    ).items()
+    assert not Order.objects.exists()
+
+
 def test_an_order_needs_a_buyer(api: Client) -> None:
     body = order_body(buyer())
     del body["contact_id"]

@@ -13,7 +13,10 @@ import pytest
 from django.test import Client, RequestFactory
 
 from sokyaku.activity.models import Event, EventType
-from sokyaku.consent.models import ConsentTopic
+from sokyaku.capture.models import Form
+from sokyaku.capture.services import forms as form_services
+from sokyaku.capture.services.forms import FormInput
+from sokyaku.consent.models import ConsentRecord, ConsentTopic
 from sokyaku.contacts.models import Contact
 from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.core import clock
@@ -96,9 +99,11 @@ def test_the_link_sets_a_signed_cookie_and_leads_to_the_landing_page(client: Cli
     _referrer, code = customer_with_code()
     # when someone follows the link (typed in lower case)
     response = client.get(f"/r/{code.lower()}")
-    # then they land on the site with the code and the referral channel in the URL
+    # then they land on the referral form with the code and the referral channel in the URL
     assert response.status_code == 302
-    assert response["Location"] == (f"{SITE}/?ref={code}&utm_source=referral&utm_medium=referral")
+    assert response["Location"] == (
+        f"{SITE}/f/referral?ref={code}&utm_source=referral&utm_medium=referral"
+    )
     # and carry a first-party cookie: signed, 90 days, SameSite=Lax, not readable by scripts
     cookie = response.cookies[COOKIE]
     request = RequestFactory().get("/", HTTP_COOKIE=f"{COOKIE}={cookie.value}")
@@ -125,8 +130,74 @@ def test_the_landing_page_is_configurable_and_keeps_its_own_parameters(
 
 def test_an_unknown_code_still_leads_to_the_landing_page_without_a_cookie(client: Client) -> None:
     response = client.get("/r/NOSUCH99")
-    assert (response.status_code, response["Location"]) == (302, f"{SITE}/")
+    assert (response.status_code, response["Location"]) == (302, f"{SITE}/f/referral")
     assert COOKIE not in response.cookies
+
+
+def test_by_default_the_link_leads_to_a_public_referral_form_not_the_staff_login(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a new installation's newsletter topic and a customer's code (no landing configured)
+    ConsentTopic.objects.create(key="newsletter", name="メールマガジン")
+    referrer, code = customer_with_code()
+    # when a friend follows the link (with the slash a chat app may add)
+    landing = client.get(f"/r/{code}/")["Location"]
+    page = client.get(landing.removeprefix(SITE))
+    # then a public page shows the referral form: name, email, company, the newsletter box and
+    # the purpose of use with its "I agree" box, in Japanese, and no login form
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "/accounts/login" not in landing and 'name="password"' not in text
+    for shown in (
+        "ご紹介を受けてお越しの方へ",
+        "お名前",
+        "メールアドレス",
+        "会社名",
+        "メールマガジン",
+    ):
+        assert shown in text
+    assert "個人情報の取り扱いについて" in text and "今回のご紹介に関するご連絡" in text
+    for name in ("family_name", "given_name", "email", "company", "_agree"):
+        assert f'name="{name}"' in text
+    # when they send it
+    hidden = _fill_in(client, landing.removeprefix(SITE))
+    clock.advance(timedelta(seconds=10))
+    data = {k: v for k, v in answers().items() if k in {"family_name", "given_name", "email",
+                                                          "company", "_agree"}}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post("/f/referral", {**data, "_consent_newsletter": "1", **hidden})
+    # then the new lead exists, attributed to the referrer, with the consent given on the form
+    assert sent.status_code == 200
+    lead = Contact.objects.get(email="taro.yamada@example.co.jp")
+    assert (lead.family_name, lead.company.name) == ("山田", "株式会社サンプル")
+    referral = Referral.objects.get()
+    assert (referral.referrer_id, referral.referred_id) == (referrer.pk, lead.pk)
+    assert ConsentRecord.objects.filter(contact=lead, topic__key="newsletter").exists()
+
+
+def test_the_referral_form_is_set_up_once_and_the_marketers_changes_are_kept(
+    client: Client,
+) -> None:
+    _referrer, code = customer_with_code()
+    client.get(f"/r/{code}")
+    form = Form.objects.get(kind="referral")
+    form_services.form_update(form=form, data=FormInput(title="お友だち紹介キャンペーン"))
+    # a later link leads to the same form, as the marketer left it
+    assert client.get(f"/r/{code}")["Location"].startswith(f"{SITE}/f/referral?")
+    assert Form.objects.filter(kind="referral").count() == 1
+    assert "お友だち紹介キャンペーン" in client.get("/f/referral").content.decode()
+
+
+def test_when_the_referral_form_is_unpublished_the_link_says_so_and_never_shows_the_login(
+    client: Client,
+) -> None:
+    _referrer, code = customer_with_code()
+    client.get(f"/r/{code}")
+    form_services.form_unpublish(form=Form.objects.get(kind="referral"))
+    response = client.get(f"/r/{code}")
+    assert response.status_code == 404
+    assert "この紹介ページは現在ご利用いただけません。" in response.content.decode()
+    assert Form.objects.filter(kind="referral").count() == 1  # not set up again behind their back
 
 
 # --- attribution -------------------------------------------------------------------------

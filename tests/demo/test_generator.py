@@ -42,6 +42,7 @@ _ROW_IDS = frozenset(
         "record_id", "bant_id", "segment", "sequence", "step", "rule", "message_id",
         # handoffs, deals and referrals name their rows, the people (contacts, users) involved
         "handoff", "deal", "referral", "referrer", "referred", "assignee", "order",
+        "submission_id",
     }
 )  # fmt: skip
 
@@ -206,8 +207,28 @@ def test_people_have_a_consent_history_with_legal_bases(loaded: DemoSummary):
 
 
 def test_demo_has_published_forms_a_webinar_and_a_landing_page(loaded: DemoSummary, client):
-    assert loaded.forms == 3
+    assert loaded.forms == 7
     for path in ("/f/ma-checklist", "/f/demo-request", "/f/webinar-nurturing", "/p/ma-checklist"):
         response = client.get(path)
         assert response.status_code == 200, path
     assert "個人情報の取り扱いについて" in client.get("/f/ma-checklist").content.decode()
+
+
+def test_each_forms_submission_count_is_what_the_timelines_show(loaded: DemoSummary, logged_in):
+    from sokyaku.capture.models import Form, Submission
+
+    # given the sent forms of the demo history, as the timelines show them
+    sent = Event.objects.filter(type=EventType.FORM_SUBMITTED, contact__isnull=False)
+    by_form = dict(sent.values("properties__form").annotate(n=Count("id")).values_list(
+        "properties__form", "n"
+    ))  # fmt: skip
+    # then every one is a stored submission of a demo form, counted on that form
+    assert sum(by_form.values()) == Submission.objects.count() > 100
+    assert not sent.filter(properties__submission_id__isnull=True).exists()
+    counts = dict(Form.objects.annotate(n=Count("submissions")).values_list("slug", "n"))
+    assert {slug: n for slug, n in counts.items() if n} == by_form
+    # and the forms page lists those counts
+    html = logged_in.get("/capture/forms/").content.decode()
+    for form in Form.objects.filter(slug__in=by_form):
+        row = html[html.index(f"/f/{form.slug}<") :]
+        assert f'<td class="num">{by_form[form.slug]}</td>' in row[: row.index("</tr>")]

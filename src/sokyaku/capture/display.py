@@ -21,7 +21,10 @@ from sokyaku.capture.models import FieldType, Form, FormConsent, FormField
 from sokyaku.consent.models import PurposeText
 from sokyaku.contacts.prefectures import prefecture_choices
 
-_INPUT_TYPES: dict[str, str] = {FieldType.EMAIL: "email", FieldType.PHONE: "tel"}
+# An email field is a text input with the email keyboard, not type=email: the browser's own
+# check refuses addresses typed with a Japanese IME in full width (ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ),
+# which the server normalises and accepts (``contacts.normalize.email_normalize``).
+_INPUT_TYPES: dict[str, str] = {FieldType.PHONE: "tel"}
 _INPUT_MODES: dict[str, str] = {
     FieldType.POSTAL_CODE: "numeric",
     FieldType.PHONE: "tel",

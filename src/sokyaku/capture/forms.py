@@ -57,18 +57,94 @@ def kind_choices() -> list[tuple[str, str]]:
     return [(k.key, str(k.label)) for k in kinds.form_kinds()]
 
 
-class FormCreateForm(forms.Form):
+def _option_field_name(kind: kinds.FormKind) -> str:
+    return f"option_{kind.key}"
+
+
+class KindOptionFields:
+    """The pickers of the kinds that point at something (which asset, which webinar): one
+    select per such kind, ``option_<kind>``, shown by the template for the chosen kind only."""
+
+    def kind_options_add(self, *, kind: str, options: Mapping[str, Any]) -> None:
+        form: forms.Form = self  # type: ignore[assignment]
+        self.option_rows: list[dict[str, Any]] = []
+        for item in kinds.form_kinds():
+            if item.option is None:
+                continue
+            name = _option_field_name(item)
+            choices = item.option.choices()
+            form.fields[name] = forms.TypedChoiceField(
+                label=str(item.option.label),
+                required=False,
+                coerce=int,
+                empty_value=None,
+                choices=[("", gettext("Please choose")), *choices],
+                initial=options.get(item.option.key) if kind == item.key else None,
+            )
+            self.option_rows.append(
+                {"kind": item, "field": name, "empty": not choices, "option": item.option}
+            )
+
+    def option_bound_rows(self) -> list[dict[str, Any]]:
+        form: forms.Form = self  # type: ignore[assignment]
+        return [{**row, "bound": form[row["field"]]} for row in self.option_rows]
+
+    def kind_options_clean(self) -> None:
+        """A kind that points at something needs its pick (the service checks it exists)."""
+        form: forms.Form = self  # type: ignore[assignment]
+        kind = kinds.form_kind_get(form.cleaned_data.get("kind") or "")
+        if kind is not None and kind.option is not None:
+            name = _option_field_name(kind)
+            if form.cleaned_data.get(name) is None:
+                form.add_error(name, gettext("Choose one."))
+
+    def kind_options(self) -> dict[str, Any]:
+        """The chosen kind's options, as the services take them (``{"asset": 3}``)."""
+        form: forms.Form = self  # type: ignore[assignment]
+        kind = kinds.form_kind_get(form.cleaned_data.get("kind") or "")
+        if kind is None or kind.option is None:
+            return {}
+        return {kind.option.key: form.cleaned_data.get(_option_field_name(kind))}
+
+    def kind_option_errors(self, exc: SokyakuError) -> bool:
+        """Put the service's ``kind_options.*`` errors on the chosen kind's picker."""
+        form: forms.Form = self  # type: ignore[assignment]
+        kind = kinds.form_kind_get(form.cleaned_data.get("kind") or "")
+        found = {k: v for k, v in exc.field_errors.items() if k.startswith("kind_options")}
+        if kind is None or kind.option is None or not found:
+            return False
+        for message in found.values():
+            form.add_error(_option_field_name(kind), gettext(message))
+        exc.field_errors = {k: v for k, v in exc.field_errors.items() if k not in found}
+        return True
+
+
+class FormCreateForm(KindOptionFields, forms.Form):
     name = forms.CharField(
         label=_("Form name"), max_length=200, help_text=_("Shown only to your team.")
     )
-    kind = forms.ChoiceField(label=_("Kind"))
+    kind = forms.ChoiceField(label=_("Kind"), widget=forms.RadioSelect, initial=kinds.STANDARD)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
+        self.kind_options_add(kind="", options={})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.kind_options_clean()
+        return cleaned
+
+    def kind_rows(self) -> list[dict[str, Any]]:
+        """Each kind as a choice with its description (the page shows them as cards)."""
+        descriptions = {k.key: k.description for k in kinds.form_kinds()}
+        return [
+            {"radio": radio, "description": descriptions.get(str(radio.data["value"]), "")}
+            for radio in self["kind"]
+        ]
 
 
-class FormSettingsForm(ServiceErrors, forms.Form):
+class FormSettingsForm(KindOptionFields, ServiceErrors, forms.Form):
     """Everything about a form except its fields (the builder has those)."""
 
     field_map = {"consents": "__all__"}
@@ -170,6 +246,8 @@ class FormSettingsForm(ServiceErrors, forms.Form):
         }
         super().__init__(data, initial=initial)
         self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
+        self.kind_options_add(kind=form.kind, options=form.kind_options or {})
+        self.current_kind = form.kind
         self.fields["purpose_key"].choices = [  # type: ignore[attr-defined]
             ("", gettext("Write a text for this form (below)")),
             *((t.key, f"{t.title} ({t.key} v{t.version})") for t in shared),
@@ -204,6 +282,11 @@ class FormSettingsForm(ServiceErrors, forms.Form):
             for topic in self.topics
         ]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.kind_options_clean()
+        return cleaned
+
     def to_input(self) -> FormInput:
         data = self.cleaned_data
         own = not data["purpose_key"]
@@ -211,6 +294,7 @@ class FormSettingsForm(ServiceErrors, forms.Form):
             name=data["name"],
             slug=data["slug"],
             kind=data["kind"],
+            kind_options=self._kind_options_input(),
             language=data["language"],
             title=data["title"],
             introduction=data["introduction"],
@@ -237,7 +321,17 @@ class FormSettingsForm(ServiceErrors, forms.Form):
             ],
         )
 
+    def _kind_options_input(self) -> dict[str, Any] | None:
+        """The picked option; for a kind without a picker, options set through the API stay
+        while the kind stays, and go when it changes."""
+        kind = kinds.form_kind_get(self.cleaned_data["kind"])
+        if kind is not None and kind.option is not None:
+            return self.kind_options()
+        return None if self.cleaned_data["kind"] == self.current_kind else {}
+
     def add_service_errors(self, exc: SokyakuError) -> None:
+        if self.kind_option_errors(exc) and not exc.field_errors:
+            return
         if any(k.startswith("allowed_origins.") for k in exc.field_errors):
             exc.field_errors = {
                 ("allowed_origins" if k.startswith("allowed_origins.") else k): v

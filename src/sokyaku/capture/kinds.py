@@ -14,7 +14,9 @@ the consent records and the touch, then, in the same transaction:
    that must not run twice (mail) belong in ``transaction.on_commit``.
 
 ``options_clean`` validates a kind's own settings (``Form.kind_options``, e.g. which asset or
-webinar), raising ``core.errors.ValidationError``.
+webinar), raising ``core.errors.ValidationError``. A kind whose forms must point at one thing
+names it with a ``KindOption`` (the key in ``kind_options``, a label and the choices): the
+form builder shows that picker for the kind, so every kind can be set up from *New form*.
 
 Other apps register their kinds from ``AppConfig.ready``::
 
@@ -59,6 +61,20 @@ OptionsClean = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
+class KindOption:
+    """The one thing a kind's forms point at (an asset, a webinar), picked in the form builder.
+
+    ``choices`` lists ``(id, label)`` pairs of what can be picked now; ``empty_text`` and
+    ``create_url_name`` tell a marketer with nothing to pick where to make one."""
+
+    key: str  # the key in ``Form.kind_options``
+    label: str | Promise
+    choices: Callable[[], list[tuple[int, str]]]
+    empty_text: str | Promise = ""
+    create_url_name: str = ""
+
+
+@dataclass(frozen=True)
 class FormKind:
     key: str
     label: str | Promise
@@ -66,6 +82,7 @@ class FormKind:
     event_type: str = ""
     after_submit: AfterSubmitHandler | None = None
     options_clean: OptionsClean | None = None
+    option: KindOption | None = None
 
 
 _REGISTRY: dict[str, FormKind] = {}

@@ -93,14 +93,18 @@ def form_create(request: HtmxHttpRequest) -> HttpResponse:
                 data=FormInput(
                     name=create.cleaned_data["name"],
                     kind=create.cleaned_data["kind"],
+                    kind_options=create.kind_options(),
                     title=create.cleaned_data["name"],
                     fields=_starter_fields(),
                 ),
                 actor=actor(request),
             )
         except ValidationError as exc:
-            for message in _problems_text(exc):
-                create.add_error("name", message)
+            create.kind_option_errors(exc)
+            for key, message in exc.field_errors.items():
+                create.add_error("name" if key != "kind" else "kind", gettext(message))
+            if not exc.field_errors and not create.errors:
+                create.add_error("name", gettext(exc.message))
         else:
             messages.success(request, _("Form created. Add fields, then publish it."))
             return redirect("capture:form_fields", form_id=form.pk)

@@ -112,7 +112,7 @@ def _details(event_type: str, props: Mapping[str, Any]) -> list[Detail]:
         add(_("URL"), "url", link=True)
         add(_("Campaign"), "utm_campaign")
     elif event_type == EventType.FORM_SUBMITTED:
-        add(_("Form"), "form")
+        add(_("Form"), "form_name" if props.get("form_name") else "form")
     elif event_type == EventType.ASSET_DOWNLOADED:
         add(_("Document"), "asset")
     elif event_type in (

@@ -326,8 +326,34 @@ def _server_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
     ]  # fmt: skip
 
 
+_ANY_ADDRESS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
+
+
+def site_url(*, host: str, port: int) -> str:
+    """The public address links point at: ``SOKYAKU_SITE_URL`` when set, else the address this
+    server listens on (``--host``/``--port``), so form URLs, mailed links and the tracking
+    snippet of ``sokyaku demo --port 8123`` lead to port 8123, not to the default 8000."""
+    configured = os.environ.get("SOKYAKU_SITE_URL", "").strip()
+    if configured:
+        return configured.rstrip("/")
+    # Listening on every interface: this machine's loopback address reaches it.
+    shown = "127.0.0.1" if host in _ANY_ADDRESS else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def site_url_export(*, host: str, port: int) -> str:
+    """Put ``site_url`` into the environment the settings (``SITE_URL``) read, for this process
+    and the processes it starts (web server, worker). Returns it."""
+    url = site_url(host=host, port=port)
+    os.environ["SOKYAKU_SITE_URL"] = url
+    return url
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _check_port_free(args.host, args.port)
+    site_url_export(host=args.host, port=args.port)
     argv = _server_argv(args.host, args.port, args.workers, args.threads)
     os.execv(sys.executable, argv)  # noqa: S606 - replace this process with the server
     return 0  # pragma: no cover
@@ -385,6 +411,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _check_port_free(args.host, args.port)
+    site_url_export(host=args.host, port=args.port)
     _django()
     from django.conf import settings
 
@@ -469,14 +496,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="migrate, load demo data, run web + worker")
     demo.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (%(default)s)")
-    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port (%(default)s); links in forms and mail use it unless SOKYAKU_SITE_URL is set",
+    )
     demo.add_argument("--no-data", action="store_true", help="start with an empty database")
     demo.add_argument("--size", type=int, default=2000, help="demo contacts (%(default)s)")
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help="run the production web server (gunicorn)")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (%(default)s)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port (%(default)s); links in forms and mail use it unless SOKYAKU_SITE_URL is set",
+    )
     serve.add_argument("--workers", type=int, default=2, help="processes (%(default)s)")
     serve.add_argument("--threads", type=int, default=4, help="threads per process (%(default)s)")
     serve.set_defaults(func=cmd_serve)

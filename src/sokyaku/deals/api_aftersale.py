@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import P, PathEx, Router, Schema, Status
-from pydantic import BeforeValidator, EmailStr, Field
+from pydantic import BeforeValidator, ConfigDict, EmailStr, Field
 
 from sokyaku.activity.models import EventSource
 from sokyaku.contacts import selectors as contact_selectors
@@ -73,6 +73,8 @@ OrderTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
 class OrderLineIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     sku: str = Field(default="", max_length=order_services.SKU_MAX)
     name: str = Field(default="", max_length=order_services.LINE_NAME_MAX)
     quantity: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] = 1
@@ -80,6 +82,8 @@ class OrderLineIn(Schema):
 
 
 class OrderIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     email: EmailStr | None = None
     external_id: str = Field(min_length=1, max_length=order_services.EXTERNAL_ID_MAX)
@@ -114,6 +118,8 @@ class ReferralCodeOut(Schema):
 
 
 class ReferralIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     code: str = Field(min_length=1, max_length=64)
     contact_id: int = Field(ge=1, le=MAX_ID, description="The referred contact.")
 
@@ -129,6 +135,8 @@ class ReferralOut(Schema):
 
 
 class RewardIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     status: str = Field(description="pending, earned, paid or void.", max_length=10)
 
 

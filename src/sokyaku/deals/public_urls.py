@@ -1,4 +1,4 @@
-"""Public referral links (no login): ``/r/<code>``."""
+"""Public referral links (no login): ``/r/<code>``, with or without a trailing slash."""
 
 from django.urls import path
 
@@ -8,4 +8,5 @@ app_name = "referrals"
 
 urlpatterns = [
     path("<str:code>", public_views.referral_follow, name="follow"),
+    path("<str:code>/", public_views.referral_follow),
 ]

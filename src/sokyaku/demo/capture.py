@@ -1,16 +1,27 @@
 """Demo lead-capture content: a whitepaper behind a download form, a demo-request form, an
 upcoming webinar with its registration form, and a landing page — all published, so a new
-user of ``sokyaku demo`` can open /f/… and /p/… and watch a submission arrive."""
+user of ``sokyaku demo`` can open /f/… and /p/… and watch a submission arrive.
+
+The demo people's history names the forms they sent (メルマガ登録, お問い合わせ, 資料ダウンロード,
+デモ申込, ウェビナー申込): each of those is a published form here too, and ``submissions_attach``
+stores a ``Submission`` for every such event and points the event at it, as a real submission
+does — so a form's submission count on the forms page is what the timelines show.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sokyaku.capture.models import AssetKind, WebinarLocation
+from sokyaku.activity.models import EventType
+from sokyaku.capture.models import AssetKind, Form, Submission, WebinarLocation
 from sokyaku.capture.services import assets, forms, pages, webinars
 from sokyaku.capture.services.forms import ConsentSpec, FieldSpec, FormInput
+from sokyaku.capture.services.submission import submission_bulk_record
+from sokyaku.contacts.models import Contact
+from sokyaku.demo import names
 
 _CONTACT_FIELDS = [
     FieldSpec(type="name", label="お名前", required=True),
@@ -64,7 +75,15 @@ def capture_demo_write(*, now: datetime) -> int:
             kind="demo_request",
             title="オンラインデモのお申し込み",
             submit_label="申し込む",
-            extra_fields=[FieldSpec(type="textarea", label="ご要望・ご質問", key="request")],
+            extra_fields=[
+                FieldSpec(
+                    type="select",
+                    label="ご検討中のプラン",
+                    key="product",
+                    options=[product for product, _amount in names.PRODUCTS],
+                ),
+                FieldSpec(type="textarea", label="ご要望・ご質問", key="request"),
+            ],
         )
     )
     starts = (now + timedelta(days=14)).replace(hour=14, minute=0, second=0, microsecond=0)
@@ -89,7 +108,8 @@ def capture_demo_write(*, now: datetime) -> int:
             submit_label="申し込む",
         )
     )
-    for form in (download, demo_request, registration):
+    history = _history_forms_write()
+    for form in (download, demo_request, registration, *history):
         forms.form_publish(form=form)
     page = pages.page_create(
         data=pages.PageInput(
@@ -110,4 +130,132 @@ def capture_demo_write(*, now: datetime) -> int:
         )
     )
     pages.page_publish(page=page)
-    return 3
+    return 3 + len(history)
+
+
+def _history_forms_write() -> list[Form]:
+    """The forms the demo people's history was sent from, besides the demo-request form."""
+    return [
+        forms.form_create(
+            data=_form(
+                name="メルマガ登録",
+                slug="newsletter",
+                title="メールマガジンのご登録",
+                submit_label="登録する",
+            )
+        ),
+        forms.form_create(
+            data=_form(
+                name="お問い合わせ",
+                slug="contact",
+                kind="inquiry",
+                title="お問い合わせ",
+                extra_fields=[
+                    FieldSpec(
+                        type="select",
+                        label="お問い合わせ種別",
+                        key="subject",
+                        required=True,
+                        options=list(names.INQUIRY_SUBJECTS),
+                    ),
+                ],
+            )
+        ),
+        forms.form_create(
+            data=_form(
+                name="資料ダウンロード",
+                slug="download",
+                title="お役立ち資料のダウンロード",
+                extra_fields=[
+                    FieldSpec(
+                        type="select",
+                        label="ご希望の資料",
+                        key="asset",
+                        required=True,
+                        options=list(names.WHITEPAPERS),
+                    ),
+                ],
+            )
+        ),
+        forms.form_create(
+            data=_form(
+                name="ウェビナー申込",
+                slug="webinar-entry",
+                title="ウェビナーのお申し込み",
+                # The webinar comes with the link of its announcement (?webinar=…).
+                extra_fields=[FieldSpec(type="hidden", label="ウェビナー", key="webinar")],
+            )
+        ),
+    ]
+
+
+# The form each name in the demo history stands for (by address).
+_HISTORY_SLUGS = {
+    "メルマガ登録": "newsletter",
+    "お問い合わせ": "contact",
+    "資料ダウンロード": "download",
+    "デモ申込": "demo-request",
+    "ウェビナー申込": "webinar-entry",
+}
+
+
+@dataclass(frozen=True)
+class SentForm:
+    """A ``form_submitted`` draft of the demo history and its contact."""
+
+    properties: dict[str, Any]  # the draft's own, changed in place
+    at: datetime
+    visitor_id: str
+    contact: Contact
+
+
+def submissions_attach(sent: Iterable[SentForm]) -> int:
+    """Store a ``Submission`` for each sent form of the demo history (the contact's answers, at
+    the time it was sent) and point the draft at its form and submission, as the submission
+    pipeline does (``form``: the address, ``form_name``, ``kind``, ``submission_id``). Returns how
+    many were stored. Drafts naming no demo form are left as they are."""
+    by_slug: Mapping[str, Form] = {
+        form.slug: form for form in Form.objects.filter(slug__in=_HISTORY_SLUGS.values())
+    }
+    pending: list[tuple[SentForm, Form]] = []
+    rows: list[Submission] = []
+    for item in sent:
+        form = by_slug.get(_HISTORY_SLUGS.get(str(item.properties.get("form")), ""))
+        if form is None:
+            continue
+        contact = item.contact
+        answers = {
+            "family_name": contact.family_name,
+            "given_name": contact.given_name,
+            "email": contact.email,
+            "company": contact.company.name if contact.company_id and contact.company else "",
+            **dict(item.properties.get("fields") or {}),
+        }
+        rows.append(
+            Submission(
+                form=form,
+                contact=contact,
+                token=f"demo-{contact.pk}-{len(rows)}-{int(item.at.timestamp())}",
+                submitted_at=item.at,
+                data={k: v for k, v in answers.items() if v},
+                visitor_id=item.visitor_id,
+                outcome={"demo": True},
+            )
+        )
+        pending.append((item, form))
+    stored = submission_bulk_record(submissions=rows)
+    for (item, form), submission in zip(pending, stored, strict=True):
+        item.properties.update(
+            form=form.slug, form_name=form.name, kind=form.kind, submission_id=submission.pk
+        )
+    return len(stored)
+
+
+def sent_forms(created: Iterable[tuple[Any, Contact]]) -> list[SentForm]:
+    """The sent forms of newly written demo people (``(person, contact)`` pairs)."""
+    return [
+        SentForm(properties=d.properties, at=d.at, visitor_id=d.visitor_id, contact=contact)
+        for person, contact in created
+        for d in person.drafts
+        if d.type == EventType.FORM_SUBMITTED and not d.anonymous
+    ]

@@ -69,7 +69,7 @@ from sokyaku.core import services as core_services
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.demo import names
 from sokyaku.demo.behaviour import Draft
-from sokyaku.demo.capture import capture_demo_write
+from sokyaku.demo.capture import capture_demo_write, sent_forms, submissions_attach
 from sokyaku.demo.consent import consent_drafts, consent_setup
 from sokyaku.demo.marketing import CHANNELS, Calendar, marketing_write
 from sokyaku.demo.people import Chunk, People
@@ -215,6 +215,8 @@ def _write(
         summary.events += len(drafts)  # each record is on the timeline
         if not write_events:
             return
+        # Each sent form of the history becomes a stored submission its event points at.
+        submissions_attach(sent_forms(created))
         events: list[NewEvent] = []
         for person, contact in created:
             events += [_event(d, None if d.anonymous else contact.pk) for d in person.drafts]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 
 class SequenceOut(Schema):
@@ -39,6 +39,8 @@ class SequenceDetailOut(SequenceOut):
 
 
 class EnrollIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     contact_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     email: EmailStr | None = None
 

@@ -362,3 +362,12 @@ def submissions_erase(*, contact_id: int) -> int:
         contact=None, data={}, utm={}, ip=None, user_agent="", page_url="", referrer="",
         visitor_id="",
     )  # fmt: skip
+
+
+def submission_bulk_record(*, submissions: Sequence[Submission]) -> list[Submission]:
+    """Store submissions that happened elsewhere, as they are (an import of a form's history, the
+    demo's past): no contact, event or consent is written here, the caller brings those. Each
+    needs its form, contact, unique token and time. Returns them with their ids."""
+    stored = Submission.objects.bulk_create(list(submissions))
+    logger.info("capture.submissions_recorded", extra={"count": len(stored)})
+    return stored

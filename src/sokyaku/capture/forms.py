@@ -172,7 +172,17 @@ class FormSettingsForm(ServiceErrors, forms.Form):
         self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
         self.fields["purpose_key"].choices = [  # type: ignore[attr-defined]
             ("", gettext("Write a text for this form (below)")),
-            *((t.key, f"{t.title} ({t.key} v{t.version})") for t in shared),
+            *(
+                (
+                    t.key,
+                    gettext("%(title)s (version %(version)d)")
+                    % {
+                        "title": t.title,
+                        "version": t.version,
+                    },
+                )
+                for t in shared
+            ),
         ]
         self.topics = list(topics)
         chosen = {c.topic_id: c for c in form.consents.all()}

@@ -35,3 +35,13 @@ def role_label(user: User | AnonymousUser) -> str:
         if role in names:
             return str(ROLE_LABELS[role])
     return ""
+
+
+# A score's band as a reader sees it (the msgids are the scoring models' choice labels).
+TEMPERATURE_LABELS = {"cold": _("Cold"), "warm": _("Warm"), "hot": _("Hot")}
+
+
+@register.filter
+def temperature_label(value: object) -> str:
+    """ "hot" → ホット: the band's label, never the stored value."""
+    return str(TEMPERATURE_LABELS.get(str(value), value))

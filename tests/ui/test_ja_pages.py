@@ -2,16 +2,18 @@
 
 The URL map is walked (every pattern under the staff apps), path parameters are filled with ids
 of real demo rows, and each page an administrator and a sales rep may open is fetched with the
-test client in ``ja``. Its visible text — text nodes outside script, style, code and pre, and
-the placeholder, title, aria-label and alt attributes — must not show raw values (step units
-such as ``business_days``, Python dicts, ``None`` / ``True`` / ``False``, the snake_case values
-of the models' choices, weekday numbers) nor English words, apart from the abbreviations and
-names a Japanese B2B team writes in Latin letters (``ALLOWED``) and the demo data's own
-product and sender names. Failures are gathered per page and reported together.
+test client in ``ja``. Its visible text (text nodes outside script, style, code and pre; the
+placeholder, title, aria-label and alt attributes; the words of its charts) must not show raw
+values (step units such as ``business_days``, Python dicts, ``None`` / ``True`` / ``False``,
+the snake_case values of the models' choices, weekday numbers) nor English words, apart from
+the abbreviations and names a Japanese B2B team writes in Latin letters (``ALLOWED``) and the
+demo data's own product, sender and login names. Failures are gathered per page and reported
+together.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -210,6 +212,18 @@ LATIN_WORD = re.compile(r"(?<![\w@./:-])[A-Za-z][A-Za-z'’-]*[A-Za-z](?![\w@./:
 EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|\b[\w-]+(?:\.[\w-]+)+/?\S*")
 
 
+def _figure_text(figure: dict[str, Any]) -> list[str]:
+    """What a chart shows in words: series names, annotations, axis titles."""
+    layout = figure.get("layout") or {}
+    texts = [str(trace.get("name") or "") for trace in figure.get("data") or []]
+    texts += [str(a.get("text") or "") for a in layout.get("annotations") or []]
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            title = axis.get("title")
+            texts.append(str(title.get("text") or "") if isinstance(title, dict) else "")
+    return [t for t in texts if t.strip()]
+
+
 class _Visible(HTMLParser):
     """The text a reader sees: text nodes outside script/style/code/pre/textarea, and the
     attributes a reader sees or hears."""
@@ -241,6 +255,8 @@ class _Visible(HTMLParser):
         for name, value in attrs:
             if name in self.READ_ATTRS and value:
                 self.parts.append(value)
+            elif name == "data-figure" and value:
+                self.parts.extend(_figure_text(json.loads(value)))
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in self.stack:

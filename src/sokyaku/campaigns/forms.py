@@ -14,7 +14,7 @@ from django import forms
 from django.utils.functional import Promise, lazy
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.campaigns import costs
@@ -81,7 +81,7 @@ def add_service_errors(form: forms.Form, exc: SokyakuError) -> None:
 
 
 class ChannelForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     key = forms.CharField(
         label=_("Key"),
         max_length=50,
@@ -243,7 +243,7 @@ class CostUploadForm(forms.Form):
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=200)
     channel = forms.TypedChoiceField(label=_("Channel"), coerce=int)
     utm_campaign = forms.CharField(
         label=_("utm_campaign"),

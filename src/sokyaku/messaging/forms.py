@@ -15,7 +15,7 @@ from django import forms
 from django.utils.functional import lazy
 from django.utils.html import conditional_escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.consent import selectors as consent_selectors
@@ -59,7 +59,7 @@ def _syntax_help() -> SafeString:
 
 
 class TemplateForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=150)
     subject = forms.CharField(
         label=_("Subject"),
         max_length=300,
@@ -104,7 +104,11 @@ class TestSendForm(ServiceErrors, forms.Form):
 
 
 class SenderProfileForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Shown only to your team."))
+    name = forms.CharField(
+        label=pgettext_lazy("object", "Name"),
+        max_length=100,
+        help_text=_("Shown only to your team."),
+    )
     stream = forms.ChoiceField(
         label=_("Stream"),
         choices=Stream.choices,
@@ -174,7 +178,7 @@ class SenderProfileForm(ServiceErrors, forms.Form):
 
 
 class ChatChannelForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=ChatKind.choices)
     url = forms.CharField(
         label=_("Webhook URL"),
@@ -203,7 +207,7 @@ class ChatChannelForm(ServiceErrors, forms.Form):
 
 
 class BroadcastForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=150)
     template = forms.ModelChoiceField(label=_("Template"), queryset=Template.objects.none())
     sender = forms.ModelChoiceField(
         label=_("Sender profile"), queryset=SenderProfile.objects.none()

@@ -183,7 +183,13 @@ def cost_revenue(
         name=pgettext("won deals", "Revenue"), x=list(channels), y=[round(r) for r in revenues]
     )
     fig.update_traces(hovertemplate="¥%{y:,}")
-    fig.update_layout(barmode="group", hovermode="x unified")
+    # The legend above the bars: long channel names slant under the axis and would run into it.
+    fig.update_layout(
+        barmode="group",
+        hovermode="x unified",
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"t": 40},
+    )
     if not any(costs) and not any(revenues):
         return _nothing(fig)
     fig.update_yaxes(tickprefix="¥", tickformat=",d", rangemode="tozero")

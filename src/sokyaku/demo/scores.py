@@ -168,6 +168,6 @@ def score_history_demo_write(*, now: datetime) -> int:
     )
     # The lifecycle and the sales history were derived from the same events already.
     with listeners.paused():
-        stored = activity_services.events_replace(remove_ids=at_load, events=events)
-    logger.info("demo.score_history", extra={"changes": stored, "replaced": len(at_load)})
-    return stored
+        written = activity_services.events_replace(remove_ids=at_load, events=events)
+    logger.info("demo.score_history", extra={"changes": written, "replaced": len(at_load)})
+    return written

@@ -686,28 +686,32 @@ def _forecast_at_month_start(months: list[date]) -> dict[tuple[int | None, int],
     if not deals:
         return {}
     moves: dict[int, list[tuple[datetime, int | None]]] = defaultdict(list)
-    for deal_id, at, stage_id in (
+    for deal_id, moved_at, to_stage_id in (
         DealStageChange.objects.filter(deal_id__in=[d[0] for d in deals])
         .order_by("deal_id", "at", "pk")
         .values_list("deal_id", "at", "to_stage_id")
     ):
-        moves[deal_id].append((at, stage_id))
+        moves[deal_id].append((moved_at, to_stage_id))
     current = dict(Deal.objects.filter(pk__in=[d[0] for d in deals]).values_list("pk", "stage_id"))
     probability = dict(DealStage.objects.values_list("pk", "probability"))
     index = {month: i for i, month in enumerate(months)}
     totals: dict[tuple[int | None, int], int] = defaultdict(int)
     for pk, owner_id, amount, expected, created_at, closed_at in deals:
+        if expected is None or amount is None:
+            continue  # excluded by the query; for the type checker
         month = date(expected.year, expected.month, 1)
         start, end = _month_start(month), _month_start(_add_months(month, 1))
         if created_at >= end or (closed_at is not None and closed_at < start):
             continue  # opened after the month, or settled before it began
         at = max(start, created_at)
-        stage_id = current.get(pk)
+        stage_id: int | None = current.get(pk)
         history = moves.get(pk, [])
         if history:
             before = [stage for moved_at, stage in history if moved_at <= at]
             stage_id = before[-1] if before else history[0][1]
-        totals[(owner_id, index[month])] += int(amount) * probability.get(stage_id, 0)
+        totals[(owner_id, index[month])] += int(amount) * (
+            probability.get(stage_id, 0) if stage_id is not None else 0
+        )
     return {key: (value + 50) // 100 for key, value in totals.items()}
 
 

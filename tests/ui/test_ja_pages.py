@@ -77,7 +77,6 @@ KNOWN = {
     "sequences:detail": "the sequence editor shows units, triggers and exit reasons raw",
     "sequences:create": "trigger choices carry their stored value; JSON filter help",
     "sequences:settings": "trigger choices carry their stored value; JSON filter help",
-    "handoff:triggers": "trigger conditions are listed as property, operator and value",
     "handoff:trigger_new": "conditions are typed as JSON {property, op, value}",
     "handoff:trigger_edit": "conditions are typed as JSON {property, op, value}",
     "scoring:rule_create": "the help names event properties and yes/no as typed",

@@ -79,8 +79,6 @@ KNOWN = {
     "sequences:settings": "trigger choices carry their stored value; JSON filter help",
     "handoff:trigger_new": "conditions are typed as JSON {property, op, value}",
     "handoff:trigger_edit": "conditions are typed as JSON {property, op, value}",
-    "scoring:rule_create": "the help names event properties and yes/no as typed",
-    "scoring:rule_edit": "the help names event properties and yes/no as typed",
 }
 
 # Written in Latin letters on a Japanese page by Japanese B2B teams: abbreviations, standards,

@@ -75,7 +75,7 @@ def test_kpis_of_one_channel_of_the_example(api: Client) -> None:
     assert (body["from"], body["to"], body["no_data"]) == ("2026-04-01", "2026-04-30", False)
     assert (body["leads"], body["cost"], body["cpl"], body["won"]) == (500, 1_000_000, 2_000, 25)
     assert body["win_rate"] == 0.05
-    assert body["previous"]["from"] == "2026-03-02" and body["previous"]["leads"] == 0
+    assert body["previous"]["from"] == "2026-03-01" and body["previous"]["leads"] == 0
 
 
 def test_every_kpi_by_its_english_name(api: Client) -> None:

@@ -499,3 +499,25 @@ def test_reports_are_for_marketing_only(client: Client, sales_rep: User) -> None
     client.force_login(sales_rep)
     for name in ("sequences", "handoffs", "forecast"):
         assert client.get(reverse(f"analytics:{name}")).status_code == 403
+
+
+def test_a_month_is_forecast_as_it_stood_when_it_began(db) -> None:  # type: ignore[no-untyped-def]
+    # given a deal in 提案 expected to close on June 20 (open on June 1), won on June 15
+    from sokyaku.deals import services as deal_services
+    from tests.deals.factories import deal_make
+
+    with clock.frozen(reports_stories.tokyo(2026, 5, 20, 10, 0)):
+        deal = deal_make(amount=1_000_000, stage_name="提案", expected_close=date(2026, 6, 20))
+    with clock.frozen(reports_stories.tokyo(2026, 6, 15, 10, 0)):
+        deal_services.deal_win(deal=deal, actor=None)
+    # when June is reported after the win
+    with clock.frozen(reports_stories.tokyo(2026, 7, 2, 10, 0)):
+        june = reports.forecast_report(Period(first=date(2026, 6, 1), last=date(2026, 6, 30)))
+    # then June's forecast is the deal at 提案's probability (as on June 1), not zero because
+    # the deal is no longer open, and the attainment is won against that forecast
+    probability = deal.stage.probability
+    (cell,) = june.month_totals
+    assert probability > 0
+    assert cell.weighted == 1_000_000 * probability // 100
+    assert cell.won == 1_000_000
+    assert cell.attainment == 1_000_000 / cell.weighted

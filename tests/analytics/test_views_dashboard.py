@@ -137,7 +137,7 @@ def test_dashboard_compares_with_the_previous_period_unless_asked_not_to(  # typ
     compared = _text(_get(logged_in, "analytics:dashboard", **APRIL))
     alone = _text(_get(logged_in, "analytics:dashboard", compare="0", **APRIL))
 
-    assert "compared with 2026/03/02 – 2026/03/31" in compared
+    assert "compared with 2026/03/01 – 2026/03/31" in compared
     assert "previous period 0" in compared
     assert "compared with" not in alone
     assert "previous period 0" not in alone
@@ -270,9 +270,10 @@ def test_kpi_export_is_a_table_of_kpi_value_and_previous(logged_in, english, exa
     response = _get(logged_in, "analytics:dashboard", format="csv", **APRIL)
 
     lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "KPI,Value,Previous period (2026-03-02 – 2026-03-31)"
+    assert lines[0] == "KPI,Value,Previous period (2026-03-01 – 2026-03-31)"
     assert "Leads,900,0" in lines
-    assert len(lines) == 1 + 11  # the B2B cards
+    assert "Cost,1900000,0" in lines  # the cost beside the revenue
+    assert len(lines) == 1 + 13  # the B2B cards
 
 
 def test_funnel_xlsx_opens(logged_in, english, example) -> None:  # type: ignore[no-untyped-def]
@@ -358,3 +359,82 @@ def test_yen_and_changes() -> None:
     assert delta_pt(0.08, 0.05) == "▲ 3 pt"
     assert delta_pt(0.05, 0.0625) == "▼ 1.2 pt"
     assert delta_pt(0.05, None) == "—"
+
+
+# --- like with like ------------------------------------------------------------------------------
+
+
+def _leads_on(day: date, count: int) -> None:
+    from tests.analytics import kpi_factories
+
+    for _ in range(count):
+        kpi_factories.contact(datetime(day.year, day.month, day.day, 11, 0, tzinfo=clock.TOKYO))
+
+
+def test_this_month_so_far_is_compared_with_last_month_up_to_the_same_day(  # type: ignore[no-untyped-def]
+    logged_in, english
+) -> None:
+    # given leads on April 3 and April 20, and on May 2 (the clock says May 14, 10:00)
+    _leads_on(date(2026, 4, 3), 2)
+    _leads_on(date(2026, 4, 20), 5)
+    _leads_on(date(2026, 5, 2), 3)
+    from sokyaku.analytics.rollups import rollups_rebuild
+
+    rollups_rebuild()
+    # when the dashboard shows this month (the default)
+    html = _get(logged_in, "analytics:dashboard").content.decode()
+    text = _text_of(html)
+    # then May 1–14 is compared with April 1–14, not with the whole of April
+    assert "2026/05/01 – 2026/05/14 (14 days)" in text
+    assert "compared with 2026/04/01 – 2026/04/14" in text
+    card = re.search(r'data-kpi="leads".*?</article>', html, flags=re.S)
+    assert card is not None
+    assert "previous period 2" in _text_of(card.group(0))  # April 20's five are not compared
+    # and today's unfinished day is said to be still counted
+    assert "today still being counted; the period runs to 2026/05/31" in text
+
+
+def test_a_month_that_has_ended_is_compared_with_the_whole_month_before(  # type: ignore[no-untyped-def]
+    logged_in, english
+) -> None:
+    text = _text(_get(logged_in, "analytics:dashboard", **APRIL))
+
+    assert "compared with 2026/03/01 – 2026/03/31" in text
+    assert "still being counted" not in text
+
+
+def test_the_comparison_caps_at_the_end_of_a_shorter_month() -> None:
+    from sokyaku.analytics.period import period_parse
+
+    with clock.frozen(datetime(2026, 3, 31, 9, 0, tzinfo=clock.TOKYO)):
+        march = period_parse(None, None)
+        assert (march.so_far().first, march.so_far().last) == (date(2026, 3, 1), date(2026, 3, 31))
+        before = march.comparison()
+    assert (before.first, before.last) == (date(2026, 2, 1), date(2026, 2, 28))
+
+
+def test_todays_bucket_is_marked_in_progress_not_drawn_as_a_fall(  # type: ignore[no-untyped-def]
+    logged_in, english
+) -> None:
+    # given mail delivered today and not opened yet (the clock says May 14)
+    html = _get(logged_in, "analytics:dashboard").content.decode()
+    from sokyaku.analytics import charts
+
+    figure = charts.email_rates(
+        [date(2026, 5, 13), date(2026, 5, 14)],
+        delivered=[10, 10],
+        opened=[4, 0],
+        clicked=[1, 0],
+        converted=[0, 0],
+        partial=date(2026, 5, 14),
+    )
+    # then today's rate is left out of the line (not plotted as 0 %) and the day is labelled
+    opens = figure.data[0]
+    assert list(opens.y) == [0.4, None]
+    assert any(a.text == "In progress" for a in figure.layout.annotations)
+    assert "data-partial" in html
+
+
+def _text_of(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

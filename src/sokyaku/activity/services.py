@@ -102,6 +102,23 @@ def event_ingest_batch(*, events: Sequence[NewEvent]) -> int:
     return len(rows)
 
 
+def events_replace(*, remove_ids: Sequence[int], events: Sequence[NewEvent]) -> int:
+    """Replace stored events by ``events`` in one transaction: delete the rows ``remove_ids``
+    names and store the new ones (``event_ingest_batch``, listeners included).
+
+    For bulk loads that derive state after the fact and first record the derived changes at load
+    time (the demo's score bands): the same changes are then stored at the instants they
+    happened. Returns how many events were stored.
+    """
+    with transaction.atomic():
+        ids = list(remove_ids)
+        for start in range(0, len(ids), BULK_CHUNK):
+            Event.objects.filter(pk__in=ids[start : start + BULK_CHUNK]).delete()
+        stored = event_ingest_batch(events=events)
+    logger.info("events.replaced", extra={"removed": len(ids), "stored": stored})
+    return stored
+
+
 def event_ingest(*, event: NewEvent) -> Event | None:
     """Store one event. Returns it, or ``None`` when its idempotency key was already used."""
     with transaction.atomic():

@@ -13,7 +13,7 @@ used instead of plotly's stock ones, which would add a few kilobytes of JSON to 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -104,19 +104,52 @@ def _date_axis(fig: go.Figure, grain: str) -> None:
     fig.update_xaxes(type="date", tickformat=formats.get(grain, "%m/%d"))
 
 
+def _partial_label() -> str:
+    return pgettext("a day still being counted", "In progress")
+
+
+def _mark_partial(fig: go.Figure, bucket: date, grain: str) -> None:
+    """Shade the bucket that holds today and say that its numbers are still coming in."""
+    half = {"day": timedelta(hours=12), "week": timedelta(days=3, hours=12)}.get(
+        grain, timedelta(days=15)
+    )
+    middle = datetime.combine(bucket, time(0))
+    fig.add_vrect(
+        x0=(middle - half).isoformat(),
+        x1=(middle + half).isoformat(),
+        fillcolor="#8aa4c8",
+        opacity=0.15,
+        line_width=0,
+        layer="below",
+        annotation_text=_partial_label(),
+        annotation_position="top",
+        annotation_font={"size": 11, "color": "#6f7a8f"},
+    )
+
+
 def leads_by_channel(
-    dates: Sequence[date], per_channel: Mapping[str, Sequence[int]], *, grain: str = "day"
+    dates: Sequence[date],
+    per_channel: Mapping[str, Sequence[int]],
+    *,
+    grain: str = "day",
+    partial: date | None = None,
 ) -> go.Figure:
-    """New leads per day / week / month, one stacked bar segment per first-touch channel."""
+    """New leads per day / week / month, one stacked bar segment per first-touch channel.
+    ``partial``: the bucket holding today, drawn lighter and marked as still being counted."""
     fig = _figure(_("Leads over time by channel"))
     x = _iso(dates)
+    opacity = [0.45 if day == partial else 1.0 for day in dates]
     for name, values in per_channel.items():
-        fig.add_bar(name=name, x=x, y=list(values), hovertemplate="%{y:,}")
+        fig.add_bar(
+            name=name, x=x, y=list(values), hovertemplate="%{y:,}", marker={"opacity": opacity}
+        )
     fig.update_layout(barmode="stack", hovermode="x unified", bargap=0.15)
     _date_axis(fig, grain)
     totals = [sum(column) for column in zip(*per_channel.values(), strict=True)]
     if not any(totals):
         return _nothing(fig)
+    if partial is not None and partial in dates:
+        _mark_partial(fig, partial, grain)
     _count_axis(fig, max(totals), title_text=_("Leads"))
     return fig
 
@@ -150,7 +183,13 @@ def cost_revenue(
         name=pgettext("won deals", "Revenue"), x=list(channels), y=[round(r) for r in revenues]
     )
     fig.update_traces(hovertemplate="¥%{y:,}")
-    fig.update_layout(barmode="group", hovermode="x unified")
+    # The legend above the bars: long channel names slant under the axis and would run into it.
+    fig.update_layout(
+        barmode="group",
+        hovermode="x unified",
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"t": 40},
+    )
     if not any(costs) and not any(revenues):
         return _nothing(fig)
     fig.update_yaxes(tickprefix="¥", tickformat=",d", rangemode="tozero")
@@ -169,9 +208,12 @@ def email_rates(
     clicked: Sequence[int],
     converted: Sequence[int],
     grain: str = "day",
+    partial: date | None = None,
 ) -> go.Figure:
     """Open rate, CTR and conversion rate of marketing mail by sending day (over delivered);
-    a bucket without delivered mail is a gap, not a zero."""
+    a bucket without delivered mail is a gap, not a zero. ``partial`` (the bucket holding
+    today) is left out of the lines — its opens and clicks are still to come, so its rate
+    would read as a fall to 0 % — and marked as still being counted."""
     fig = _figure(_("Email rates over time"))
     x = _iso(dates)
     lines = (
@@ -183,16 +225,22 @@ def email_rates(
         fig.add_scatter(
             name=name,
             x=x,
-            y=[_ratio(v, d) for v, d in zip(values, delivered, strict=True)],
+            y=[
+                None if day == partial else _ratio(v, d)
+                for day, v, d in zip(dates, values, delivered, strict=True)
+            ],
             mode="lines+markers",
             connectgaps=False,
             hovertemplate="%{y:.1%}",
         )
     fig.update_layout(hovermode="x unified")
     _date_axis(fig, grain)
-    if not any(delivered):
+    finished = [d for day, d in zip(dates, delivered, strict=True) if day != partial]
+    if not any(finished):
         return _nothing(fig)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    if partial is not None and partial in dates:
+        _mark_partial(fig, partial, grain)
     return fig
 
 

@@ -42,13 +42,54 @@ class Period:
         return day_bounds(self.first, self.last)
 
     def previous(self) -> Period:
-        """The period of the same length just before this one (the comparison period)."""
+        """The period just before this one: the previous calendar months when the period is
+        whole months (a month against the month before), else the same number of days."""
+        months = self.whole_months()
+        if months:
+            first = _add_months(self.first, -months)
+            return Period(first=first, last=self.first - timedelta(days=1))
         last = self.first - timedelta(days=1)
         return Period(first=last - timedelta(days=self.days - 1), last=last)
+
+    def whole_months(self) -> int:
+        """How many calendar months the period is (0: not whole months)."""
+        after = self.last + timedelta(days=1)
+        if self.first.day != 1 or after.day != 1:
+            return 0
+        return (after.year - self.first.year) * 12 + after.month - self.first.month
 
     def is_past(self) -> bool:
         """Whether the period ended before today (Tokyo)."""
         return self.last < clock.local_now().date()
+
+    def is_running(self) -> bool:
+        """Whether today (Tokyo) is inside the period: its last days have not happened yet
+        and today's numbers are still coming in."""
+        today = clock.local_now().date()
+        return self.first <= today <= self.last
+
+    def so_far(self) -> Period:
+        """The days of the period up to today (the whole period when it is not running)."""
+        if not self.is_running():
+            return self
+        return Period(first=self.first, last=clock.local_now().date())
+
+    def comparison(self) -> Period:
+        """What the period is compared with, like with like: the previous period; while the
+        period runs, only as many of its days as have begun in this one — this month up to
+        today against the previous month up to the same day (capped at its last day)."""
+        before = self.previous()
+        if not self.is_running():
+            return before
+        elapsed = (clock.local_now().date() - self.first).days
+        return Period(
+            first=before.first, last=min(before.first + timedelta(days=elapsed), before.last)
+        )
+
+
+def _add_months(day: date, count: int) -> date:
+    index = day.year * 12 + day.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def this_month() -> Period:

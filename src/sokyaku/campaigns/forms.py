@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from datetime import date
 
 from django import forms
-from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.functional import Promise, lazy
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.campaigns import costs
@@ -79,7 +81,7 @@ def add_service_errors(form: forms.Form, exc: SokyakuError) -> None:
 
 
 class ChannelForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     key = forms.CharField(
         label=_("Key"),
         max_length=50,
@@ -220,18 +222,28 @@ class CampaignCostForm(forms.Form):
         ]
 
 
+COST_COLUMNS = ("month", "channel", "campaign", "amount")
+
+
+def _cost_columns_help() -> SafeString:
+    """The upload's help, the column headers the file must have shown as code."""
+    message = gettext(
+        "Columns: %(month)s (YYYY-MM), %(channel)s (key or name), %(campaign)s (optional, "
+        "utm_campaign), %(amount)s (yen). UTF-8 or Shift_JIS, as Excel saves it."
+    )
+    columns = {name: format_html("<code>{}</code>", name) for name in COST_COLUMNS}
+    return mark_safe(conditional_escape(message) % columns)  # noqa: S308 (escaped above)
+
+
 class CostUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
-        help_text=_(
-            "Columns: month (YYYY-MM), channel (key or name), campaign (optional, "
-            "utm_campaign), amount (yen). UTF-8 or Shift_JIS, as Excel saves it."
-        ),
+        help_text=lazy(_cost_columns_help, SafeString)(),
     )
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=200)
     channel = forms.TypedChoiceField(label=_("Channel"), coerce=int)
     utm_campaign = forms.CharField(
         label=_("utm_campaign"),

@@ -250,7 +250,17 @@ class FormSettingsForm(KindOptionFields, ServiceErrors, forms.Form):
         self.current_kind = form.kind
         self.fields["purpose_key"].choices = [  # type: ignore[attr-defined]
             ("", gettext("Write a text for this form (below)")),
-            *((t.key, f"{t.title} ({t.key} v{t.version})") for t in shared),
+            *(
+                (
+                    t.key,
+                    gettext("%(title)s (version %(version)d)")
+                    % {
+                        "title": t.title,
+                        "version": t.version,
+                    },
+                )
+                for t in shared
+            ),
         ]
         self.topics = list(topics)
         chosen = {c.topic_id: c for c in form.consents.all()}

@@ -41,7 +41,8 @@ contacts can never reach a real person.
 The parts: ``marketing`` (channels, calendar, campaigns, costs), ``people`` (companies and
 people), ``behaviour`` (each person's journey as event drafts), ``stream`` (the random stream),
 ``names`` (word lists); this module writes them. ``mail`` (the outbox rows of the mails) and the
-other ``*_demo_setup`` steps derive the rest from the written events.
+other ``*_demo_setup`` steps derive the rest from the written events; ``scores`` dates each
+score band change to the moment it happened in the history.
 """
 
 from __future__ import annotations
@@ -242,6 +243,7 @@ def _derived_write(*, seed: int, summary: DemoSummary) -> None:
     from sokyaku.demo.lifecycle import lifecycle_demo_setup
     from sokyaku.demo.mail import mail_demo_setup
     from sokyaku.demo.sales import sales_demo_setup
+    from sokyaku.demo.scores import score_history_demo_write
     from sokyaku.demo.sequences import sequences_demo_setup
     from sokyaku.lifecycle.models import ContactStage, Stage
     from sokyaku.messaging.presets import messaging_presets_install_if_missing
@@ -251,6 +253,7 @@ def _derived_write(*, seed: int, summary: DemoSummary) -> None:
     from sokyaku.segments.services import segments_demo_setup
 
     scoring_demo_rebuild()
+    score_history_demo_write(now=summary.now)
     lifecycle_demo_setup(seed=seed, now=summary.now)
     sales = sales_demo_setup(seed=seed, now=summary.now)
     model = predictive_demo_train()

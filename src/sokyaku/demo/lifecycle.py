@@ -59,6 +59,10 @@ OPPORTUNITY_SHARE = 0.06
 SQL_SHARE = 0.10
 DISQUALIFIED_SHARE = 0.10
 RECYCLED_SHARE = 0.08
+# A customer was qualified at least RIPE_DAYS before "now" and last showed a buying signal at
+# least QUIET_DAYS before it (see the customers' choice below).
+RIPE_DAYS = 60
+QUIET_DAYS = 15
 
 _INTENT = (
     EventType.DEMO_REQUESTED,
@@ -171,6 +175,13 @@ def _decided(rng: random.Random, person: _Person, at: datetime, now: datetime) -
     return _after(rng, person.signal_at, now, 1, 10)
 
 
+def _ripe(person: _Person, now: datetime) -> bool:
+    """Whether ``person`` was qualified long enough ago to have bought by ``now``."""
+    qualified = person.mql_at is not None and person.mql_at <= now - timedelta(days=RIPE_DAYS)
+    quiet = person.signal_at is None or person.signal_at <= now - timedelta(days=QUIET_DAYS)
+    return qualified and quiet
+
+
 def _reps() -> list[int]:
     # Demo data: the reps are the demo users in the sales-rep group.
     return list(
@@ -239,7 +250,14 @@ def lifecycle_demo_setup(*, seed: int = 42, now: datetime | None = None) -> None
     n_sql = round(n * SQL_SHARE)
     n_disqualified = round(n * DISQUALIFIED_SHARE)
     n_recycled = round(n * RECYCLED_SHARE)
-    customers = ranked[:n_customer]
+    # Deals take weeks to close: the customers are the most promising among the people who were
+    # qualified long enough ago (and whose buying signals are not from the last days), so wins
+    # spread over the months instead of piling up in the last week before "now".
+    pool = ranked[: len(ranked) // 2]
+    ripe = [p for p in pool if _ripe(p, now)]
+    customers = (ripe + [p for p in pool if not _ripe(p, now)])[:n_customer]
+    chosen = {p.pk for p in customers}
+    ranked = customers + [p for p in ranked if p.pk not in chosen]
     opportunities = ranked[n_customer : n_customer + n_opportunity]
     sqls = ranked[n_customer + n_opportunity : n_customer + n_opportunity + n_sql]
     tail = ranked[n_customer + n_opportunity + n_sql :]

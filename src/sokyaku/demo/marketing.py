@@ -53,12 +53,12 @@ CHANNELS = (
         "リスティング広告",
         ChannelKind.PAID_SEARCH,
         13,
-        6000,
+        10000,
         (("google", "cpc"), ("yahoo", "cpc")),
     ),
     ChannelSpec("webinar", "ウェビナー", ChannelKind.WEBINAR, 10, 3000, (("webinar", "event"),)),
     ChannelSpec(
-        "trade-show", "展示会", ChannelKind.TRADE_SHOW, 10, 12000, (("tradeshow", "offline"),)
+        "trade-show", "展示会", ChannelKind.TRADE_SHOW, 10, 20000, (("tradeshow", "offline"),)
     ),
     ChannelSpec("referral", "紹介", ChannelKind.REFERRAL, 6, 5000, (("referral", "referral"),)),
     ChannelSpec("email", "メールマガジン", ChannelKind.EMAIL, 6, 800, (("newsletter", "email"),)),
@@ -210,6 +210,10 @@ def marketing_write(*, cal: Calendar, contacts: int, seed: int) -> MarketingWrit
         for index, first in enumerate(cal.month_starts):
             start, end = cal.month_bounds(index)
             leads = contacts * share * cal.arrival_share(start, end)
+            month_end = local_time(add_months(first, 1), 0)
+            if start < cal.now < month_end:
+                # The running month's budget is for the whole month, not the days gone by.
+                leads *= (month_end - start) / (cal.now - start)
             if spec.key == "trade-show":
                 # The booth is paid in the month of the show, for all of its leads.
                 leads = contacts * share / max(len(show_months), 1) if first in show_months else 0

@@ -75,15 +75,16 @@ TERRITORY_REP = "yumi.suzuki"
 INDUSTRY_REP = "shota.takahashi"
 KANTO_SOUTH = [13, 14]  # 東京都, 神奈川県
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-# Deal sizes (JPY) by company size: small firms buy the standard plan, large ones more seats.
+# Deal sizes (JPY, a year's subscription) by company size: small firms buy the standard plan,
+# large ones more seats. About ¥600,000 a won deal on average, as in the seeds' channel table.
 AMOUNTS: dict[str, tuple[int, ...]] = {
-    EmployeeBand.B1_9: (300_000, 480_000, 600_000),
-    EmployeeBand.B10_49: (600_000, 900_000, 1_200_000),
-    EmployeeBand.B50_99: (1_200_000, 1_800_000, 2_400_000),
-    EmployeeBand.B100_299: (2_400_000, 3_600_000, 4_800_000),
-    EmployeeBand.B300_999: (4_800_000, 6_000_000, 8_400_000),
-    EmployeeBand.B1000_4999: (8_400_000, 12_000_000, 18_000_000),
-    EmployeeBand.B5000: (12_000_000, 18_000_000, 30_000_000),
+    EmployeeBand.B1_9: (120_000, 120_000, 180_000),
+    EmployeeBand.B10_49: (120_000, 180_000, 240_000),
+    EmployeeBand.B50_99: (180_000, 240_000, 360_000),
+    EmployeeBand.B100_299: (240_000, 360_000, 480_000),
+    EmployeeBand.B300_999: (360_000, 480_000, 720_000),
+    EmployeeBand.B1000_4999: (480_000, 720_000, 960_000),
+    EmployeeBand.B5000: (720_000, 960_000, 1_200_000),
 }
 REJECT_FOR_RECYCLE = (RejectReason.BAD_TIMING, RejectReason.NO_RESPONSE, RejectReason.NO_BUDGET)
 REJECT_FOR_DISQUALIFY = (RejectReason.NOT_A_FIT, RejectReason.COMPETITOR, RejectReason.DUPLICATE)
@@ -369,8 +370,12 @@ def _deals(
             for i, stage in enumerate(open_stages[1 : reached + 1], start=1):
                 history.append((stage, opened + timedelta(days=10 * i + rng.randint(0, 4))))
             history = [(s, min(at, now)) for s, at in history]
+            # An open deal is expected to close after today: the further along, the sooner
+            # (a deal in a late stage is forecast for this month or the next).
+            soon = 3 if reached >= 2 else 14
             deal.expected_close = max(
-                deal.expected_close or now.date(), (now + timedelta(days=rng.randint(7, 75))).date()
+                deal.expected_close or now.date(),
+                (now + timedelta(days=rng.randint(soon, soon + 45))).date(),
             )
         deal.stage, deal.stage_entered_at = history[-1]
         deal.updated_at = history[-1][1]

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.activity.models import EventType
@@ -190,7 +190,7 @@ class ActivityForm(ServiceErrorsMixin, forms.Form):
 
 
 class TriggerForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=TriggerKind.choices)
     event_type = forms.ChoiceField(
         label=_("Event type"),
@@ -264,7 +264,7 @@ class TriggerForm(ServiceErrorsMixin, forms.Form):
 
 
 class RoutingRuleForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=RuleKind.choices)
     prefectures = forms.TypedMultipleChoiceField(
         label=_("Prefectures"),
@@ -343,7 +343,7 @@ class RoutingPreviewForm(forms.Form):
 
 
 class TeamForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     manager = forms.TypedChoiceField(
         label=_("Manager"),
         coerce=int,

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sokyaku.lifecycle.models import Authority, BudgetBand, Stage, TimelineBand
 
@@ -18,7 +19,7 @@ from sokyaku.lifecycle.models import Authority, BudgetBand, Stage, TimelineBand
 class RuleForm(forms.Form):
     """The rule's own fields; its conditions come from the condition builder's inputs."""
 
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=150)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -12,7 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.functional import lazy
+from django.utils.html import conditional_escape, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.consent import selectors as consent_selectors
@@ -42,8 +45,21 @@ class ServiceErrors:
             form.add_error(key if key in form.fields else None, gettext(message))
 
 
+def _syntax_help() -> SafeString:
+    """The body's help: the tags and filters a template may use, as code."""
+    names = {
+        "tags": format_html_join(", ", "<code>{}</code>", ((t,) for t in ALLOWED_TAGS)),
+        "filters": format_html_join(", ", "<code>{}</code>", ((f,) for f in ALL_FILTERS)),
+    }
+    message = gettext(
+        "Django template syntax. Tags: %(tags)s. Filters: %(filters)s. "
+        'Fallbacks: {{ contact.family_name|default:"ご担当者" }}.'
+    )
+    return mark_safe(conditional_escape(message) % names)  # noqa: S308 (escaped above)
+
+
 class TemplateForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=150)
     subject = forms.CharField(
         label=_("Subject"),
         max_length=300,
@@ -58,11 +74,7 @@ class TemplateForm(ServiceErrors, forms.Form):
     body_html = forms.CharField(
         label=_("HTML body"),
         widget=forms.Textarea(attrs={"rows": 24, "class": "code", "spellcheck": "false"}),
-        help_text=_(
-            "Django template syntax. Tags: %(tags)s. Filters: %(filters)s. "
-            'Fallbacks: {{ contact.family_name|default:"ご担当者" }}.'
-        )
-        % {"tags": ", ".join(ALLOWED_TAGS), "filters": ", ".join(ALL_FILTERS)},
+        help_text=lazy(_syntax_help, SafeString)(),
     )
 
     @classmethod
@@ -92,7 +104,11 @@ class TestSendForm(ServiceErrors, forms.Form):
 
 
 class SenderProfileForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Shown only to your team."))
+    name = forms.CharField(
+        label=pgettext_lazy("object", "Name"),
+        max_length=100,
+        help_text=_("Shown only to your team."),
+    )
     stream = forms.ChoiceField(
         label=_("Stream"),
         choices=Stream.choices,
@@ -162,7 +178,7 @@ class SenderProfileForm(ServiceErrors, forms.Form):
 
 
 class ChatChannelForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=ChatKind.choices)
     url = forms.CharField(
         label=_("Webhook URL"),
@@ -202,7 +218,7 @@ class ChatChannelForm(ServiceErrors, forms.Form):
 
 
 class BroadcastForm(ServiceErrors, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=150)
     template = forms.ModelChoiceField(label=_("Template"), queryset=Template.objects.none())
     sender = forms.ModelChoiceField(
         label=_("Sender profile"), queryset=SenderProfile.objects.none()

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from sokyaku.consent import selectors as consent_selectors
 from sokyaku.contacts.selectors import contact_is_visible, contact_visible_q
 from sokyaku.core.errors import NotFound
 from sokyaku.core.http import domain_errors
@@ -61,5 +62,9 @@ def outbox_detail(request: HttpRequest, message_id: int) -> HttpResponse:
             "message": message,
             "headers": list(message.headers.items()),
             "links": message.links.all(),
+            # The topic by its name, not its key.
+            "topic": consent_selectors.topic_list().filter(key=message.topic_key).first()
+            if message.topic_key
+            else None,
         },
     )

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sokyaku.activity.models import EventType
 from sokyaku.scoring.models import CapPeriod, RuleKind
@@ -81,7 +82,7 @@ def condition_value_text(value: Any) -> str:
 
 
 class RuleForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
     event_type = forms.ChoiceField(label=_("Event"), required=False)
     points = forms.IntegerField(label=_("Points"), min_value=-1000, max_value=1000)
     cap = forms.IntegerField(label=_("At most (times)"), required=False, min_value=1)

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sokyaku.activity.models import EventType
@@ -35,10 +36,21 @@ _CHANGE = "scoring.change_ruleset"
 _EVENT_LABELS = dict(EventType.choices)
 
 
+# Event properties a behaviour rule's condition names, as a reader calls them.
+EVENT_PROPERTY_LABELS: dict[str, Any] = {
+    "url": pgettext_lazy("event property", "URL"),
+    "form": pgettext_lazy("event property", "Form"),
+    "kind": pgettext_lazy("event property", "Kind"),
+    "asset": pgettext_lazy("event property", "Asset"),
+    "webinar": pgettext_lazy("event property", "Webinar"),
+    "minutes": pgettext_lazy("event property", "Minutes watched"),
+}
+
+
 def _describe(condition: dict[str, Any]) -> str:
     field = condition["field"]
     spec = FIT_FIELDS.get(field)
-    label = spec.label if spec else field
+    label = spec.label if spec else EVENT_PROPERTY_LABELS.get(field, field)
     value = condition_value_text(condition["value"])
     if spec and spec.choices:
         names = dict(spec.choices)

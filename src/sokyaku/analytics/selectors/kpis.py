@@ -129,8 +129,10 @@ KPI_LABELS: dict[str, Promise] = {
     "repeat_buyers": _("Repeat buyers"),
 }
 
+# Cost sits beside revenue in both views: a return is read against what it cost.
 B2B_KPIS = (
     "leads",
+    "cost",
     "cpl",
     "mqls",
     "sqls",
@@ -139,11 +141,13 @@ B2B_KPIS = (
     "nurturing_rate",
     "lead_to_customer_rate",
     "win_rate",
+    "revenue",
     "cac",
     "roi",
 )
 B2C_KPIS = (
     "leads",
+    "cost",
     "cpl",
     "sent",
     "open_rate",

@@ -50,7 +50,7 @@ from sokyaku.core.errors import ValidationError
 from sokyaku.core.models import TeamMember
 from sokyaku.core.templatetags.sokyaku_ui import user_name
 from sokyaku.deals import selectors as deal_selectors
-from sokyaku.deals.models import Deal
+from sokyaku.deals.models import Deal, DealStage, DealStageChange
 from sokyaku.handoff.models import (
     Handoff,
     HandoffStatus,
@@ -660,11 +660,67 @@ def _sum_cells(cells: Iterable[ForecastCell], month: date | None) -> ForecastCel
     )
 
 
+def _month_start(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=clock.TOKYO)
+
+
+def _forecast_at_month_start(months: list[date]) -> dict[tuple[int | None, int], int]:
+    """The weighted forecast of each month as it stood when the month began, per (owner,
+    month index), in yen: the deals expected to close in the month that were open at its start
+    (or were opened during it), each amount times the probability of the stage it was in then
+    (or when it was opened). Deals won, lost or moved since keep the value they were forecast
+    at, so a month that has ended is compared with what was expected of it, not with what is
+    still open. Two queries: the deals and their stage moves."""
+    first, after = _month_start(months[0]), _month_start(_add_months(months[-1], 1))
+    deals = list(
+        Deal.objects.filter(
+            amount__isnull=False,
+            expected_close__gte=months[0],
+            expected_close__lt=after.date(),
+            created_at__lt=after,
+        )
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=first))
+        .values_list("pk", "owner_id", "amount", "expected_close", "created_at", "closed_at")
+        .order_by()
+    )
+    if not deals:
+        return {}
+    moves: dict[int, list[tuple[datetime, int | None]]] = defaultdict(list)
+    for deal_id, moved_at, to_stage_id in (
+        DealStageChange.objects.filter(deal_id__in=[d[0] for d in deals])
+        .order_by("deal_id", "at", "pk")
+        .values_list("deal_id", "at", "to_stage_id")
+    ):
+        moves[deal_id].append((moved_at, to_stage_id))
+    current = dict(Deal.objects.filter(pk__in=[d[0] for d in deals]).values_list("pk", "stage_id"))
+    probability = dict(DealStage.objects.values_list("pk", "probability"))
+    index = {month: i for i, month in enumerate(months)}
+    totals: dict[tuple[int | None, int], int] = defaultdict(int)
+    for pk, owner_id, amount, expected, created_at, closed_at in deals:
+        if expected is None or amount is None:
+            continue  # excluded by the query; for the type checker
+        month = date(expected.year, expected.month, 1)
+        start, end = _month_start(month), _month_start(_add_months(month, 1))
+        if created_at >= end or (closed_at is not None and closed_at < start):
+            continue  # opened after the month, or settled before it began
+        at = max(start, created_at)
+        stage_id: int | None = current.get(pk)
+        history = moves.get(pk, [])
+        if history:
+            before = [stage for moved_at, stage in history if moved_at <= at]
+            stage_id = before[-1] if before else history[0][1]
+        totals[(owner_id, index[month])] += int(amount) * (
+            probability.get(stage_id, 0) if stage_id is not None else 0
+        )
+    return {key: (value + 50) // 100 for key, value in totals.items()}
+
+
 def forecast_report(period: Period) -> ForecastReport:
     """Forecast vs actual for the whole months the period touches, per rep (by name; no owner
-    last) and per month. Weighted and pipeline come from ``deals.selectors.forecast`` (all
-    deals); won is the amount of deals won with ``closed_at`` in the month (Asia/Tokyo);
-    created counts the deals opened in the month and their amounts."""
+    last) and per month. Weighted is the forecast of each month as it stood when the month
+    began (``_forecast_at_month_start``); pipeline (open amounts by expected close) comes from
+    ``deals.selectors.forecast``; won is the amount of deals won with ``closed_at`` in the month
+    (Asia/Tokyo); created counts the deals opened in the month and their amounts."""
     months = report_months(period)
     index = {month: i for i, month in enumerate(months)}
     values: dict[int | None, dict[str, list[int]]] = {}
@@ -681,9 +737,10 @@ def forecast_report(period: Period) -> ForecastReport:
         for rep in result.rows:
             row = row_of(rep.owner_id)
             for i in range(len(chunk)):
-                row["weighted"][offset + i] += rep.weighted[i]
                 row["pipeline"][offset + i] += rep.pipeline[i]
                 row["won"][offset + i] += rep.won[i]
+    for (owner_id, i), weighted in _forecast_at_month_start(months).items():
+        row_of(owner_id)["weighted"][i] += weighted
 
     start = datetime(months[0].year, months[0].month, 1, tzinfo=clock.TOKYO)
     after = _add_months(months[-1], 1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -235,12 +236,13 @@ def _kpi_export(
     previous: Mapping[str, float | int | None] | None,
     *,
     period: Period,
+    compared: Period | None,
     file_format: str,
 ) -> HttpResponse:
     labels = kpi_selectors.KPI_LABELS
     header: list[object] = [_("KPI"), _("Value")]
-    if previous is not None:
-        prior = period.previous()
+    if previous is not None and compared is not None:
+        prior = compared
         header.append(
             _("Previous period (%(from)s – %(to)s)")
             % {"from": prior.first.isoformat(), "to": prior.last.isoformat()}
@@ -259,7 +261,14 @@ def _kpi_export(
     )
 
 
-def _leads_chart(period: Period, filters: Filters, table: ChannelTable) -> go.Figure:
+def _partial_bucket(dates: Sequence[date], running: bool) -> date | None:
+    """The bucket holding today (the last one) when the period runs today."""
+    return dates[-1] if running and dates else None
+
+
+def _leads_chart(
+    period: Period, filters: Filters, table: ChannelTable, *, running: bool = False
+) -> go.Figure:
     """Leads per bucket, one stacked series per channel (the ``CHART_CHANNELS`` largest, the
     rest summed as "other"), from one read of the daily counts."""
     buckets = series_selectors.timeseries(period, filters, [])
@@ -279,10 +288,12 @@ def _leads_chart(period: Period, filters: Filters, table: ChannelTable) -> go.Fi
     rest = ranked[CHART_CHANNELS:]
     if rest:
         shown[_("Other")] = [sum(per_channel[c][i] for c in rest) for i in range(len(dates))]
-    return charts.leads_by_channel(dates, shown, grain=size)
+    return charts.leads_by_channel(
+        dates, shown, grain=size, partial=_partial_bucket(dates, running)
+    )
 
 
-def _email_chart(period: Period, filters: Filters) -> go.Figure:
+def _email_chart(period: Period, filters: Filters, *, running: bool = False) -> go.Figure:
     names = ["delivered", "opened", "clicked", "converted"]
     rates = series_selectors.timeseries(period, filters, names)
     return charts.email_rates(
@@ -292,6 +303,7 @@ def _email_chart(period: Period, filters: Filters) -> go.Figure:
         clicked=rates.values["clicked"],
         converted=rates.values["converted"],
         grain=rates.grain,
+        partial=_partial_bucket(rates.dates, running),
     )
 
 
@@ -319,25 +331,35 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     valid = _valid(form)
     if valid is None:
         return _page(request, "dashboard.html", context)
-    period, filters = valid
+    asked, filters = valid
+    # Like with like: a period that runs today is counted up to today (its cost too), against
+    # the same stretch of the period before (this month so far against last month up to the
+    # same day), and today's bucket in the charts is marked as still being counted.
+    period = asked.so_far()
+    running = asked.is_running()
+    compared = asked.comparison() if form.compare else None
     names = kpi_selectors.B2B_KPIS if view == "b2b" else kpi_selectors.B2C_KPIS
     current = kpi_selectors.kpis(period, filters)
-    previous = kpi_selectors.kpis(period.previous(), filters) if form.compare else None
+    previous = kpi_selectors.kpis(compared, filters) if compared is not None else None
     now, before = current.as_dict(), previous.as_dict() if previous is not None else None
     file_format = export_format(request.GET.get("format"))
     if file_format:
-        return _kpi_export(names, now, before, period=period, file_format=file_format)
+        return _kpi_export(
+            names, now, before, period=period, compared=compared, file_format=file_format
+        )
     table = channel_selectors.channel_table(period, filters)
     flow = funnel_selectors.funnel(period, filters, mode="cohort")
     context.update(
         period=period,
-        previous_period=period.previous() if form.compare else None,
+        asked_period=asked,
+        running=running,
+        previous_period=compared,
         no_data=current.no_data,
         cards=kpi_cards(names, now, before, period=period, filters=filters),
-        leads_chart=_leads_chart(period, filters, table),
+        leads_chart=_leads_chart(period, filters, table, running=running),
         funnel_chart=_funnel_chart(flow),
         cost_chart=_cost_revenue_chart(table),
-        email_chart=_email_chart(period, filters),
+        email_chart=_email_chart(period, filters, running=running),
         funnel_url=f"{reverse('analytics:funnel')}?"
         + urlencode(
             {"from": period.first.isoformat(), "to": period.last.isoformat()} | filters.as_params()

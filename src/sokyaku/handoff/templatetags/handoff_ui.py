@@ -19,7 +19,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.templatetags.static import static
 from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
@@ -156,3 +156,34 @@ def handoff_panel(
     values["csrf_token"] = context.get("csrf_token")
     values["request"] = request
     return values
+
+
+# A trigger condition in words: the event property as a reader calls it and the operator.
+_CONDITION_PROPERTIES = {
+    "url": ("event property", "URL"),
+    "form": ("event property", "Form"),
+    "kind": ("event property", "Kind"),
+    "asset": ("event property", "Asset"),
+    "webinar": ("event property", "Webinar"),
+    "minutes": ("event property", "Minutes watched"),
+    "sequence": ("event property", "Sequence"),
+}
+_CONDITION_OPS = {
+    "eq": "is",
+    "contains": "contains",
+    "gte": "is at least",
+    "lte": "is at most",
+}
+
+
+@register.filter
+def trigger_condition(condition: dict[str, Any]) -> str:
+    """A condition in words: ``{"property": "url", "op": "contains", "value": "/pricing"}``
+    reads URL が次を含む “/pricing”."""
+    name = str(condition.get("property") or "")
+    context = _CONDITION_PROPERTIES.get(name)
+    label = pgettext(*context) if context else name
+    op = str(condition.get("op") or "")
+    if op == "exists":
+        return f"{label} {gettext('is set')}"
+    return f"{label} {gettext(_CONDITION_OPS.get(op, op))} “{condition.get('value', '')}”"

@@ -63,20 +63,14 @@ SKIPPED = {
     "contacts:pending_reject": "the demo has no pending change",
     "scoring:run_status": "a JSON progress poll",
     "scoring:predictive_status": "a JSON progress poll",
-    "messaging:broadcast_detail": "the demo has no broadcast",
-    "messaging:broadcast_schedule": "the demo has no broadcast",
-    "messaging:broadcast_cancel": "the demo has no broadcast",
-    "messaging:chat_edit": "the demo has no chat channel",
-    "deals:product_edit": "the demo has no product",
     "deals:referral_reward": "the demo's small load has no referral",
 }
 # Pages whose raw values need more than a label: they are rebuilt elsewhere (a structured
 # editor instead of JSON conditions, the sequence editor). The test still renders them and
 # requires them to fail, so an entry is removed as soon as its page is fixed.
 KNOWN = {
-    "sequences:detail": "the sequence editor shows units, triggers and exit reasons raw",
-    "sequences:create": "trigger choices carry their stored value; JSON filter help",
-    "sequences:settings": "trigger choices carry their stored value; JSON filter help",
+    "sequences:create": "the entry filter is typed as JSON {field, op, value}",
+    "sequences:settings": "the entry filter is typed as JSON {field, op, value}",
     "handoff:trigger_new": "conditions are typed as JSON {property, op, value}",
     "handoff:trigger_edit": "conditions are typed as JSON {property, op, value}",
 }
@@ -408,6 +402,7 @@ def _params(owner_id: int | None) -> dict[str, Callable[[], dict[str, Any] | Non
         "messaging:template": one(template_id=lambda: _first("messaging.Template")),
         "messaging:sender": one(profile_id=lambda: _first("messaging.SenderProfile")),
         "messaging:broadcast": one(broadcast_id=lambda: _first("messaging.Broadcast")),
+        "core:staff_identity": one(user_id=lambda: _first("auth.User", is_staff=False)),
         "messaging:chat": one(channel_id=lambda: _first("messaging.ChatChannel")),
         "messaging:outbox": one(message_id=lambda: _first("messaging.Message")),
         "handoff:trigger": one(trigger_id=lambda: _first("handoff.HandoffTrigger")),
@@ -443,11 +438,37 @@ def _url(route: str, name: str, params: dict[str, Callable[[], dict[str, Any] | 
     raise LookupError(f"no demo row for {name} ({route})")
 
 
+def _rows_the_demo_lacks() -> None:
+    """A draft broadcast, a chat channel and a product, so their pages are rendered too."""
+    from sokyaku.deals.services.pipelines import product_save
+    from sokyaku.messaging.models import SenderProfile, Stream, Template
+    from sokyaku.messaging.services.broadcasts import broadcast_create
+    from sokyaku.messaging.services.content import ChatChannelInput, chat_channel_create
+    from sokyaku.segments.models import Segment
+
+    broadcast_create(
+        name="12月のお知らせ",
+        template=Template.objects.first(),  # type: ignore[arg-type]
+        sender=SenderProfile.objects.filter(stream=Stream.MARKETING).first(),  # type: ignore[arg-type]
+        segment=Segment.objects.first(),  # type: ignore[arg-type]
+        topic_key="newsletter",
+        actor=None,
+    )
+    chat_channel_create(
+        data=ChatChannelInput(
+            name="営業アラート", kind="slack", url="https://hooks.slack.com/services/T0/B0/x"
+        ),
+        actor=None,
+    )
+    product_save(product=None, name="MAスタンダードプラン", sku="MA-STD", unit_price=50000)
+
+
 @pytest.fixture
 def demo(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with clock.frozen(NOW):
         demo_load(contacts=SIZE, seed=7, now=NOW)
+        _rows_the_demo_lacks()
         yield
 
 

@@ -110,7 +110,7 @@ def _settings_choices(request: HttpRequest) -> SettingsChoices:
         ),
         senders=[(pk, name) for pk, name, _default in senders],
         topics=[
-            (t.key, f"{t.name} ({t.key})")
+            (t.key, t.name)
             for t in consent_selectors.topic_list().filter(is_active=True).only("key", "name")
         ],
         default_sender=next((pk for pk, _name, default in senders if default), None),

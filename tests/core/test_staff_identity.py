@@ -83,3 +83,14 @@ def test_the_admin_site_edits_a_users_chat_ids(client: Client, sales_rep) -> Non
     assert response.status_code == 302, response.content.decode()[:2000]
     profile = StaffProfile.objects.get(user=sales_rep)
     assert (profile.slack_member_id, profile.line_user_id) == ("U0REP1234", LINE_ID)
+
+
+def test_every_user_reaches_their_own_page_from_their_name_in_the_top_bar(  # type: ignore[no-untyped-def]
+    client: Client, sales_rep
+) -> None:
+    client.force_login(sales_rep)
+    # when the rep opens the inbox
+    html = client.get(reverse("handoff:inbox")).content.decode()
+    # then their name in the top bar leads to where alerts reach them
+    own = reverse("core:staff_identity")
+    assert f'<a class="whoami__name" href="{own}" title="通知の受け取り設定">' in html

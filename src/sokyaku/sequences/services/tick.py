@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 
+from sokyaku.activity.models import EventType
 from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
@@ -277,7 +278,8 @@ def _after(step: Step) -> int:
 def message_context(enrollment: Enrollment) -> dict[str, Any]:
     """Context fixed into a step's message, in the renderer's merge-field shape: ``asset``
     ({title, url} — a fresh download link for a whitepaper request) and ``webinar`` ({title,
-    starts_at, join_url}) from the event that triggered the enrolment."""
+    starts_at, join_url}) from the event that triggered the enrolment (for a download form's
+    submission, the asset its options name)."""
     context: dict[str, Any] = {"sequence": enrollment.sequence.name}
     event = enrollment.trigger_event
     if event is None:
@@ -291,6 +293,16 @@ def message_context(enrollment: Enrollment) -> dict[str, Any]:
         }
     asset_id = props.get("asset_id") or props.get("asset")
     submission_id = props.get("submission_id")
+    if asset_id in (None, "") and submission_id and event.type == EventType.FORM_SUBMITTED:
+        # Sent on a download form: the form's options name the asset that was asked for.
+        from sokyaku.capture.models import Submission
+
+        options = (
+            Submission.objects.filter(pk=submission_id)
+            .values_list("form__kind_options", flat=True)
+            .first()
+        )
+        asset_id = (options or {}).get("asset")
     if isinstance(asset_id, int) or (isinstance(asset_id, str) and asset_id.isdigit()):
         from sokyaku.capture.models import Asset
         from sokyaku.capture.services import assets as asset_services

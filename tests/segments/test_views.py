@@ -215,3 +215,12 @@ def test_archive_hides_from_the_list(logged_in: Client, built) -> None:  # type:
 
     assert "製造業" not in logged_in.get(reverse("segments:list")).content.decode()
     assert "製造業" in logged_in.get(reverse("segments:list") + "?archived=1").content.decode()
+
+
+def test_the_name_field_is_called_the_segment_name_in_japanese(marketer) -> None:  # type: ignore[no-untyped-def]
+    japanese = Client()
+    japanese.force_login(marketer)
+    body = japanese.get(reverse("segments:create")).content.decode()
+    # a segment's name, not a person's (氏名), in a styled text box
+    assert '<label for="id_name">セグメント名</label>' in body
+    assert '<input type="text" id="id_name" name="name"' in body

@@ -249,6 +249,17 @@ def test_the_broadcast_page_previews_the_mail_for_a_real_recipient(logged_in: Cl
     assert "Send me a test" in html
 
 
+def test_the_broadcast_page_names_the_consent_topic_not_its_key(logged_in: Client) -> None:
+    broadcast = _draft_newsletter()
+
+    html = logged_in.get(
+        reverse("messaging:broadcast_detail", args=[broadcast.pk])
+    ).content.decode()
+
+    assert "<dd>メールマガジン</dd>" in html
+    assert "<code>newsletter</code>" not in html
+
+
 def test_a_test_send_goes_to_my_address_through_the_outbox_marked_as_test(
     logged_in: Client,
     marketer,  # type: ignore[no-untyped-def]

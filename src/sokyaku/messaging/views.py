@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sokyaku.consent import selectors as consent_selectors
 from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.contacts.models import Contact
 from sokyaku.core.errors import Conflict, NotFound, ValidationError
@@ -419,6 +420,11 @@ def _broadcast_context(broadcast: Any, schedule_form: ScheduleForm | None = None
         "is_open": is_open,
         "can_cancel": broadcast.status not in (BroadcastStatus.SENT, BroadcastStatus.CANCELLED),
         "audience": audience,
+        "topic_name": consent_selectors.topic_list()
+        .filter(key=broadcast.topic_key)
+        .values_list("name", flat=True)
+        .first()
+        or broadcast.topic_key,
         "estimate": audience.count if audience is not None else None,
         "counts": selectors.broadcast_message_counts(broadcast=broadcast),
         "missing": rendering.sender_profile_check(broadcast.sender),

@@ -149,7 +149,7 @@ def test_a_branch_target_can_be_the_end_and_is_kept_after_editing(logged_in: Cli
     assert branch.config["no"] == 4
 
     page = logged_in.get(reverse("sequences:detail", args=[sequence.pk])).content.decode()
-    assert "シナリオ終了" in page
+    assert "ステップメール終了" in page
     # the edit form shows the stored targets chosen
     edit = page[page.index(f'id="step{branch.pk}_no"') :]
     assert '<option value="end" selected>' in edit[: edit.index("</select>")]
@@ -395,3 +395,14 @@ def test_contact_panel_and_enrolments_say_why_an_enrolment_ended(
 
     assert "(手動で解除)" in panel and "manual" not in panel
     assert "<td>手動で解除</td>" in page
+
+
+def test_the_timeline_calls_a_sequence_what_the_menu_calls_it() -> None:
+    from django.utils import translation
+
+    from sokyaku.activity.models import EventType
+
+    # the menu and the pages say ステップメール; the contact's timeline must not say シナリオ
+    with translation.override("ja"):
+        assert str(EventType.SEQUENCE_ENROLLED.label) == "ステップメールに登録"
+        assert str(EventType.SEQUENCE_EXITED.label) == "ステップメールから離脱"

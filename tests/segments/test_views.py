@@ -224,3 +224,17 @@ def test_the_name_field_is_called_the_segment_name_in_japanese(marketer) -> None
     # a segment's name, not a person's (氏名), in a styled text box
     assert '<label for="id_name">セグメント名</label>' in body
     assert '<input type="text" id="id_name" name="name"' in body
+
+
+def test_the_contact_page_says_since_when_in_the_japanese_date_format(
+    logged_in: Client, built
+) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    membership = SegmentMembership.objects.filter(segment=built).first()
+    assert membership is not None
+
+    page = logged_in.get(reverse("contacts:detail", args=[membership.contact_id]))
+
+    day = membership.entered_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"since {day:%Y/%m/%d}" in page.content.decode()

@@ -300,7 +300,9 @@ def test_contact_panel_shows_next_step_and_run_time(marketer) -> None:  # type: 
     )
     assert "B2B 資料請求フォロー" in html
     assert "3. 事例" in html
-    assert "2026-11-26 10:00" in html
+    # the date as the rest of the Japanese UI writes it, in a table that scrolls in its card
+    assert "2026/11/26 10:00" in html
+    assert '<div class="tablewrap">' in html
 
 
 def test_a_setting_added_to_the_form_shows_on_the_settings_page(

@@ -261,3 +261,11 @@ def test_priority_and_exclusions_are_set_in_the_settings(logged_in: Client) -> N
     assert refused.status_code == 200 and refused.context["form"].errors["priority"]
     follow_up.refresh_from_db()
     assert (follow_up.priority, list(follow_up.exclusions.all())) == (10, [b2b])
+
+
+def test_the_consent_topic_is_offered_by_its_name_only(logged_in: Client) -> None:
+    page = logged_in.get(reverse("sequences:create")).content.decode()
+
+    # the topic's name, as on the broadcast form, not its key in brackets
+    assert f'<option value="{TOPIC}">製品・サービス情報</option>' in page
+    assert f"({TOPIC})" not in page

@@ -168,7 +168,7 @@ def test_a_marketers_first_week(browser, live_server, demo, smtp_server, setting
     page.select_option("select[name=trigger_kind]", "form_submitted")
     page.select_option("select[name=trigger_form]", label=form.name)
     page.select_option("select[name=sender]", label="マーケティング配信（株式会社サンプル）")
-    page.select_option("select[name=topic_key]", "product")
+    page.select_option("select[name=topic_key]", label="製品・サービス情報")
     # the demo's own follow-up also starts on the checklist: whoever is in it is left out of this
     page.locator("input[name=exclusions]", has=None).first.wait_for()
     page.get_by_label("B2B 資料請求フォロー").check()
@@ -330,7 +330,7 @@ def test_a_marketers_first_week(browser, live_server, demo, smtp_server, setting
     page.select_option("select[name=segment]", str(segment.pk))
     page.select_option("select[name=template]", label="B2B 資料請求 2通目 事例紹介")
     page.select_option("select[name=sender]", label="マーケティング配信（株式会社サンプル）")
-    page.select_option("select[name=topic_key]", "product")
+    page.select_option("select[name=topic_key]", label="製品・サービス情報")
     page.get_by_role("button", name="下書き保存").click()
     broadcast = Broadcast.objects.get(name="12月 事例紹介メール（東京）")
     expect(page).to_have_url(re.compile(rf"/broadcasts/{broadcast.pk}/$"))

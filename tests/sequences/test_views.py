@@ -408,3 +408,7 @@ def test_the_timeline_calls_a_sequence_what_the_menu_calls_it() -> None:
     with translation.override("ja"):
         assert str(EventType.SEQUENCE_ENROLLED.label) == "ステップメールに登録"
         assert str(EventType.SEQUENCE_EXITED.label) == "ステップメールから離脱"
+        # nor シーケンス on the settings page
+        assert (
+            translation.gettext("Do not enrol while in") == "次のステップメールに登録中は開始しない"
+        )

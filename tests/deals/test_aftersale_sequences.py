@@ -119,6 +119,13 @@ def test_upsell_enrols_customers_of_deals_under_one_million_yen(
     assert _templates(upsell, small.pk) == []
     with clock.frozen(tokyo(2027, 1, 25, 9, 0)):
         sequences_tick()
+    # that morning the onboarding mail that had waited since the win goes first, and the
+    # frequency cap (one marketing mail a day) moves the proposal to the next morning
+    onboarding = installed[presets.ONBOARDING_NAME]
+    assert _templates(onboarding, small.pk) == [presets.T_ONBOARDING_1, presets.T_ONBOARDING_2]
+    assert _templates(upsell, small.pk) == []
+    with clock.frozen(tokyo(2027, 1, 26, 9, 0)):
+        sequences_tick()
     assert _templates(upsell, small.pk) == [presets.T_UPSELL]
 
 

@@ -142,3 +142,10 @@ def test_a_rep_works_the_inbox_a_handoff_and_the_board_on_a_phone(  # type: igno
     page.goto(f"{live_server.url}/deals/")
     expect(page.locator(".deal-card").first).to_be_visible()
     assert page.evaluate(OVERFLOW) <= 0
+
+    # the forecast, the rep's fourth menu entry: the month navigation wraps, the page does not
+    # scroll sideways
+    page.goto(f"{live_server.url}/deals/forecast/")
+    expect(page.locator(".monthnav")).to_be_visible()
+    assert page.evaluate(OVERFLOW) <= 0
+    assert page.evaluate(STICKING_OUT) == []

@@ -173,8 +173,22 @@ def test_a_sequence_does_not_enrol_a_contact_active_in_a_sequence_it_excludes(
         with pytest.raises(Conflict) as refused:
             sequence_enroll(sequence=preset, contact=lead)
     assert refused.value.message == (
-        "The contact is active in a sequence that this sequence excludes."
+        "The contact is active in a sequence that this sequence excludes or that excludes it."
     )
+
+
+def test_an_exclusion_keeps_two_sequences_apart_whichever_trigger_fires_first() -> None:
+    with clock.frozen(THURSDAY_10):
+        # given a form's own follow-up that excludes the B2B preset (set on the follow-up only)
+        _whitepaper, follow_up, preset = _whitepaper_sequences()
+        sequence_update(sequence=follow_up, data=SequenceInput(exclusion_ids=[preset.pk]))
+        lead = contact_make()
+        # when the follow-up enrols the lead first, then the preset's trigger fires
+        sequence_enroll(sequence=follow_up, contact=lead)
+        with pytest.raises(Conflict):
+            sequence_enroll(sequence=preset, contact=lead)
+    # then the lead is in the follow-up only
+    assert [e.sequence for e in Enrollment.objects.filter(contact=lead)] == [follow_up]
 
 
 def test_active_sequences_on_the_same_trigger_are_flagged_until_one_excludes_the_other() -> None:

@@ -207,7 +207,10 @@ class SequenceSettingsForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("A contact active in any of these sequences is not enrolled in this one."),
+        help_text=_(
+            "A contact active in any of these sequences is not enrolled in this one, nor in "
+            "them while active in this one."
+        ),
     )
 
     def __init__(

@@ -1,8 +1,9 @@
 """Which active sequences start on the same trigger (one event would enrol a contact in both).
 
 Two such sequences send two "mail 1" to the same person in the same minute unless one excludes
-the other (``Sequence.exclusions``) or the frequency cap holds the second back. The sequence
-list and each sequence's page warn about every pair where neither excludes the other.
+the other (``Sequence.exclusions``, which keeps the two apart in both directions) or the
+frequency cap holds the second back. The sequence list and each sequence's page warn about every
+pair where neither excludes the other.
 
 A trigger is reduced to keys, and two sequences overlap when a key of one meets a key of the
 other: a form (``("form", id)``; a download form also gives its asset's key, as its submission

@@ -1,7 +1,8 @@
 """Enrolling contacts in sequences and taking them out.
 
 ``sequence_enroll`` is the one creator of ``Enrollment`` rows: it applies the sequence's re-entry
-policy and its exclusions (not while the contact is active in an excluded sequence), relies on
+policy and its exclusions (not while the contact is active in a sequence it excludes or that
+excludes it: an exclusion keeps the two apart whichever trigger fires first), relies on
 the partial unique constraint (one *active* enrolment per sequence and contact)
 so two triggers racing for the same contact end with one enrolment, writes ``sequence_enrolled``
 and, after commit, asks the worker to run the first step when it is due within seconds (mail 1
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.events import event_build
@@ -131,16 +133,17 @@ def sequence_enroll(
     if not _reentry_allowed(sequence=sequence, contact=contact, now=now):
         raise Conflict("The re-entry policy of this sequence does not allow enrolling again.")
     blocking = (
-        Enrollment.objects.filter(
-            contact=contact,
-            status=EnrollmentStatus.ACTIVE,
-            sequence__in=sequence.exclusions.all(),
+        Enrollment.objects.filter(contact=contact, status=EnrollmentStatus.ACTIVE)
+        .filter(
+            Q(sequence__in=sequence.exclusions.all()) | Q(sequence__in=sequence.excluded_by.all())
         )
         .select_related("sequence")
         .first()
     )
     if blocking is not None:
-        raise Conflict("The contact is active in a sequence that this sequence excludes.")
+        raise Conflict(
+            "The contact is active in a sequence that this sequence excludes or that excludes it."
+        )
     first = _first_position(sequence)
     run_at = first_run_at or now
     try:

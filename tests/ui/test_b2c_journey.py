@@ -14,13 +14,9 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.db.models import Count
-from django.test import Client
 
 from sokyaku.activity.models import Event, EventType
 from sokyaku.analytics.rollups import rollups_rebuild
@@ -34,25 +30,13 @@ from sokyaku.lifecycle.models import ContactStage
 from sokyaku.sequences.models import Enrollment, Sequence
 from sokyaku.sequences.presets import B2C_CART_NAME
 from sokyaku.sequences.services.tick import sequences_tick
+from tests.ui.conftest import signed_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A Monday morning in Tokyo, inside the B2C sending window (every day 9:00–21:00).
 MONDAY = datetime.fromisoformat("2026-12-07T10:00:00+09:00")
 SHOPPER = "haruka.kobayashi@example.jp"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
@@ -68,18 +52,6 @@ def demo(settings, monday) -> str:  # type: ignore[no-untyped-def]
     summary = demo_load(contacts=60, seed=7, months=2)
     rollups_rebuild()
     return next(user.username for user in summary.users if user.role == "marketer")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (make test installs it as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield playwright, browser
-        browser.close()
 
 
 def _newsletter_form() -> None:
@@ -116,24 +88,13 @@ def _repeat_rate_text(*, new_buyers: int, new_repeaters: int) -> str:
 
 
 def test_signup_cart_reminder_order_and_repeat_rate(  # type: ignore[no-untyped-def]
-    browser, live_server, demo, api_token, smtp_server
+    chromium, live_server, demo, api_token, smtp_server
 ):
     from playwright.sync_api import expect
 
-    playwright, chromium = browser
-    marketer = Client()
-    marketer.force_login(Contact._meta.apps.get_model("auth", "User").objects.get(username=demo))
-    staff = chromium.new_context(locale="ja-JP", viewport={"width": 1280, "height": 800})
-    staff.set_default_timeout(20_000)
-    staff.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": marketer.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    playwright, browser = chromium
+    marketer = Contact._meta.apps.get_model("auth", "User").objects.get(username=demo)
+    staff = signed_in(browser, live_server, marketer, viewport={"width": 1280, "height": 800})
     shop = playwright.request.new_context(
         base_url=live_server.url,
         extra_http_headers={"Authorization": f"Bearer {api_token}"},
@@ -152,7 +113,7 @@ def test_signup_cart_reminder_order_and_repeat_rate(  # type: ignore[no-untyped-
     _newsletter_form()
 
     # when a shopper signs up for the newsletter on the public form, agreeing to it
-    shopper = chromium.new_context(locale="ja-JP", viewport={"width": 390, "height": 844})
+    shopper = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844})
     shopper.set_default_timeout(20_000)
     signup = shopper.new_page()
     signup.goto(f"{live_server.url}/f/mailmag")

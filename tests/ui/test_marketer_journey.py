@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from sokyaku.capture.models import Form
 from sokyaku.consent.models import ConsentRecord
@@ -36,15 +34,8 @@ from sokyaku.scoring import selectors as scoring_selectors
 from sokyaku.segments.models import Segment
 from sokyaku.sequences.models import Enrollment, Sequence, Step
 from tests.contacts.import_files import sjis_csv
+from tests.ui.conftest import signed_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A Monday morning in Tokyo, inside the B2B sending window (weekdays 9:00–18:00).
 MONDAY = datetime.fromisoformat("2026-12-07T10:00:00+09:00")
 MARKETER = "misaki.sato"
@@ -65,11 +56,6 @@ RAW_TOKENS = ("None", "form_submitted", "asset_download", "business_days", "{'")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture
 def demo(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The demo data as of Monday morning (its forms, asset, sequences, consent and team)."""
@@ -77,35 +63,6 @@ def demo(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     with clock.frozen(MONDAY):
         demo_load(contacts=60, seed=13, months=2)
         yield
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (make test installs it as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _logged_in_context(browser: Any, live_server: Any, user: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context
 
 
 def _shot(page: Any, name: str) -> None:
@@ -130,7 +87,7 @@ def test_a_marketers_first_week(browser, live_server, demo, smtp_server, setting
     settings.SITE_URL = live_server.url  # where the download link leads
 
     marketer = get_user_model().objects.get(username=MARKETER)
-    staff = _logged_in_context(browser, live_server, marketer)
+    staff = signed_in(browser, live_server, marketer, viewport={"width": 1280, "height": 900})
     page = staff.new_page()
     page.goto(f"{live_server.url}/contacts/")
 

@@ -15,13 +15,9 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
@@ -33,15 +29,8 @@ from sokyaku.handoff.models import Handoff
 from sokyaku.lifecycle.models import ContactStage
 from sokyaku.messaging.models import ChatChannel, ChatKind
 from tests.handoff.factories import webhook
+from tests.ui.conftest import signed_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A Tuesday morning in Tokyo: business hours, so the SLA clock runs at once.
 TUESDAY = datetime.fromisoformat("2026-12-08T10:00:00+09:00")
 PROSPECT = "kenji.morita@morita-seiki.example.co.jp"
@@ -49,11 +38,6 @@ PHONE = {"width": 390, "height": 844}
 OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
@@ -64,35 +48,6 @@ def demo(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     with clock.frozen(TUESDAY):
         demo_load(contacts=60, seed=11, months=2)
         yield
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (make test installs it as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _logged_in_context(browser: Any, live_server: Any, user: Any, **options: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(locale="ja-JP", **options)
-    context.set_default_timeout(20_000)
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context
 
 
 def test_hot_lead_alert_inbox_on_a_phone_bant_deal_won(  # type: ignore[no-untyped-def]
@@ -165,9 +120,7 @@ def test_hot_lead_alert_inbox_on_a_phone_bant_deal_won(  # type: ignore[no-untyp
         assert "森田 健二" in alert and "【次のアクション】" in alert
 
     # when the rep opens the inbox on a phone
-    phone = _logged_in_context(
-        browser, live_server, rep, viewport=PHONE, is_mobile=True, has_touch=True
-    )
+    phone = signed_in(browser, live_server, rep, viewport=PHONE, is_mobile=True, has_touch=True)
     page = phone.new_page()
     page.goto(f"{live_server.url}/handoffs/")
     row = page.locator(f'[data-handoff="{handoff.pk}"]')
@@ -202,7 +155,7 @@ def test_hot_lead_alert_inbox_on_a_phone_bant_deal_won(  # type: ignore[no-untyp
     phone.close()
 
     # when the rep, back at the desk, moves the deal to 受注 on the board
-    desk = _logged_in_context(browser, live_server, rep, viewport={"width": 1280, "height": 800})
+    desk = signed_in(browser, live_server, rep, viewport={"width": 1280, "height": 800})
     board = desk.new_page()
     board.goto(f"{live_server.url}/deals/")
     card = board.locator(f'.deal-card[data-deal="{deal.pk}"]')

@@ -1,4 +1,4 @@
-"""The handoff settings pages: triggers (JSON conditions with their errors), routing rules in
+"""The handoff settings pages: triggers (conditions as rows, with their errors), routing rules in
 order with the "matches nobody" error and the routing test, teams with away toggles, the alert
 settings, and who may see or change them."""
 
@@ -45,7 +45,12 @@ def test_admin_creates_a_trigger(admin_client: Client) -> None:
             "name": "料金ページ閲覧",
             "kind": "event",
             "event_type": "page_view",
-            "conditions": '[{"property": "url", "op": "contains", "value": "/pricing"}]',
+            "conditions-0-property": "url",
+            "conditions-0-op": "contains",
+            "conditions-0-value": "/pricing",
+            "conditions-1-property": "",
+            "conditions-1-op": "eq",
+            "conditions-1-value": "",
             "action_label": "料金ページ閲覧",
             "next_action": "24時間以内にご連絡ください。",
             "sla_hours": "24",
@@ -60,28 +65,89 @@ def test_admin_creates_a_trigger(admin_client: Client) -> None:
     page = admin_client.get(reverse("handoff:triggers")).content.decode()
     assert "料金ページ閲覧" in page and "/pricing" in page
     edit = admin_client.get(reverse("handoff:trigger_edit", args=[trigger.pk])).content.decode()
-    assert "&quot;/pricing&quot;" in edit
+    assert 'name="conditions-0-value" value="/pricing"' in edit
 
 
-def test_trigger_conditions_that_are_not_json_show_an_error(
-    admin_client: Client, english: None
+def _trigger_post(**rows: str) -> dict[str, str]:
+    return {
+        "name": "ウェビナー視聴",
+        "kind": "event",
+        "event_type": "webinar_attended",
+        "action_label": "ウェビナー視聴",
+        "next_action": "連絡",
+        "sla_hours": "24",
+        "reminder_minutes": "120",
+        **rows,
+    }
+
+
+def test_trigger_condition_rows_store_what_the_json_used_to(admin_client: Client) -> None:
+    # The same conditions typed the old way, as JSON, and stored through the service.
+    typed = services.trigger_save(
+        trigger=None,
+        actor=None,
+        data={
+            **_trigger_post(),
+            "name": "JSON",
+            "conditions": [
+                {"property": "webinar", "op": "eq", "value": "2026春"},
+                {"property": "minutes", "op": "gte", "value": 30},
+                {"property": "sequence", "op": "exists"},
+            ],
+        },
+    )
+    response = admin_client.post(
+        reverse("handoff:trigger_new"),
+        _trigger_post(
+            **{
+                "conditions-0-property": "webinar",
+                "conditions-0-op": "eq",
+                "conditions-0-value": "2026春",
+                "conditions-1-property": "minutes",
+                "conditions-1-op": "gte",
+                "conditions-1-value": "３０",
+                "conditions-2-property": "sequence",
+                "conditions-2-op": "exists",
+                "conditions-2-value": "",
+                "conditions-3-property": "",
+                "conditions-3-op": "eq",
+                "conditions-3-value": "",
+            }
+        ),
+    )
+    assert response.status_code == 302
+    trigger = HandoffTrigger.objects.get(name="ウェビナー視聴")
+    assert trigger.conditions == typed.conditions
+    edit = admin_client.get(reverse("handoff:trigger_edit", args=[trigger.pk])).content.decode()
+    assert '<option value="minutes" selected>視聴時間（分）</option>' in edit
+    assert '<option value="gte" selected>以上</option>' in edit
+    assert 'name="conditions-1-value" value="30"' in edit
+    assert '<option value="exists" selected>値がある</option>' in edit
+
+
+def test_a_trigger_condition_without_a_number_shows_an_error_and_stores_nothing(
+    admin_client: Client,
 ) -> None:
     response = admin_client.post(
         reverse("handoff:trigger_new"),
-        {
-            "name": "壊れた条件",
-            "kind": "event",
-            "event_type": "page_view",
-            "conditions": "[{property: url}",
-            "action_label": "閲覧",
-            "next_action": "連絡",
-            "sla_hours": "24",
-            "reminder_minutes": "120",
-        },
+        _trigger_post(
+            **{
+                "conditions-0-property": "minutes",
+                "conditions-0-op": "gte",
+                "conditions-0-value": "たくさん",
+            }
+        ),
     )
     assert response.status_code == 422
-    assert "not valid JSON" in _field_error(response.content.decode(), "id_conditions")
-    assert not HandoffTrigger.objects.filter(name="壊れた条件").exists()
+    field = re.search(
+        r'<div class="field field--invalid">\s*<label for="id_conditions">.*?'
+        r'<p class="field__error">(.*?)</p>',
+        response.content.decode(),
+        re.S,
+    )
+    assert field is not None and field.group(1) == "1行目：数値を入力してください。"
+    assert 'name="conditions-0-value" value="たくさん"' in response.content.decode()
+    assert not HandoffTrigger.objects.filter(name="ウェビナー視聴").exists()
 
 
 def test_marketer_sees_triggers_read_only(logged_in: Client) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import time
 from typing import Any
 
@@ -100,22 +99,84 @@ def test_a_marketer_creates_a_sequence_triggered_by_an_asset_download(
     assert "New sequence" in list_page
 
 
+def rows(*conditions: tuple[str, str, str]) -> dict[str, str]:
+    """Entry-filter rows as the page posts them, with one empty row at the end."""
+    posted: dict[str, str] = {}
+    for index, (field, op, value) in enumerate([*conditions, ("", "eq", "")]):
+        posted |= {f"where-{index}-property": field, f"where-{index}-op": op}
+        posted[f"where-{index}-value"] = value
+    return posted
+
+
 def test_an_event_trigger_keeps_its_property_conditions(logged_in: Client) -> None:
-    logged_in.post(
+    # The conditions a marketer used to type as JSON, now chosen row by row.
+    typed = [
+        {"field": "amount_jpy", "op": "gte", "value": 5000},
+        {"field": "categories", "op": "in", "value": ["PC", "周辺機器"]},
+        {"field": "url", "op": "startswith", "value": "/cart"},
+        {"field": "topic", "op": "is_set", "value": True},
+    ]
+    response = logged_in.post(
         reverse("sequences:create"),
         settings_post(
             trigger_kind=TriggerKind.EVENT,
             event_type="cart_abandoned",
-            where='[{"field": "amount_jpy", "op": "gte", "value": 5000}]',
+            **rows(
+                ("amount_jpy", "gte", "５,０００"),
+                ("categories", "in", "PC、 周辺機器"),
+                ("url", "startswith", "/cart"),
+                ("topic", "is_set", ""),
+            ),
         ),
     )
+    assert response.status_code == 302
     sequence = Sequence.objects.get()
-    form = logged_in.get(reverse("sequences:settings", args=[sequence.pk])).context["form"]
-    assert sequence.trigger_config == {
-        "event_type": "cart_abandoned",
-        "where": [{"field": "amount_jpy", "op": "gte", "value": 5000}],
-    }
-    assert json.loads(form["where"].value()) == sequence.trigger_config["where"]
+    page = logged_in.get(reverse("sequences:settings", args=[sequence.pk])).content.decode()
+    assert sequence.trigger_config == {"event_type": "cart_abandoned", "where": typed}
+    assert '<option value="amount_jpy" selected>金額（円）</option>' in page
+    assert '<option value="gte" selected>以上</option>' in page
+    assert 'name="where-0-value" value="5000"' in page
+    assert '<option value="in" selected>いずれか</option>' in page
+    assert 'name="where-1-value" value="PC, 周辺機器"' in page
+    assert '<option value="is_set" selected>値がある</option>' in page
+
+
+def test_a_stored_is_not_set_condition_shows_and_saves_unchanged(logged_in: Client) -> None:
+    sequence = sequence_make(
+        trigger_kind=TriggerKind.DEAL_WON,
+        trigger_config={
+            "event_type": "",
+            "where": [{"field": "categories", "op": "is_set", "value": False}],
+        },
+    )
+    url = reverse("sequences:settings", args=[sequence.pk])
+    page = logged_in.get(url).content.decode()
+    assert '<option value="is_not_set" selected>値がない</option>' in page
+    posted = settings_post(
+        name=sequence.name,
+        trigger_kind=TriggerKind.DEAL_WON,
+        **rows(("categories", "is_not_set", "")),
+    )
+    assert logged_in.post(url, posted).status_code == 302
+    sequence.refresh_from_db()
+    assert sequence.trigger_config["where"] == [
+        {"field": "categories", "op": "is_set", "value": False}
+    ]
+
+
+def test_an_entry_condition_without_a_number_is_an_error_in_japanese(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("sequences:create"),
+        settings_post(
+            trigger_kind=TriggerKind.EVENT,
+            event_type="purchase",
+            **rows(("amount_jpy", "gte", "五千円")),
+        ),
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["where"] == ["1行目：数値を入力してください。"]
+    assert 'name="where-0-value" value="五千円"' in response.content.decode()
+    assert not Sequence.objects.exists()
 
 
 def test_a_marketer_edits_the_settings(logged_in: Client, english: None) -> None:
@@ -164,8 +225,14 @@ def test_a_marketer_edits_the_settings(logged_in: Client, english: None) -> None
         ("closures", {"closures": "年末年始"}, "Line 1: write a period as 12-29〜01-03."),
         (
             "where",
-            {"trigger_kind": TriggerKind.EVENT, "event_type": "purchase", "where": '[{"op": 1}]'},
-            "A property condition is {field, op, value}.",
+            {
+                "trigger_kind": TriggerKind.EVENT,
+                "event_type": "purchase",
+                "where-0-property": "",
+                "where-0-op": "eq",
+                "where-0-value": "5000",
+            },
+            "Row 1: choose a property.",
         ),
         (
             "trigger_form",

@@ -9,7 +9,6 @@ the forms themselves never query.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from sokyaku.activity.models import EventType
 from sokyaku.contacts.models import Industry
 from sokyaku.contacts.prefectures import prefecture_choices, region_choices, region_prefectures
 from sokyaku.core.clock import TOKYO
+from sokyaku.core.condition_rows import ConditionRowsField, RowSpec
 from sokyaku.core.errors import SokyakuError
 from sokyaku.handoff.models import (
     ActivityKind,
@@ -188,6 +188,31 @@ class ActivityForm(ServiceErrorsMixin, forms.Form):
 
 # --- settings: triggers -----------------------------------------------------------------------
 
+# What a hot-action condition may check (``reactions.condition_holds``), in words.
+TRIGGER_CONDITION_ROWS = RowSpec(
+    key="property",
+    properties=[
+        ("url", pgettext_lazy("event property", "URL")),
+        ("form", pgettext_lazy("event property", "Form")),
+        ("kind", pgettext_lazy("event property", "Kind")),
+        ("asset", pgettext_lazy("event property", "Asset")),
+        ("webinar", pgettext_lazy("event property", "Webinar")),
+        ("minutes", pgettext_lazy("event property", "Minutes watched")),
+        ("sequence", pgettext_lazy("event property", "Sequence")),
+        ("step", pgettext_lazy("event property", "Sequence step")),
+    ],
+    ops=[
+        ("eq", pgettext_lazy("condition", "equals")),
+        ("contains", pgettext_lazy("condition", "contains")),
+        ("gte", pgettext_lazy("condition", "at least")),
+        ("lte", pgettext_lazy("condition", "at most")),
+        ("exists", pgettext_lazy("condition", "has a value")),
+    ],
+    number_ops=frozenset({"gte", "lte"}),
+    text_ops=frozenset({"contains"}),
+    bare_ops=frozenset({"exists"}),
+)
+
 
 class TriggerForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=pgettext_lazy("object", "Name"), max_length=100)
@@ -197,16 +222,10 @@ class TriggerForm(ServiceErrorsMixin, forms.Form):
         required=False,
         choices=_blank(_("(for hot actions)"), EventType.choices),
     )
-    conditions = forms.CharField(
-        label=_("Property conditions (JSON)"),
-        required=False,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "placeholder": '[{"property": "url", "op": "contains", "value": "/pricing"}]',
-            }
-        ),
-        help_text=_("Optional. A list of {property, op, value}; all must hold."),
+    conditions = ConditionRowsField(
+        label=_("Property conditions"),
+        spec=TRIGGER_CONDITION_ROWS,
+        help_text=_("Optional: every condition must hold."),
     )
     action_label = forms.CharField(
         label=_("Action (in the alert)"), max_length=100, help_text=_("For example デモ申し込み.")
@@ -231,9 +250,7 @@ class TriggerForm(ServiceErrorsMixin, forms.Form):
             "name": trigger.name,
             "kind": trigger.kind,
             "event_type": trigger.event_type,
-            "conditions": json.dumps(trigger.conditions, ensure_ascii=False)
-            if trigger.conditions
-            else "",
+            "conditions": list(trigger.conditions or []),
             "action_label": trigger.action_label,
             "next_action": trigger.next_action,
             "sla_hours": trigger.sla_hours,
@@ -241,20 +258,6 @@ class TriggerForm(ServiceErrorsMixin, forms.Form):
             "reminder_minutes": trigger.reminder_minutes,
             "is_active": trigger.is_active,
         }
-
-    def clean_conditions(self) -> list[Any]:
-        raw = self.cleaned_data["conditions"].strip()
-        if not raw:
-            return []
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:
-            raise forms.ValidationError(
-                _("This is not valid JSON: %(error)s"), params={"error": exc}
-            ) from exc
-        if not isinstance(value, list):
-            raise forms.ValidationError(_("Enter a list of conditions: [ … ]."))
-        return value
 
     def to_data(self) -> dict[str, Any]:
         return dict(self.cleaned_data)

@@ -11,7 +11,6 @@ and handed in, so the forms themselves never query.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -19,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.activity.models import EventType
+from sokyaku.core.condition_rows import ConditionRowsField, RowSpec
 from sokyaku.core.errors import SokyakuError
 from sokyaku.lifecycle.models import Stage
 from sokyaku.sequences.calendar import (
@@ -34,6 +34,7 @@ from sokyaku.sequences.calendar import (
     window_validate,
 )
 from sokyaku.sequences.conditions import STAGE_ORDER
+from sokyaku.sequences.describe import PROPERTY_WORDS
 from sokyaku.sequences.models import ReentryPolicy, Step, TriggerKind
 from sokyaku.sequences.models import Sequence as SequenceModel
 from sokyaku.sequences.services.editing import EXIT_CHOICES, SequenceInput, StepInput
@@ -102,6 +103,32 @@ def _with_current(choices: Choices, current: Any) -> list[tuple[Any, str]]:
     return result
 
 
+# What an entry condition may check (``conditions.properties_match``), in words.
+WHERE_ROWS = RowSpec(
+    key="field",
+    properties=[
+        ("url", pgettext_lazy("event property", "URL")),
+        *PROPERTY_WORDS.items(),
+    ],
+    ops=[
+        ("eq", pgettext_lazy("condition", "equals")),
+        ("ne", pgettext_lazy("condition", "does not equal")),
+        ("in", pgettext_lazy("condition", "is one of")),
+        ("not_in", pgettext_lazy("condition", "is none of")),
+        ("contains", pgettext_lazy("condition", "contains")),
+        ("startswith", pgettext_lazy("condition", "starts with")),
+        ("gte", pgettext_lazy("condition", "at least")),
+        ("lte", pgettext_lazy("condition", "at most")),
+        ("is_set", pgettext_lazy("condition", "has a value")),
+        ("is_not_set", pgettext_lazy("condition", "has no value")),
+    ],
+    number_ops=frozenset({"gte", "lte"}),
+    list_ops=frozenset({"in", "not_in"}),
+    text_ops=frozenset({"contains", "startswith"}),
+    flag_ops={"is_set": ("is_set", True), "is_not_set": ("is_set", False)},
+)
+
+
 class SequenceSettingsForm(forms.Form):
     name = forms.CharField(label=_("Sequence name"), max_length=150)
     description = forms.CharField(
@@ -122,19 +149,10 @@ class SequenceSettingsForm(forms.Form):
         help_text=_("Choose a form, or an asset whose download starts the sequence."),
     )
     event_type = forms.ChoiceField(label=_("Event type"), required=False)
-    where = forms.CharField(
-        label=_("Property conditions (JSON)"),
-        required=False,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "placeholder": '[{"field": "amount_jpy", "op": "gte", "value": 5000}]',
-            }
-        ),
-        help_text=_(
-            "Optional. A list of {field, op, value}; op is one of eq, ne, in, not_in, contains, "
-            "startswith, gte, lte, is_set."
-        ),
+    where = ConditionRowsField(
+        label=_("Property conditions"),
+        spec=WHERE_ROWS,
+        help_text=_("Optional: only events where every condition holds start the sequence."),
     )
     segment = forms.TypedChoiceField(label=_("Segment"), coerce=int, required=False)
     stage = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
@@ -142,7 +160,6 @@ class SequenceSettingsForm(forms.Form):
         label=_("Date"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"placeholder": "event:webinar_registered.starts_at"}),
         help_text=_("event:<event type>.<property> or field:custom.<field name>"),
     )
     offset_minutes = forms.IntegerField(
@@ -277,7 +294,7 @@ class SequenceSettingsForm(forms.Form):
             "trigger_form": config.get("form"),
             "trigger_asset": config.get("asset"),
             "event_type": config.get("event_type", ""),
-            "where": json.dumps(where, ensure_ascii=False) if where else "",
+            "where": list(where),
             "segment": config.get("segment"),
             "stage": config.get("stage", ""),
             "date": config.get("date", ""),
@@ -347,7 +364,7 @@ class SequenceSettingsForm(forms.Form):
             if name not in self.errors and not data.get(name):
                 self.add_error(name, forms.Field.default_error_messages["required"])
         if kind in TRIGGER_FIELDS and "where" in TRIGGER_FIELDS[str(kind)]:
-            data["where"] = self._where(data.get("where") or "")
+            data["where"] = data.get("where") or []
         if data.get("window_days") and data.get("window_start") and data.get("window_end"):
             # The service checks this too; here it shows together with the other errors.
             try:
@@ -360,19 +377,6 @@ class SequenceSettingsForm(forms.Form):
         if data.get("reentry") == ReentryPolicy.AFTER_DAYS and days_missing:
             self.add_error("reentry_days", _("Give the number of days."))
         return data
-
-    def _where(self, text: str) -> list[Any] | None:
-        if not text.strip():
-            return []
-        try:
-            value = json.loads(text)
-        except ValueError:
-            self.add_error("where", _("This is not valid JSON."))
-            return None
-        if not isinstance(value, list):
-            self.add_error("where", _("Write a list: [{…}, {…}]."))
-            return None
-        return value
 
     def to_input(self) -> SequenceInput:
         data = self.cleaned_data

@@ -247,7 +247,7 @@ class SequenceSettingsForm(forms.Form):
         self._set_choices(
             "trigger_asset", blank + _with_current(choices.assets, config.get("asset"))
         )
-        events = list(EventType.choices)
+        events = [(value, str(label)) for value, label in EventType.choices]
         self._set_choices("event_type", blank + _with_current(events, config.get("event_type")))
         self._set_choices("segment", blank + _with_current(choices.segments, config.get("segment")))
         stages = [(key, str(Stage(key).label)) for key in STAGE_ORDER]

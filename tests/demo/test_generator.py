@@ -67,12 +67,13 @@ def _digest() -> str:
     costs = ChannelCost.objects.order_by("channel__key", "month").values_list(
         "channel__key", "month", "amount_jpy"
     )
-    mails = Message.objects.order_by(
-        "contact__email", "created_at", "subject", "template__name"
-    ).values_list(
+    # Sorted whole: two mails to one person can tie on every ordered column (the database
+    # returns ties in any order).
+    mail_columns = (
         "contact__email", "to_address", "subject", "status", "topic_key", "template__name",
         "created_at", "sent_at", "opened_at", "clicked_at", "bounced_at",
     )  # fmt: skip
+    mails = sorted(Message.objects.values_list(*mail_columns), key=repr)
     for part in (contacts, companies, events, costs, mails):
         h.update(repr(list(part)).encode())
     return h.hexdigest()

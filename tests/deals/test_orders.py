@@ -104,6 +104,17 @@ def test_the_first_purchase_makes_the_contact_a_customer(api: Client) -> None:
     assert (move.to_stage, move.source, move.reason) == ("customer", "api", "purchase")
 
 
+def test_an_order_time_with_any_offset_is_stored_as_that_instant(api: Client) -> None:
+    # given a shop that writes an unusual UTC offset (PostgreSQL takes offsets up to ±15:59)
+    contact = buyer()
+    # when it sends an order placed on 10 May at 13:00 UTC, written 18:16 behind UTC
+    response = post_order(api, order_body(contact, ordered_at="2026-05-09T18:44:00-18:16"))
+    # then it is stored, at that instant
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(external_id="EC-1001")
+    assert order.ordered_at == datetime(2026, 5, 10, 13, 0, tzinfo=UTC)
+
+
 def test_an_unknown_email_becomes_a_new_buyer(api: Client) -> None:
     # when a first-time buyer's order names them by email only
     body = order_body(buyer(), external_id="EC-2001")

@@ -145,6 +145,8 @@ def order_record(
     external_id, clean_lines = _validate(
         contact=contact, external_id=external_id, ordered_at=ordered_at, amount=amount, lines=lines
     )
+    # Stored as UTC: an offset the database does not take (PostgreSQL: beyond ±15:59) is fine.
+    ordered_at = ordered_at.astimezone(UTC)
     stored = Order.objects.filter(external_id=external_id).first()
     if stored is not None:
         return _same_order(stored, contact=contact, amount=amount), False

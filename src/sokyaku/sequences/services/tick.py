@@ -232,14 +232,19 @@ def _ahead_today(enrollment: Enrollment, *, at: datetime) -> list[datetime]:
         .exclude(pk=enrollment.pk)
         .values_list("sequence_id", "position", "next_run_at")
     )
+    if not rivals:
+        return []
+    steps: dict[int, list[tuple[int, str]]] = {}
+    for sequence_id, position, step_kind in (
+        Step.objects.filter(sequence_id__in={sequence_id for sequence_id, _p, _n in rivals})
+        .order_by("position")
+        .values_list("sequence_id", "position", "kind")
+    ):
+        steps.setdefault(sequence_id, []).append((position, step_kind))
     due = []
     for sequence_id, position, next_run_at in rivals:
-        kind = (
-            Step.objects.filter(sequence_id=sequence_id, position__gte=position)
-            .order_by("position")
-            .values_list("kind", flat=True)
-            .first()
-        )
+        # the step each rival enrolment runs next
+        kind = next((k for p, k in steps.get(sequence_id, []) if p >= position), None)
         if kind == StepKind.EMAIL and next_run_at is not None:
             due.append(next_run_at)
     return sorted(due)

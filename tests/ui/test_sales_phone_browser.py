@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +15,6 @@ from sokyaku.sequences.calendar import TOKYO
 from tests.deals.factories import deal_make
 from tests.lifecycle.factories import contact_make
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
 # What in the page content sticks out of the screen or out of its own box (text too wide for
@@ -39,27 +30,13 @@ STICKING_OUT = """() => [...document.querySelectorAll("main *")].filter((e) => {
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture
-def phone(live_server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (make test installs it as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            locale="ja-JP", viewport=PHONE, is_mobile=True, has_touch=True
-        )
-        context.add_cookies([{"name": "django_language", "value": "ja", "url": live_server.url}])
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def phone(browser, live_server) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="ja-JP", viewport=PHONE, is_mobile=True, has_touch=True)
+    context.add_cookies([{"name": "django_language", "value": "ja", "url": live_server.url}])
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
 
 
 def _on_screen(page, locator) -> None:  # type: ignore[no-untyped-def]

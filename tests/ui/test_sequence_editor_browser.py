@@ -20,14 +20,6 @@ from sokyaku.sequences.models import Step, StepKind
 from sokyaku.sequences.services.editing import SequenceInput, StepInput, sequence_create
 from tests.sequences.factories import TOPIC, sender_make, template_make, topic_make
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Where to keep screenshots of the finished flow (at 1280 and 390 px) for a person to look at.
 SCREENSHOTS = os.environ.get("SOKYAKU_SCREENSHOTS", "")
 RAW_TOKENS = ("business_days", "form_submitted", "{'", "opened", "1, 2, 3, 4, 5", "None")
@@ -35,26 +27,12 @@ RAW_TOKENS = ("business_days", "form_submitted", "{'", "opened", "1, 2, 3, 4, 5"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made here (test
-    # data, assertions) are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture
-def page(live_server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (make test installs it as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
 
 
 class Clicks:
@@ -200,10 +178,8 @@ def test_a_marketer_builds_a_three_mail_sequence_with_a_branch(page, live_server
     _shot(page, "sequence_editor_390")
 
 
-def test_without_javascript_the_plain_forms_insert_a_step(live_server, marketer):  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (make test installs it as root)")
-    from playwright.sync_api import expect, sync_playwright
+def test_without_javascript_the_plain_forms_insert_a_step(browser, live_server, marketer):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
 
     # given a sequence with mail 1 and mail 2
     first, second = template_make("お礼と資料"), template_make("事例紹介")
@@ -215,26 +191,23 @@ def test_without_javascript_the_plain_forms_insert_a_step(live_server, marketer)
             StepInput(StepKind.EMAIL, "", {"template": second.pk}),
         ],
     )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ja-JP", java_script_enabled=False)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto(f"{live_server.url}/login/?next=/sequences/{sequence.pk}/")
-        page.fill("input[name=username]", "marketer")
-        page.fill("input[name=password]", "x")
-        page.click("button[type=submit].btn--primary")
+    context = browser.new_context(locale="ja-JP", java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/?next=/sequences/{sequence.pk}/")
+    page.fill("input[name=username]", "marketer")
+    page.fill("input[name=password]", "x")
+    page.click("button[type=submit].btn--primary")
 
-        # when a wait is inserted between the two mails with the "+" (a plain link and form)
-        page.locator("#insert-2 summary").click()
-        page.locator("#insert-2").get_by_role("link", name="待機", exact=True).click()
-        page.locator("#insert-2 input[name=amount]").fill("2")
-        page.locator("#insert-2").get_by_role("button", name="追加").click()
+    # when a wait is inserted between the two mails with the "+" (a plain link and form)
+    page.locator("#insert-2 summary").click()
+    page.locator("#insert-2").get_by_role("link", name="待機", exact=True).click()
+    page.locator("#insert-2 input[name=amount]").fill("2")
+    page.locator("#insert-2").get_by_role("button", name="追加").click()
 
-        # then the page comes back with the wait in its place
-        expect(page.locator("#step-2 .seq-step__title")).to_have_text("2営業日後")
-        context.close()
-        browser.close()
+    # then the page comes back with the wait in its place
+    expect(page.locator("#step-2 .seq-step__title")).to_have_text("2営業日後")
+    context.close()
     assert [s.kind for s in Step.objects.filter(sequence=sequence).order_by("position")] == [
         "email",
         "wait",

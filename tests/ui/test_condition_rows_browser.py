@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 
 from sokyaku.handoff import services
 from sokyaku.handoff.models import HandoffTrigger
-from tests.ui.test_sequence_editor_browser import _orm_beside_playwright, page  # noqa: F401
+from tests.ui.test_sequence_editor_browser import page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,9 @@
 
 ``entries`` turns event rows into ``TimelineEntry`` values that the template shows as they are.
 Property values are the visitor's own data and stay plain text (the template escapes them); a
-URL becomes a link only when it is http(s), so a ``javascript:`` URL can never run.
+URL becomes a link only when it is http(s), so a ``javascript:`` URL can never run. A sent
+system mail (``email_sent`` with ``mail_kind``) reads by its kind ("資料ダウンロードのご案内を送信")
+when the caller passes the kinds' labels.
 """
 
 from __future__ import annotations
@@ -155,15 +157,25 @@ def _details(event_type: str, props: Mapping[str, Any]) -> list[Detail]:
     return out
 
 
-def entries(events: Sequence[Event]) -> list[TimelineEntry]:
-    """Timeline entries for ``events``, in the order given."""
+def _label(event: Event, props: Mapping[str, Any], mail_kinds: Mapping[str, Any]) -> str:
+    kind = mail_kinds.get(_text(props.get("mail_kind")))
+    if event.type == EventType.EMAIL_SENT and kind:
+        return _("%(kind)s sent") % {"kind": kind}
+    return str(event.get_type_display())
+
+
+def entries(
+    events: Sequence[Event], *, mail_kinds: Mapping[str, Any] | None = None
+) -> list[TimelineEntry]:
+    """Timeline entries for ``events``, in the order given. ``mail_kinds``: the labels of the
+    system mail kinds (``messaging.models.SystemMail``; this app sits below messaging)."""
     result = []
     for event in events:
         props = event.properties if isinstance(event.properties, dict) else {}
         result.append(
             TimelineEntry(
                 event=event,
-                label=str(event.get_type_display()),
+                label=_label(event, props, mail_kinds or {}),
                 source=str(event.get_source_display()),
                 details=_details(event.type, props),
                 text=_text(props.get("text")) if event.type == EventType.NOTE else "",

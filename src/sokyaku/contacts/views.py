@@ -44,6 +44,7 @@ from sokyaku.core.models import AccessKind
 from sokyaku.core.services import data_access_log
 from sokyaku.lifecycle import selectors as lifecycle_selectors
 from sokyaku.lifecycle.models import Stage
+from sokyaku.messaging.models import SystemMail
 from sokyaku.scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
@@ -147,7 +148,7 @@ def _timeline_context(contact: Contact, request: HtmxHttpRequest) -> dict[str, A
         more = {"before": last.occurred_at.isoformat(), "before_id": last.pk}
     return {
         "contact": contact,
-        "entries": timeline_display.entries(shown),
+        "entries": timeline_display.entries(shown, mail_kinds=dict(SystemMail.choices)),
         "more": more,
         "paged": before is not None,
     }

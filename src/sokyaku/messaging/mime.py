@@ -1,4 +1,5 @@
-"""The bytes of a mail: UTF-8 ``multipart/alternative`` (text, then HTML) built with ``email``.
+"""The bytes of a mail: UTF-8 ``multipart/alternative`` (text, then HTML) built with ``email``,
+inside ``multipart/mixed`` with its text attachments when it has any (a system mail's .ics).
 
 ``mime_build`` builds an ``email.message.EmailMessage`` with ``MimePolicy``, which is
 ``email.policy.SMTP`` (CRLF, RFC 2047 encoded words, the parts' transfer encoding chosen by the
@@ -22,7 +23,7 @@ package's cost:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.header import Header
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
@@ -138,11 +139,14 @@ def mime_build(
     text: str,
     html: str,
     policy: MimePolicy | None = None,
+    attachments: Sequence[Mapping[str, Any]] = (),
 ) -> bytes:
     """UTF-8 multipart/alternative (text, then HTML) with ``headers``, as SMTP-ready bytes.
 
-    Without ``html`` the mail is a single ``text/plain`` part. Pass one ``policy`` for all the
-    mails of a batch to parse their shared headers once.
+    Without ``html`` the mail is a single ``text/plain`` part. ``attachments`` are text files
+    (``{"filename", "content_type": "text/…", "params", "text"}``, UTF-8) after the body in a
+    ``multipart/mixed``. Pass one ``policy`` for all the mails of a batch to parse their shared
+    headers once.
     """
     policy = policy or MimePolicy()
     mail = EmailMessage(policy=policy)
@@ -151,6 +155,7 @@ def mime_build(
     mail["MIME-Version"] = "1.0"
     if not html:
         mail.set_content(text or " ", charset="utf-8")
+        _attach(mail, attachments)
         return mail.as_bytes()
     text_part = MIMEPart(policy=policy)
     text_part.set_content(text or " ", charset="utf-8")
@@ -163,4 +168,23 @@ def mime_build(
     # typeshed wants EmailMessage parts; MIMEPart is what a subpart is (no MIME-Version of its own).
     mail.attach(text_part)  # type: ignore[arg-type]
     mail.attach(html_part)  # type: ignore[arg-type]
+    _attach(mail, attachments)
     return mail.as_bytes()
+
+
+def _attach(mail: EmailMessage, attachments: Sequence[Mapping[str, Any]]) -> None:
+    for item in attachments:
+        maintype, _slash, subtype = str(item.get("content_type") or "text/plain").partition("/")
+        if maintype != "text" or not subtype:
+            raise ValueError(f"Only text attachments: {item.get('content_type')!r}.")
+        params = item.get("params") or {}
+        mail.add_attachment(
+            str(item.get("text") or ""),
+            subtype=subtype,
+            charset="utf-8",
+            filename=str(item.get("filename") or "attachment.txt"),
+            params={str(k): str(v) for k, v in dict(params).items()},
+        )
+    if attachments:
+        for part in mail.iter_parts():
+            del part["MIME-Version"]  # ``add_attachment`` gives each part its own; one is enough

@@ -6,6 +6,11 @@ step, ``bc:<broadcast>:<contact>`` for a broadcast — created in the same trans
 change that causes it. Delivery moves it ``queued → sending → sent | failed | suppressed``; a
 worker holds a ``sending`` row only until ``lease_until``, after which another worker may take it
 again. The Message-ID is derived from the row, so a retry re-sends the same Message-ID.
+
+System mail — the mails a person's own request causes (a download link, a double opt-in
+confirmation, a webinar registration's confirmation) — is an outbox row too: transactional
+stream, ``system_mail`` naming which one, its subject, text and attachments fixed when it is
+queued (``services.system_mail``).
 """
 
 from __future__ import annotations
@@ -163,6 +168,14 @@ class RecipientKind(models.TextChoices):
     TEAM_CHANNEL = "team_channel", _("Team channel")
 
 
+class SystemMail(models.TextChoices):
+    """Which system mail a message is (empty for template mail and internal notices)."""
+
+    ASSET_LINK = "asset_link", _("Download link")
+    OPTIN_CONFIRMATION = "optin_confirmation", _("Opt-in confirmation request")
+    WEBINAR_CONFIRMATION = "webinar_confirmation", _("Webinar registration confirmation")
+
+
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
@@ -203,6 +216,12 @@ class Message(models.Model):
     topic_key = models.SlugField(max_length=50, blank=True)
     # Extra template context fixed when the message was queued (e.g. the asset link).
     context = models.JSONField(default=dict, blank=True)
+    # A system mail: which one. Its subject and text are written when it is queued; no template.
+    system_mail = models.CharField(
+        _("kind"), max_length=24, choices=SystemMail.choices, blank=True, default=""
+    )
+    # Text attachments fixed when queued: [{"filename", "content_type", "params", "text"}].
+    attachments = models.JSONField(default=list, blank=True)
     # Where it came from, for per-step and per-broadcast reports (plain ids: the sequences app
     # sits above this one).
     broadcast = models.ForeignKey(

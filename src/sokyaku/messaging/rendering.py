@@ -8,7 +8,8 @@
   as hidden first text, every http(s) link rewritten to ``tokens.click_url(message.pk, i)`` where
   ``i`` is the link's index in ``Rendered.links``, an open pixel, the legal footer) and the
   plain-text part; ``context["subject_override"]`` replaces the template's subject line. It
-  writes nothing. Test sends (``context["test_send"]``) are rendered untracked
+  writes nothing. A system mail (``message.system_mail``) is its stored subject and text as
+  they are. Test sends (``context["test_send"]``) are rendered untracked
   with inert footer links and a "[TEST]" subject.
 - ``MessageRenderer`` renders the messages of a delivery batch exactly as ``message_render``
   does, doing once what they share: template compilation, footers, stream default profiles,
@@ -529,6 +530,10 @@ class MessageRenderer:
 
     def render(self, message: Message) -> Rendered:
         """What ``message`` sends (see ``message_render``)."""
+        if message.system_mail:
+            # Written when it was queued (``services.system_mail``): sent as it is, untracked.
+            subject = " ".join(message.subject.split())
+            return Rendered(subject=subject, html="", text=message.body_text, links=[])
         template = message.template
         if template is None:
             notification = (message.context or {}).get("notification")

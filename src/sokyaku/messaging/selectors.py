@@ -30,7 +30,7 @@ def message_exists(*, message_id: int) -> bool:
 def message_list(*, status: str = "", query: str = "") -> QuerySet[Message]:
     """Outbox rows, newest first, with what the list shows (no body columns)."""
     rows = Message.objects.select_related("contact", "sender").defer(
-        "body_html", "body_text", "context", "headers"
+        "body_html", "body_text", "context", "headers", "attachments"
     )
     if status:
         rows = rows.filter(status=status)

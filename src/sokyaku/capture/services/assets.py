@@ -2,8 +2,10 @@
 
 A marketer creates an ``Asset`` (an uploaded file under ``MEDIA_ROOT/assets/`` or an external
 address) and a form of kind ``asset_download`` whose options name it. After each submission the
-kind's handler (``asset_after_submit``) puts a signed download link on the thank-you page and,
-after commit, mails it (so a rolled-back submission sends nothing).
+kind's handler (``asset_after_submit``) puts a signed download link on the thank-you page and
+queues the same link as a system mail in the outbox, in the submission's transaction (a
+rolled-back submission sends nothing; one mail per submission and asset, keyed
+``sys:asset:<submission>:<asset>``; see ``messaging.services.system_mail``).
 
 The link carries the submission and the asset, signed with ``SECRET_KEY`` and stamped with the
 time from ``core.clock``; it works for ``settings.ASSET_LINK_MAX_AGE`` (a ``timedelta``, default
@@ -24,9 +26,7 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import EmailMessage
 from django.core.validators import URLValidator
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -37,8 +37,11 @@ from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource, EventType
 from sokyaku.capture.kinds import AfterSubmit
 from sokyaku.capture.models import Asset, AssetKind, Submission
+from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
+from sokyaku.messaging.models import SystemMail
+from sokyaku.messaging.services.system_mail import system_mail_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +167,7 @@ def download_url(*, submission_id: int, asset_id: int) -> str:
 
 def asset_after_submit(context: AfterSubmit) -> Mapping[str, Any]:
     """The ``asset_download`` handler: a download link on the thank-you page, and the same link
-    by mail after commit (only when the person gave an address)."""
+    queued as a mail in this transaction (only when the person gave an address)."""
     asset_id = int(context.form.kind_options.get("asset") or 0)
     asset = Asset.objects.filter(pk=asset_id).first()
     if asset is None:
@@ -172,8 +175,13 @@ def asset_after_submit(context: AfterSubmit) -> Mapping[str, Any]:
         logger.warning("capture.asset_missing", extra={"form": context.form.pk})
         return {}
     url = download_url(submission_id=context.submission.pk, asset_id=asset.pk)
-    submission_id = context.submission.pk
-    transaction.on_commit(lambda: _mail_queue(submission_id, asset.pk))
+    asset_mail_queue(
+        submission=context.submission,
+        contact=context.contact,
+        asset=asset,
+        url=url,
+        language=context.form.language,
+    )
     with translation.override(context.form.language):
         label = translation.gettext(MSG_LINK_LABEL) % {"title": asset.title}
         message = translation.gettext(MSG_THANKS)
@@ -184,46 +192,38 @@ def asset_after_submit(context: AfterSubmit) -> Mapping[str, Any]:
     }
 
 
-def _mail_queue(submission_id: int, asset_id: int) -> None:
-    from sokyaku.capture import tasks  # the task module imports the services
-
-    tasks.asset_mail_send_task(submission_id, asset_id)
-
-
-def asset_mail_send(*, submission_id: int, asset_id: int) -> bool:
-    """Mail a submission's download link, once (``outcome["asset_mail_sent"]`` marks it).
-    Returns whether a mail went out. Raises what the mail backend raises (nothing is marked
-    then, so a retry sends)."""
-    with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update(of=("self",))
-            .select_related("form")
-            .filter(pk=submission_id)
-            .first()
+def asset_mail_queue(
+    *, submission: Submission, contact: Contact | None, asset: Asset, url: str, language: str
+) -> bool:
+    """Queue the mail with a submission's download link ``url`` to the address typed into it,
+    once per submission and asset, in the caller's transaction. Returns whether a mail was newly
+    queued (not without an address, nor a second time)."""
+    data = submission.data or {}
+    address = str(data.get("email") or "").strip()
+    if not address:
+        return False
+    context = {
+        "name": " ".join(str(data[k]) for k in ("family_name", "given_name") if data.get(k)),
+        "asset": asset,
+        "url": url,
+        "expires_at": clock.now() + link_max_age(),
+    }
+    with translation.override(language):
+        subject = render_to_string("capture/assets/mail_subject.txt", context)
+        body = render_to_string("capture/assets/mail_body.txt", context)
+    _message, created = system_mail_enqueue(
+        kind=SystemMail.ASSET_LINK,
+        dedupe_key=f"sys:asset:{submission.pk}:{asset.pk}",
+        contact=contact,
+        to_address=address,
+        subject=subject,
+        text=body,
+    )
+    if created:
+        logger.info(
+            "capture.asset_mail_queued", extra={"submission": submission.pk, "asset": asset.pk}
         )
-        asset = Asset.objects.filter(pk=asset_id).first()
-        if submission is None or asset is None:
-            return False
-        outcome = dict(submission.outcome or {})
-        address = str((submission.data or {}).get("email") or "")
-        if outcome.get("asset_mail_sent") or not address:
-            return False
-        data = submission.data or {}
-        context = {
-            "name": " ".join(str(data[k]) for k in ("family_name", "given_name") if data.get(k)),
-            "asset": asset,
-            "url": download_url(submission_id=submission.pk, asset_id=asset.pk),
-            "expires_at": clock.now() + link_max_age(),
-        }
-        with translation.override(submission.form.language):
-            subject = render_to_string("capture/assets/mail_subject.txt", context)
-            body = render_to_string("capture/assets/mail_body.txt", context)
-        EmailMessage(subject=" ".join(subject.split()), body=body, to=[address]).send()
-        outcome["asset_mail_sent"] = clock.now().isoformat()
-        submission.outcome = outcome
-        submission.save(update_fields=["outcome"])
-    logger.info("capture.asset_mail_sent", extra={"submission": submission_id, "asset": asset_id})
-    return True
+    return created
 
 
 # --- The link -----------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Double opt-in: the confirmation mail and the link that completes the consent.
 
-A double opt-in form records each ticked topic as *pending*; after commit a task sends one mail
-(``confirmation_mail_send``) with a signed link to ``/f/confirm/<token>``. Opening the link shows
-a page with a confirm button (mail scanners that open every link cannot confirm on a person's
-behalf); pressing it appends a *granted* record per pending one, each pointing at it with
-``confirms``. The link expires after ``CONFIRM_MAX_AGE``.
+A double opt-in form records each ticked topic as *pending* and, in the same transaction,
+``confirmation_mail_queue`` queues one mail in the outbox (a system mail keyed
+``sys:optin:<submission>``: one per submission, whatever retries) with a signed link to
+``/f/confirm/<token>``. Opening the link shows a page with a confirm button (mail scanners that
+open every link cannot confirm on a person's behalf); pressing it appends a *granted* record per
+pending one, each pointing at it with ``confirms``. The link expires after ``CONFIRM_MAX_AGE``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,6 +26,8 @@ from sokyaku.consent import selectors as consent_selectors
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentSource, ConsentStatus, LegalBasis
 from sokyaku.core import clock
+from sokyaku.messaging.models import SystemMail
+from sokyaku.messaging.services.system_mail import system_mail_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -58,44 +60,44 @@ def _topic_labels(submission: Submission, ids: set[int]) -> list[str]:
     ]
 
 
-def confirmation_mail_send(*, submission_id: int) -> bool:
-    """Send a submission's confirmation mail, once. Returns whether a mail went out (not when
-    already sent or confirmed, nothing is pending, or there is no address).
+def confirmation_mail_queue(*, submission: Submission) -> bool:
+    """Queue a submission's confirmation mail in the caller's transaction (the one that stores
+    the submission and its pending records), once. Returns whether a mail was newly queued (not
+    when already queued or confirmed, nothing is pending, or there is no address).
 
-    Safe to run twice: the row is locked and marked in the transaction that sends. Raises what
-    the mail backend raises (the transaction then rolls back, so a retry sends).
+    Marks ``confirmation_sent_at`` (when the mail was handed to the outbox).
     """
-    with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update(of=("self",))
-            .select_related("form")
-            .filter(pk=submission_id)
-            .first()
-        )
-        if submission is None or submission.confirmation_sent_at or submission.confirmed_at:
-            return False
-        pending_ids = list((submission.outcome or {}).get("pending_consent_ids") or [])
-        address = str((submission.data or {}).get("email") or "")
-        if not pending_ids or not address:
-            return False
-        form = submission.form
-        labels = _topic_labels(submission, set(pending_ids))
-        expires_at = clock.now() + CONFIRM_MAX_AGE
-        context = {
-            "name": _name(submission),
-            "form": form,
-            "topics": labels,
-            "url": confirmation_url(submission=submission),
-            "expires_at": expires_at,
-        }
-        with translation.override(form.language):
-            subject = render_to_string("capture/mail/confirm_subject.txt", context).strip()
-            body = render_to_string("capture/mail/confirm_body.txt", context)
-        EmailMessage(subject=" ".join(subject.split()), body=body, to=[address]).send()
-        submission.confirmation_sent_at = clock.now()
-        submission.save(update_fields=["confirmation_sent_at"])
-    logger.info("capture.confirmation_sent", extra={"submission": submission_id})
-    return True
+    if submission.confirmation_sent_at or submission.confirmed_at:
+        return False
+    pending_ids = list((submission.outcome or {}).get("pending_consent_ids") or [])
+    address = str((submission.data or {}).get("email") or "").strip()
+    if not pending_ids or not address:
+        return False
+    form = submission.form
+    labels = _topic_labels(submission, set(pending_ids))
+    now = clock.now()
+    context = {
+        "name": _name(submission),
+        "form": form,
+        "topics": labels,
+        "url": confirmation_url(submission=submission),
+        "expires_at": now + CONFIRM_MAX_AGE,
+    }
+    with translation.override(form.language):
+        subject = render_to_string("capture/mail/confirm_subject.txt", context).strip()
+        body = render_to_string("capture/mail/confirm_body.txt", context)
+    _message, created = system_mail_enqueue(
+        kind=SystemMail.OPTIN_CONFIRMATION,
+        dedupe_key=f"sys:optin:{submission.pk}",
+        contact=submission.contact,
+        to_address=address,
+        subject=subject,
+        text=body,
+    )
+    submission.confirmation_sent_at = now
+    submission.save(update_fields=["confirmation_sent_at"])
+    logger.info("capture.confirmation_queued", extra={"submission": submission.pk})
+    return created
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ the answers themselves. Then, in ONE transaction:
    never replaces), and a ``PendingChange`` for the values that differ from a known contact's;
 3. the ``form_submitted`` event (idempotency key ``form:<token>``) and the form kind's event;
 4. a consent record per ticked topic: opt-in, the exact purpose-of-use version shown, IP and
-   user agent; *pending* for a double opt-in form (the confirmation mail goes after commit);
+   user agent; *pending* for a double opt-in form, with its confirmation mail queued in the
+   outbox (``confirmation.confirmation_mail_queue``; sent after commit);
 5. the marketing touch (UTM, referrer, page) and visitor stitching (``sk_vid`` / ``_vid``);
 6. the form kind's after-submit handler (``capture.kinds``).
 """
@@ -37,6 +38,7 @@ from sokyaku.campaigns import services as campaign_services
 from sokyaku.capture import fields as catalogue
 from sokyaku.capture import kinds, selectors, tokens
 from sokyaku.capture.models import Form, Submission
+from sokyaku.capture.services import confirmation
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentSource, ConsentStatus, LegalBasis, PurposeText
 from sokyaku.contacts import pending
@@ -338,20 +340,13 @@ def _store(
         submission.outcome = outcome
         submission.save(update_fields=["contact", "outcome"])
         if form.double_opt_in and record_ids:
-            submission_id = submission.pk
-            transaction.on_commit(lambda: _confirmation_queue(submission_id))
+            confirmation.confirmation_mail_queue(submission=submission)
     return SubmissionResult(
         status=CREATED,
         thank_you=_thank_you(form, outcome),
         submission=submission,
         contact_created=upsert.created,
     )
-
-
-def _confirmation_queue(submission_id: int) -> None:
-    from sokyaku.capture import tasks  # the task module imports the services
-
-    tasks.confirmation_mail_send_task(submission_id)
 
 
 def submissions_erase(*, contact_id: int) -> int:

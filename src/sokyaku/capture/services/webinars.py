@@ -3,9 +3,11 @@ calendar file, and attendance import.
 
 - A form of kind ``webinar_registration`` (options: ``{"webinar": <id>}``) registers the person
   through ``registration_after_submit``: one registration per webinar and contact (registering
-  again changes nothing), a ``webinar_registered`` event, and after commit one confirmation mail
-  with an .ics attachment. A full webinar refuses with ``ValidationError(MSG_FULL)``, which rolls
-  the whole submission back (nothing stored) and shows the message on the form.
+  again changes nothing), a ``webinar_registered`` event, and one confirmation mail with an
+  .ics attachment queued in the outbox in the same transaction (a system mail,
+  ``sys:webinar:<registration>``: one per registration). A full webinar refuses with
+  ``ValidationError(MSG_FULL)``, which rolls the whole submission back (nothing stored) and
+  shows the message on the form.
 - ``attendance_import`` reads a Zoom or Teams report (``capture.attendance``): registrants in the
   file get ``webinar_attended`` with their minutes, registrants absent get ``webinar_no_show``,
   attendees who never registered are added as contacts and registrations. Event idempotency
@@ -22,7 +24,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q
@@ -40,6 +41,8 @@ from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.contacts import services as contact_services
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError, ValidationError
+from sokyaku.messaging.models import SystemMail
+from sokyaku.messaging.services.system_mail import TextAttachment, system_mail_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -215,55 +218,49 @@ def registration_after_submit(context: AfterSubmit) -> Mapping[str, Any]:
             submission_id=context.submission.pk,
             starts_at=webinar.starts_at.isoformat(),
         )
-        registration_id = registration.pk
-        transaction.on_commit(lambda: _mail_queue(registration_id))
+        registration_mail_queue(registration=registration, language=context.form.language)
         return {
             "message": context.form.thank_you_message or translation.gettext(MSG_REGISTERED),
             "webinar_registration_id": registration.pk,
         }
 
 
-def _mail_queue(registration_id: int) -> None:
-    from sokyaku.capture import tasks  # the task module imports the services
-
-    tasks.webinar_mail_send_task(registration_id)
-
-
-def registration_mail_send(*, registration_id: int) -> bool:
-    """Send a registration's confirmation mail with its .ics, once. Returns whether a mail went
-    out. Raises what the mail backend raises (nothing is marked then, so a retry sends)."""
-    with transaction.atomic():
-        registration = (
-            WebinarRegistration.objects.select_for_update(of=("self",))
-            .select_related("webinar", "contact", "submission__form")
-            .filter(pk=registration_id)
-            .first()
-        )
-        if registration is None or registration.mail_sent_at or not registration.contact.email:
-            return False
-        contact, webinar = registration.contact, registration.webinar
-        language = registration.submission.form.language if registration.submission else "ja"
-        context = {
-            "name": " ".join(n for n in (contact.family_name, contact.given_name) if n),
-            "webinar": webinar,
-            "starts_at": webinar.starts_at.astimezone(clock.TOKYO),
-            "ends_at": webinar.ends_at.astimezone(clock.TOKYO),
-            "is_venue": webinar.location_kind == WebinarLocation.VENUE,
-        }
-        with translation.override(language):
-            subject = render_to_string("capture/webinars/mail_subject.txt", context)
-            body = render_to_string("capture/webinars/mail_body.txt", context)
-        message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[contact.email])
-        message.attach(
-            "invite.ics",
-            calendar.registration_ics(registration=registration),
-            "text/calendar; charset=utf-8; method=PUBLISH",
-        )
-        message.send()
-        registration.mail_sent_at = clock.now()
-        registration.save(update_fields=["mail_sent_at"])
-    logger.info("capture.webinar_mail_sent", extra={"registration": registration_id})
-    return True
+def registration_mail_queue(*, registration: WebinarRegistration, language: str) -> bool:
+    """Queue a registration's confirmation mail with its .ics in the caller's transaction, once.
+    Returns whether a mail was newly queued (not without an address, nor a second time).
+    Marks ``mail_sent_at`` (when the mail was handed to the outbox)."""
+    contact, webinar = registration.contact, registration.webinar
+    if registration.mail_sent_at or not contact.email:
+        return False
+    context = {
+        "name": " ".join(n for n in (contact.family_name, contact.given_name) if n),
+        "webinar": webinar,
+        "starts_at": webinar.starts_at.astimezone(clock.TOKYO),
+        "ends_at": webinar.ends_at.astimezone(clock.TOKYO),
+        "is_venue": webinar.location_kind == WebinarLocation.VENUE,
+    }
+    with translation.override(language):
+        subject = render_to_string("capture/webinars/mail_subject.txt", context)
+        body = render_to_string("capture/webinars/mail_body.txt", context)
+    invite = TextAttachment(
+        filename="invite.ics",
+        content_type="text/calendar",
+        text=calendar.registration_ics(registration=registration).decode("utf-8"),
+        params={"method": "PUBLISH"},
+    )
+    _message, created = system_mail_enqueue(
+        kind=SystemMail.WEBINAR_CONFIRMATION,
+        dedupe_key=f"sys:webinar:{registration.pk}",
+        contact=contact,
+        to_address=contact.email,
+        subject=subject,
+        text=body,
+        attachments=[invite],
+    )
+    registration.mail_sent_at = clock.now()
+    registration.save(update_fields=["mail_sent_at"])
+    logger.info("capture.webinar_mail_queued", extra={"registration": registration.pk})
+    return created
 
 
 # --- Attendance -----------------------------------------------------------------------------

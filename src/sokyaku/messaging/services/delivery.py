@@ -18,8 +18,12 @@ Contract (DESIGN.md, "Sending that is exactly-once where it can be"):
 - **Record.** 2xx → ``sent`` + ``email_sent``; 4xx → retry with exponential backoff, ``failed``
   after ``MAIL_MAX_ATTEMPTS``; server unreachable → waits (never fails for that); 5xx at RCPT →
   ``failed`` + hard bounce (suppression); other 5xx → ``failed``. Only a mail to a contact is
-  recorded on the contact's timeline (``email_sent``, ``email_bounced``); an internal notice
-  about the contact (``recipient_kind`` staff, see ``notices``) is not a mail the contact got.
+  recorded on the contact's timeline (``email_sent``, ``email_bounced``; a system mail's carry
+  its ``mail_kind``); an internal notice about the contact (``recipient_kind`` staff, see
+  ``notices``) is not a mail the contact got.
+- **System mail** (``system_mail``: download links, opt-in and webinar confirmations) is
+  written when queued and sent as stored, with its text attachments; from the default
+  transactional profile, else ``DEFAULT_FROM_EMAIL``.
 
 Per claimed batch, not per message: one query loads the messages with their contacts (company,
 owner), sender profiles and templates, one more the contacts' tags; the suppression list is one
@@ -79,6 +83,7 @@ from sokyaku.messaging.models import (
     Stream,
 )
 from sokyaku.messaging.rendering import MessageRenderer, sender_profile_check
+from sokyaku.messaging.services.system_mail import system_sender_fallback
 from sokyaku.messaging.transport import Outcome, Outgoing, Result, mail_transmit, smtp_target
 
 logger = logging.getLogger(__name__)
@@ -436,9 +441,9 @@ class _Senders:
     """The batch's sender profiles: one instance per profile, the stream defaults read once,
     the legal-item check done once per profile."""
 
-    by_id: dict[int, SenderProfile] = field(default_factory=dict)
+    by_id: dict[int | None, SenderProfile] = field(default_factory=dict)
     defaults: dict[str, SenderProfile | None] = field(default_factory=dict)
-    missing: dict[int, list[str]] = field(default_factory=dict)
+    missing: dict[int | None, list[str]] = field(default_factory=dict)
 
     def of(self, message: Message) -> SenderProfile | None:
         sender = message.sender
@@ -448,6 +453,10 @@ class _Senders:
                     stream=message.stream, is_default=True
                 ).first()
             sender = self.defaults[message.stream]
+        if sender is None and message.system_mail:
+            # System mail went from DEFAULT_FROM_EMAIL before any profile was set up; it still
+            # does (an unsaved profile, cached under the key None).
+            sender = self.by_id.get(None) or system_sender_fallback()
         if sender is None:
             return None
         return self.by_id.setdefault(sender.pk, sender)
@@ -691,7 +700,8 @@ def _is_notice(message: Message) -> bool:
 
 
 def _outgoing(message: Message, batch: _Batch, key: DkimKey | None) -> Outgoing:
-    if message.template_id is None and not message.headers and not _is_notice(message):
+    written = bool(message.headers) or bool(message.system_mail) or _is_notice(message)
+    if message.template_id is None and not written:
         raise ValueError("the template was deleted")
     _render_once(message, batch)
     assert message.sender is not None
@@ -700,6 +710,7 @@ def _outgoing(message: Message, batch: _Batch, key: DkimKey | None) -> Outgoing:
         text=message.body_text,
         html=message.body_html,
         policy=batch.mime_policy,
+        attachments=message.attachments if isinstance(message.attachments, list) else (),
     )
     if key is not None:
         data = dkim_sign(data, key=key)
@@ -780,6 +791,8 @@ def _email_event(message: Message, type: str, at: datetime, **extra: Any) -> New
             properties[name.removesuffix("_id")] = getattr(message, name)
     if message.broadcast_id is not None:
         properties["broadcast"] = message.broadcast_id
+    if message.system_mail:
+        properties["mail_kind"] = message.system_mail
     return event_build(
         type=type,
         occurred_at=at,

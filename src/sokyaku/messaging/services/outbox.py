@@ -63,12 +63,18 @@ def message_enqueue(
     enrollment_id: int | None = None,
     recipient_kind: str = RecipientKind.CONTACT,
     staff_user: User | None = None,
+    system_mail: str = "",
+    subject: str = "",
+    body_text: str = "",
+    attachments: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Message, bool]:
     """Queue one message; returns ``(message, created)``.
 
     ``to_address`` defaults to the contact's email. Internal notices to staff come through
     ``notices.notice_enqueue``, which sets ``recipient_kind`` and ``staff_user``; a staff
-    recipient never falls back to the contact's address. Consent, suppression and the sender's legal
+    recipient never falls back to the contact's address. System mail comes through
+    ``system_mail.system_mail_enqueue``, which brings its written ``subject``, ``body_text`` and
+    ``attachments`` (no template). Consent, suppression and the sender's legal
     items are not checked here but at the moment of sending, where a refusal marks the message
     ``suppressed`` with the reason. Schedules delivery after commit.
     """
@@ -95,6 +101,10 @@ def message_enqueue(
                 sequence_id=sequence_id,
                 step_id=step_id,
                 enrollment_id=enrollment_id,
+                system_mail=system_mail,
+                subject=subject[:300],
+                body_text=body_text,
+                attachments=[dict(item) for item in attachments],
                 created_at=clock.now(),
             )
     except IntegrityError:

@@ -200,6 +200,9 @@ else:
         "consumer": {**_consumer, "initial_delay": 0.05, "max_delay": 0.25},
     }
 
+# The reactions table (who reacts to stored events, in order): see ``sokyaku.reactions``.
+SOKYAKU_REACTIONS = "sokyaku.reactions.REACTIONS"
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

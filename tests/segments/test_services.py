@@ -105,13 +105,22 @@ def test_an_event_can_make_a_contact_enter(people, now, django_capture_on_commit
 def test_segment_events_do_not_trigger_refreshes(
     people, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
-    from sokyaku.segments import listeners
+    from django.db import transaction
+
+    from sokyaku.activity import listeners
 
     with django_capture_on_commit_callbacks(execute=True):
         make(where("title_level", "gte", 4))
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_update(
+            contact=people["sato"], data=contact_services.ContactInput(title="取締役")
+        )
     before = Event.objects.count()
     rows = list(Event.objects.filter(type__in=["segment_entered", "segment_left"]))
-    listeners.on_committed(rows, frozenset(r.contact_id for r in rows if r.contact_id))
+    (segments,) = listeners.reactions_for(["segments"])
+    assert rows and not [row for row in rows if segments.wants(row)]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        listeners.listeners_run(rows)  # as if they had just been stored
     assert Event.objects.count() == before
 
 

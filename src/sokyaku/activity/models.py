@@ -122,3 +122,31 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class PendingReaction(models.Model):
+    """After-commit work a transaction owes: which of its events' reactions have not run yet.
+
+    Written in the transaction that stores the events (one row per transaction), so the work is
+    as durable as the events. The queue only says "run it now"; when its item is lost, the
+    catch-up tick finds the row once ``due_at`` passed. A row disappears when every reaction it
+    names has run; a reaction that failed stays named and is retried with back-off.
+    """
+
+    created_at = models.DateTimeField()
+    # When the catch-up tick may take it (a grace period for the queued run, then back-off).
+    due_at = models.DateTimeField()
+    # A runner holds the row until then (a crashed runner's claim expires).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    event_ids = models.JSONField(default=list)
+    contact_ids = models.JSONField(default=list)
+    # The names (``sokyaku.reactions``) still to run, in table order.
+    reactions = models.JSONField(default=list)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="pending_reaction_due_idx")]
+
+    def __str__(self) -> str:
+        return f"reactions {', '.join(self.reactions)} for {len(self.event_ids)} events"

@@ -1,8 +1,9 @@
 """Writes to the event stream: ingestion (one or a batch), stitching, re-pointing on merge.
 
 Ingestion is set based: a batch is validated whole before anything is written, visitors are
-resolved in one query, and rows go in with one ``bulk_create`` inside one transaction. Listeners
-registered in ``listeners.py`` (scoring, lifecycle, segments …) run on every stored batch.
+resolved in one query, and rows go in with one ``bulk_create`` inside one transaction. The
+reactions of ``sokyaku.reactions`` (scoring, lifecycle, handoff …) run on every stored batch
+through ``listeners.listeners_run``.
 """
 
 from __future__ import annotations

@@ -6,8 +6,3 @@ class AnalyticsConfig(AppConfig):
     name = "sokyaku.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
-
-    def ready(self) -> None:
-        from sokyaku.analytics import rollups
-
-        rollups.listeners_install()

@@ -5,9 +5,10 @@ campaign). They are maintained incrementally, never rebuilt nightly:
 
 - **marking** — whatever changes a day's numbers marks the day in ``DirtyDay``, in the
   transaction that makes the change: the ``stored`` event listener (``events_stored``) marks
-  the days an event's rows count on, and the ``core.signals.contact_sources_changed`` receiver
-  marks every day a contact's rows count on when its source (first touch) or its merge state
-  changed, or when a won deal was edited;
+  the days an event's rows count on; and the notes that a contact's source (first touch) or
+  merge state changed, or a won deal of it was edited (``contacts.sources``, written in the
+  transaction of that change), are turned into marks of every day its rows count on before each
+  refresh (``sources_mark``);
 - **refreshing** — ``rollups_refresh`` recomputes dirty days from the raw tables (the worker
   every minute, ``tasks.rollups_refresh_task``), and ``rollup_counts`` refreshes the dirty days
   of the period it reads first, so a dashboard never shows a stale number;
@@ -51,6 +52,7 @@ from sokyaku.analytics.metrics import (
     tokyo_day,
 )
 from sokyaku.analytics.models import DailyCount, DirtyDay
+from sokyaku.contacts import sources
 from sokyaku.contacts.models import Contact, MergeRecord
 from sokyaku.core import clock
 from sokyaku.deals.models import Deal, DealStageChange, DealStatus, Order, StageKind
@@ -177,7 +179,7 @@ def events_stored(rows: Sequence[Event]) -> None:
       convert (sent within ``CONVERSION_WINDOW`` before it);
     - ``purchase`` with an ``order``: the order's day;
     - ``contact_updated`` with a new first-touch channel, ``contact_merged``: every day the
-      contacts' rows count on (as ``contact_sources_changed``).
+      contacts' rows count on (as ``sources_mark``).
 
     Anonymous events are skipped (no metric counts a row without a contact), and so are the
     types that never come with a change to a counted row (``_NOT_COUNTED``: page views, score
@@ -359,12 +361,10 @@ def all_days_mark() -> int:
     return len(days)
 
 
-def contact_sources_mark(
-    sender: object, *, contact_ids: Iterable[int] | None = None, **kwargs: Any
-) -> None:
-    """Receiver of ``core.signals.contact_sources_changed``: mark every day the contacts' rows
-    count on. ``contact_ids`` may be ids or a flat ``values_list`` query; ``None`` or more than
-    ``ALL_DAYS_ABOVE`` contacts mark every day there is data for."""
+def contact_sources_mark(contact_ids: Iterable[int] | None) -> None:
+    """Mark every day the contacts' rows count on. ``contact_ids`` may be ids or a flat
+    ``values_list`` query; ``None`` or more than ``ALL_DAYS_ABOVE`` contacts mark every day
+    there is data for."""
     if contact_ids is None:
         all_days_mark()
         return
@@ -376,15 +376,13 @@ def contact_sources_mark(
         days_mark(contact_days(ids))
 
 
-def listeners_install() -> None:
-    """Register the reactions that mark days dirty (called from ``AppConfig.ready``)."""
-    from sokyaku.activity.listeners import listener_register
-    from sokyaku.core import signals
-
-    listener_register(name="analytics", stored=events_stored)
-    signals.contact_sources_changed.connect(
-        contact_sources_mark, dispatch_uid="analytics.contact_sources_changed"
-    )
+def sources_mark() -> None:
+    """Turn the notes of changed contact sources (``contacts.sources``) into dirty days, in one
+    transaction (a note is gone only once its days are marked)."""
+    with transaction.atomic():
+        ids = sources.source_changes_take()
+        if ids is None or ids:
+            contact_sources_mark(ids)
 
 
 # --- Refreshing -------------------------------------------------------------------------------
@@ -456,6 +454,8 @@ def rollups_refresh(days: Iterable[date] | None = None, *, skip_locked: bool = F
     otherwise this waits for them, so that what it returns afterwards is current.
     """
     only_dirty = days is None
+    if only_dirty:
+        sources_mark()
     targets = (
         list(DirtyDay.objects.order_by("day").values_list("day", flat=True))
         if days is None
@@ -471,6 +471,7 @@ def rollups_refresh(days: Iterable[date] | None = None, *, skip_locked: bool = F
 
 def _dirty_refresh(first: date, last: date) -> int:
     """Refresh the dirty days within ``first`` … ``last`` (read-through)."""
+    sources_mark()
     dirty = list(
         DirtyDay.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
     )

@@ -34,9 +34,9 @@ from sokyaku.campaigns.models import (
     ChannelRule,
     RuleOperator,
 )
+from sokyaku.contacts import sources
 from sokyaku.contacts.models import Contact
 from sokyaku.core.errors import Conflict, ValidationError
-from sokyaku.core.signals import contact_sources_changed
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def contact_touch_record(*, contact_id: int, touch: Mapping[str, str], at: datet
         if fields:
             contact.save(update_fields=fields)
         if "first_touch" in fields:
-            contact_sources_changed.send(sender=Contact, contact_ids=[contact_id])
+            sources.sources_changed(contact_ids=[contact_id])
 
 
 @dataclass(frozen=True)
@@ -152,9 +152,7 @@ def channel_rules_reapply(*, chunk_size: int = 2000) -> ReapplyResult:
                     Contact.objects.filter(pk__in=ids[start : start + _CHUNK]).update(
                         **{column: channel_id}
                     )
-        contact_sources_changed.send(
-            sender=Contact, contact_ids=[pk for ids in first_moves.values() for pk in ids]
-        )
+        sources.sources_changed(contact_ids=[pk for ids in first_moves.values() for pk in ids])
     result = ReapplyResult(
         first_changed=sum(map(len, first_moves.values())),
         latest_changed=sum(map(len, latest_moves.values())),
@@ -633,7 +631,5 @@ def campaign_save(*, data: CampaignInput, campaign: Campaign | None = None) -> C
         target.save(update_fields=["name", "utm_campaign", "channel", "starts_on", "ends_on"])
     if utm != before:  # first touches naming either utm_campaign are attributed anew
         touched = Contact.objects.filter(first_touch__campaign__in={before, utm} - {""})
-        contact_sources_changed.send(
-            sender=Campaign, contact_ids=touched.values_list("pk", flat=True)
-        )
+        sources.sources_changed(contact_ids=touched.values_list("pk", flat=True))
     return target

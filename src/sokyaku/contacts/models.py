@@ -315,6 +315,19 @@ class MergeRecord(models.Model):
         return f"{self.kind} {self.loser_id} → {self.winner_id}"
 
 
+class SourceChange(models.Model):
+    """A contact whose source changed after it was created (first touch replaced, a merge undone,
+    a won deal edited): the numbers attributed to it must be counted again. Written in the
+    transaction of the change (``sources.sources_changed``); analytics takes the rows when it
+    refreshes its rollups. ``contact_id`` null: too many contacts to name, count everything."""
+
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sources of {self.contact_id or 'every contact'} changed"
+
+
 class PendingChange(models.Model):
     """Values an anonymous submission proposed for a known contact. They are not applied until
     someone with the right to edit the contact accepts them."""

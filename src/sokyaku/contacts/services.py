@@ -24,7 +24,7 @@ from django.db.models import Q
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource, EventType
-from sokyaku.contacts import normalize
+from sokyaku.contacts import normalize, sources
 from sokyaku.contacts.models import (
     Company,
     Contact,
@@ -41,7 +41,6 @@ from sokyaku.contacts.prefectures import PREFECTURE_BY_CODE, prefecture_code
 from sokyaku.contacts.selectors import company_by_email_domain, company_by_kana
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, SokyakuError, ValidationError
-from sokyaku.core.signals import contact_sources_changed
 
 logger = logging.getLogger(__name__)
 
@@ -875,7 +874,7 @@ def contact_merge_undo(*, record: MergeRecord, actor: User | None = None) -> Con
             winner.tags.set(Tag.objects.filter(name__in=record.winner_before["tags"]))
             loser.tags.set(Tag.objects.filter(name__in=record.loser_before["tags"]))
             activity_services.events_move_back(moved=record.moved, to_contact_id=loser.pk)
-            contact_sources_changed.send(sender=Contact, contact_ids=[winner.pk, loser.pk])
+            sources.sources_changed(contact_ids=[winner.pk, loser.pk])
             record.undone_at = now
             record.save(update_fields=["undone_at"])
     except IntegrityError as exc:

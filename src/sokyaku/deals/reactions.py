@@ -1,5 +1,5 @@
-"""How the referral programme reacts to stored events (listener "deals", registered in
-``apps.py``), after commit:
+"""How the referral programme reacts to stored events (reaction "deals" in
+``sokyaku.reactions``), after commit, in the worker:
 
 - a ``form_submitted`` or ``contact_created`` event that carries a referral code (a ``ref``
   property, a form answer named ``ref``, or ``?ref=`` in the URL of the page the form was on —
@@ -25,6 +25,7 @@ from sokyaku.deals.services import referrals
 logger = logging.getLogger(__name__)
 
 CARRIERS = frozenset({EventType.FORM_SUBMITTED, EventType.CONTACT_CREATED})
+TYPES = CARRIERS | {EventType.LIFECYCLE_CHANGED}
 _BUYER_STAGES = frozenset(str(stage) for stage in referrals.BUYER_STAGES)
 
 

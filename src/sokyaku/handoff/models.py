@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +39,10 @@ class HandoffTrigger(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
 
+    # Counts this process's saves and deletes of triggers: the cache of active triggers
+    # (``reactions``) is dropped when it moved, whoever wrote (a service, a fixture, the shell).
+    generation: ClassVar[int] = 0
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("handoff trigger")
@@ -44,6 +50,15 @@ class HandoffTrigger(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        HandoffTrigger.generation += 1
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        HandoffTrigger.generation += 1
+        return deleted
 
 
 class RuleKind(models.TextChoices):

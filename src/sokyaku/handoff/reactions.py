@@ -1,4 +1,4 @@
-"""How handoffs react to stored events (listener "handoff", registered in ``apps.py``).
+"""How handoffs react to stored events (reaction "handoff" in ``sokyaku.reactions``).
 
 In the ingesting transaction, every event of a contact that matches an active trigger hands the
 contact to sales (``services.handoff_create``): the handoff, its routing and the alert messages
@@ -25,7 +25,8 @@ A failing handoff never fails the ingestion: it runs in a savepoint and is logge
 
 Cost for events no trigger wants: one set lookup per event. The active triggers are cached per
 process, reloaded at most once a second (so a change made in another process is seen within a
-second) and dropped at once when this process saves or deletes a trigger.
+second) and dropped at once when this process saves or deletes a trigger
+(``HandoffTrigger.generation``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class _Index:
     types: frozenset[str]
     by_type: Mapping[str, tuple[HandoffTrigger, ...]]
     loaded_at: float
+    generation: int
 
 
 _lock = threading.Lock()
@@ -72,6 +74,7 @@ def triggers_changed() -> None:
 
 
 def _load() -> _Index:
+    generation = HandoffTrigger.generation
     by_type: dict[str, list[HandoffTrigger]] = {}
     for trigger in HandoffTrigger.objects.filter(is_active=True).order_by("position", "id"):
         event_type = (
@@ -83,20 +86,30 @@ def _load() -> _Index:
         types=frozenset(by_type),
         by_type={k: tuple(v) for k, v in by_type.items()},
         loaded_at=time.monotonic(),
+        generation=generation,
     )
 
 
 def triggers_forget_all() -> None:
     """Cache "no active trigger" without asking the database (a test starting on an empty one)."""
     global _index
-    _index = _Index(types=frozenset(), by_type={}, loaded_at=time.monotonic())
+    _index = _Index(
+        types=frozenset(),
+        by_type={},
+        loaded_at=time.monotonic(),
+        generation=HandoffTrigger.generation,
+    )
 
 
 def _current() -> _Index:
     global _index
     index = _index
     reload = float(getattr(settings, "HANDOFF_TRIGGER_RELOAD_SECONDS", RELOAD_SECONDS))
-    if index is None or time.monotonic() - index.loaded_at > reload:
+    if (
+        index is None
+        or index.generation != HandoffTrigger.generation
+        or time.monotonic() - index.loaded_at > reload
+    ):
         with _lock:
             index = _load()
             _index = index

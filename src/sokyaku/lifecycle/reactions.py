@@ -1,11 +1,12 @@
-"""How lifecycle reacts to stored events (registered as listener "lifecycle" in ``apps.py``).
+"""How lifecycle reacts to stored events (reactions "lifecycle.stages" and "lifecycle.mql" in
+``sokyaku.reactions``).
 
-- in the transaction (``stored``): a created or imported contact gets its first stage (lead, or
-  subscriber for an email-only contact), set-based for a whole batch; a subscriber that converts
-  becomes a lead;
-- after commit (``committed``): the ids of the contacts concerned go to the ``mql_evaluate`` task.
-  Ids that only appear on ``lifecycle_changed`` events are skipped, so a stage move does not
-  trigger another evaluation (no loops).
+- in the transaction (``events_stored``): a created or imported contact gets its first stage
+  (lead, or subscriber for an email-only contact), set-based for a whole batch; a subscriber that
+  converts becomes a lead;
+- after commit, in the worker (``events_committed``): the contacts concerned are evaluated
+  against the MQL rules (``mql.mql_evaluate``). ``lifecycle_changed`` events are not given to
+  it, so a stage move does not trigger another evaluation (no loops).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sokyaku.activity.models import Event, EventType
-from sokyaku.lifecycle.services import initial
+from sokyaku.lifecycle.services import initial, mql
 
 _CREATED = frozenset({EventType.CONTACT_CREATED, EventType.IMPORTED})
-_OWN = frozenset({EventType.LIFECYCLE_CHANGED})
+STAGE_TYPES = _CREATED | initial.CONVERTING_EVENTS | {initial.FORM_EVENT}
+MQL_IGNORES = frozenset({EventType.LIFECYCLE_CHANGED})
 
 
 def events_stored(rows: Sequence[Event]) -> None:
@@ -38,9 +40,4 @@ def events_stored(rows: Sequence[Event]) -> None:
 
 
 def events_committed(rows: Sequence[Event], contact_ids: frozenset[int]) -> None:
-    ids = {r.contact_id for r in rows if r.type not in _OWN and r.contact_id is not None}
-    if not ids:
-        return
-    from sokyaku.lifecycle.tasks import mql_evaluate_task
-
-    mql_evaluate_task(sorted(ids))
+    mql.mql_evaluate(contact_ids=sorted(contact_ids))

@@ -6,8 +6,3 @@ class SegmentsConfig(AppConfig):
     name = "sokyaku.segments"
     label = "segments"
     verbose_name = _("Segments")
-
-    def ready(self) -> None:
-        from sokyaku.segments import listeners, tasks  # noqa: F401  (tasks register with Huey)
-
-        listeners.register()

@@ -29,10 +29,10 @@ from django.utils.translation import gettext as _
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource, EventType
+from sokyaku.contacts import sources
 from sokyaku.contacts.models import Company, Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, ValidationError
-from sokyaku.core.signals import contact_sources_changed
 from sokyaku.deals.models import (
     Deal,
     DealLine,
@@ -488,7 +488,7 @@ def deal_update(
         current.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
         if current.status == DealStatus.WON:  # won and revenue count its contact and amount
             ids = {contact_before, current.contact_id} - {None}
-            contact_sources_changed.send(sender=Deal, contact_ids=ids)
+            sources.sources_changed(contact_ids=ids)
         if new_contact and current.status == DealStatus.OPEN:
             _contact_move(
                 current.contact,

@@ -48,7 +48,7 @@ FIT_TYPES = frozenset(
         EventType.CONTACT_MERGED,
     }
 )
-_RELEVANT = frozenset(BEHAVIOUR_TYPES) | FIT_TYPES
+RELEVANT = frozenset(BEHAVIOUR_TYPES) | FIT_TYPES
 
 
 def fit_points_for(*, compiled: Compiled, contact_ids: Iterable[int]) -> dict[int, int]:
@@ -172,7 +172,7 @@ def state_settle(
 
 def events_score(rows: Sequence[Event]) -> None:
     """The ``scoring`` listener: score stored events in their own transaction."""
-    relevant = [row for row in rows if row.contact_id is not None and row.type in _RELEVANT]
+    relevant = [row for row in rows if row.contact_id is not None and row.type in RELEVANT]
     if not relevant:
         return
     compiled = compiled_active()

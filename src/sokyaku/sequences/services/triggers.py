@@ -1,7 +1,6 @@
-"""Events → enrolments, exits and goals, in real time (registered as listener "sequences").
-
-After an event batch commits, ``events_committed`` hands the event ids to a Huey task, which
-calls ``events_react``. For each event, in time order:
+"""Events → enrolments, exits and goals, in real time (reaction "sequences" in
+``sokyaku.reactions``: after the events' transaction commits, the worker calls ``events_react``
+with them). For each event, in time order:
 
 1. **exits** of the contact's active enrolments: ``consent_withdrawn`` for the sequence's topic
    (or for everything) and ``email_unsubscribed`` always end it (``unsubscribed``: an opt-out
@@ -51,35 +50,12 @@ from sokyaku.sequences.services import enrollment as enrollment_services
 logger = logging.getLogger(__name__)
 
 # Our own events never trigger anything (no loops).
-_OWN = frozenset({EventType.SEQUENCE_ENROLLED, EventType.SEQUENCE_EXITED})
+OWN = frozenset({EventType.SEQUENCE_ENROLLED, EventType.SEQUENCE_EXITED})
 EXIT_STAGES = ("mql", "sql", "customer")
 DEAL_WON = "deal_won"
 _CONTACT_CHANGES = frozenset(
     {EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED, EventType.IMPORTED}
 )
-
-
-# --- the listener ----------------------------------------------------------------------------
-
-
-def events_committed(rows: Sequence[Event], contact_ids: frozenset[int]) -> None:
-    """After commit: send the new events' ids to the worker (``sequences_react_task``)."""
-    mine = [r for r in rows if r.type not in _OWN and r.contact_id is not None]
-    if not mine:
-        return
-    ids = sorted(r.pk for r in mine if r.pk is not None)
-    # A batch stored with ignore_conflicts has no ids: find those rows by idempotency key.
-    keys = sorted({str(r.idempotency_key) for r in mine if r.pk is None and r.idempotency_key})
-    if keys:
-        ids = sorted(
-            set(ids)
-            | set(Event.objects.filter(idempotency_key__in=keys).values_list("pk", flat=True))
-        )
-    if not ids:
-        return
-    from sokyaku.sequences.tasks import sequences_react_task
-
-    sequences_react_task(sorted({r.contact_id for r in mine if r.contact_id}), ids)
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -287,7 +263,7 @@ def events_react(*, contact_ids: Iterable[int], event_ids: Iterable[int]) -> Non
         for e in Event.objects.filter(pk__in=list(event_ids), contact_id__isnull=False).order_by(
             "occurred_at", "id"
         )
-        if e.type not in _OWN
+        if e.type not in OWN
     ]
     if not events:
         return

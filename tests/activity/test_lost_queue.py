@@ -118,8 +118,7 @@ def test_a_lost_queue_delays_the_work_and_loses_none_of_it(
     queue,
     smtp_server: SmtpSink,
     api: Client,
-    topics,
-    settings,  # noqa: F811
+    topics,  # noqa: F811 - the consent topics of the capture tests
 ) -> None:  # type: ignore[no-untyped-def]
     with clock.frozen(START):
         # given a download form, a double opt-in form, a sequence for readers of the white

@@ -4,27 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activity', '0005_handoff_and_deal_events'),
+        ("activity", "0005_handoff_and_deal_events"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PendingReaction',
+            name="PendingReaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField()),
-                ('due_at', models.DateTimeField()),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('event_ids', models.JSONField(default=list)),
-                ('contact_ids', models.JSONField(default=list)),
-                ('reactions', models.JSONField(default=list)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("due_at", models.DateTimeField()),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("event_ids", models.JSONField(default=list)),
+                ("contact_ids", models.JSONField(default=list)),
+                ("reactions", models.JSONField(default=list)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['due_at'], name='pending_reaction_due_idx')],
+                "indexes": [models.Index(fields=["due_at"], name="pending_reaction_due_idx")],
             },
         ),
     ]

@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0005_phone_as_written_import_policies'),
+        ("contacts", "0005_phone_as_written_import_policies"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SourceChange',
+            name="SourceChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contact_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
             ],
         ),
     ]

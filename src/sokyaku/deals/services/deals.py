@@ -487,7 +487,7 @@ def deal_update(
         current.updated_at = now
         current.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
         if current.status == DealStatus.WON:  # won and revenue count its contact and amount
-            ids = {contact_before, current.contact_id} - {None}
+            ids = {pk for pk in (contact_before, current.contact_id) if pk is not None}
             sources.sources_changed(contact_ids=ids)
         if new_contact and current.status == DealStatus.OPEN:
             _contact_move(

@@ -11,9 +11,9 @@ from sokyaku.analytics.period import Filters, Period
 from sokyaku.analytics.selectors.channels import channel_table
 from sokyaku.campaigns.models import Channel, ChannelCost
 from sokyaku.campaigns.services import channel_defaults_install
+from sokyaku.cli import main
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
-from sokyaku.core.cli import main
 from sokyaku.core.errors import Conflict
 from sokyaku.deals.models import Deal, DealStatus
 from sokyaku.lifecycle.models import ContactStage, Stage

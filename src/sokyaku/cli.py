@@ -441,7 +441,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     env = {**os.environ, "SOKYAKU_DATA_DIR": str(settings.DATA_DIR)}
     web = subprocess.Popen(_server_argv(args.host, args.port, workers=2, threads=4), env=env)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "sokyaku.core.cli", "worker", "--threads", "2"], env=env
+        [sys.executable, "-m", "sokyaku.cli", "worker", "--threads", "2"], env=env
     )
     children = [web, worker]
 

@@ -260,7 +260,7 @@ def cmd_loadexample(args: argparse.Namespace) -> int:
     """Load the seeds' channel example into an empty database and say which month it is."""
     _django()
     _migrated()
-    from sokyaku.analytics.example import example_channels_load
+    from sokyaku.demo.example import example_channels_load
 
     quiet = logging.getLogger("sokyaku")
     level = quiet.level

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from sokyaku.core.cli import _server_argv
+from sokyaku.cli import _server_argv
 
 WORKERS = 2
 THREADS = 4

@@ -182,8 +182,8 @@ def _setup(webhook_url: str) -> None:
 
     from sokyaku.capture.services import forms as form_services
     from sokyaku.capture.services.forms import FieldSpec, FormInput
+    from sokyaku.cli import _migrate
     from sokyaku.core import clock, roles
-    from sokyaku.core.cli import _migrate
     from sokyaku.core.services import user_create
     from sokyaku.handoff import services as handoff_services
     from sokyaku.handoff.models import RuleKind
@@ -250,7 +250,7 @@ def _setup(webhook_url: str) -> None:
 def _worker(env: dict[str, str], log: Path) -> Iterator[None]:
     with log.open("wb") as output:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sokyaku.core.cli", "worker", "--threads", "4"],
+            [sys.executable, "-m", "sokyaku.cli", "worker", "--threads", "4"],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

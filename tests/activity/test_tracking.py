@@ -14,6 +14,7 @@ from django.urls import reverse
 from sokyaku.activity import services as activity_services
 from sokyaku.activity import tracking
 from sokyaku.activity.models import Event, EventSource, EventType, Visitor
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact
 from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.core import clock
@@ -268,7 +269,7 @@ def test_anonymous_views_join_the_contact_when_the_visitor_identifies(
     html = page.content.decode()
     assert "MAとは" in html and "料金" in html
     # and the anonymous touch (from Google search) becomes the contact's first touch
-    assert tracking.visitor_touches_record(visitor_id=VID, contact_id=person.pk) == 1
+    assert touches.visitor_touches_record(visitor_id=VID, contact_id=person.pk) == 1
     person.refresh_from_db()
     assert person.first_touch["referrer"] == "https://www.google.co.jp/"
     assert person.first_touch_channel is not None
@@ -311,7 +312,7 @@ def test_script_in_every_field_is_stored_as_text_and_shown_inert(
     _beacon(browser, hostile)
     person = contact_upsert(data=ContactInput(email="x@example.jp")).contact
     activity_services.visitor_identify(visitor_id=VID, contact_id=person.pk)
-    tracking.visitor_touches_record(visitor_id=VID, contact_id=person.pk)
+    touches.visitor_touches_record(visitor_id=VID, contact_id=person.pk)
     # then it is stored exactly as text
     assert Event.objects.get(type=EventType.PAGE_VIEW).properties["title"] == XSS
     # and no page shows it as markup

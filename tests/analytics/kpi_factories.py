@@ -19,6 +19,7 @@ from sokyaku.activity.models import EventSource, EventType
 from sokyaku.campaigns import services as campaign_services
 from sokyaku.campaigns.models import Channel
 from sokyaku.contacts import services as contact_services
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.deals import services as deal_services
@@ -64,7 +65,7 @@ def contact(
             source=EventSource.API,
         ).contact
         if touch:
-            campaign_services.contact_touch_record(contact_id=person.pk, touch=touch, at=at)
+            touches.contact_touch_record(contact_id=person.pk, touch=touch, at=at)
     person.refresh_from_db()
     return person
 

@@ -21,6 +21,7 @@ from sokyaku.campaigns.models import Campaign, Channel
 from sokyaku.consent.models import ConsentStatus, LegalBasis
 from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.contacts import services as contact_services
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
@@ -62,7 +63,7 @@ def rolled(first: date, last: date, *, by_day: bool = False) -> Counter[Key]:
 
 def touch(contact: Contact, **utm: str) -> None:
     """A marketing touch now (``medium="webinar"``, ``campaign="spring"`` …)."""
-    campaign_services.contact_touch_record(contact_id=contact.pk, touch=utm, at=clock.now())
+    touches.contact_touch_record(contact_id=contact.pk, touch=utm, at=clock.now())
 
 
 @dataclass

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sokyaku.analytics.example import example_channels_load
 from sokyaku.campaigns.models import Channel
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
 from sokyaku.core.models import ApiScope
+from sokyaku.demo.example import example_channels_load
 from tests.analytics import kpi_factories as f
 
 pytestmark = pytest.mark.django_db

@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from sokyaku.analytics.example import example_channels_load
 from sokyaku.analytics.models import DailyCount
 from sokyaku.analytics.period import Filters, Period, filters_resolve
 from sokyaku.analytics.selectors.channels import channel_table
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
+from sokyaku.demo.example import example_channels_load
 from tests.analytics import kpi_factories as f
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from sokyaku.analytics.example import example_channels_load
 from sokyaku.analytics.period import Filters, Period, filters_resolve
 from sokyaku.analytics.selectors.drill import DRILL_METRICS, drill_contacts
 from sokyaku.analytics.selectors.funnel import funnel
@@ -17,6 +16,7 @@ from sokyaku.campaigns.models import Channel
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
 from sokyaku.core.errors import ValidationError
+from sokyaku.demo.example import example_channels_load
 from sokyaku.lifecycle.models import Stage
 from tests.analytics import kpi_factories as f
 

@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from sokyaku.analytics.example import example_channels_load
 from sokyaku.analytics.period import Filters, Period, filters_resolve
 from sokyaku.analytics.selectors.funnel import funnel
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
+from sokyaku.demo.example import example_channels_load
 from sokyaku.lifecycle.models import Stage
 from tests.analytics import kpi_factories as f
 

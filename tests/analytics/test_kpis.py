@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 from sokyaku.activity.models import EventType
-from sokyaku.analytics.example import example_channels_load
 from sokyaku.analytics.period import Filters, Period, filters_resolve
 from sokyaku.analytics.selectors.kpis import B2B_KPIS, B2C_KPIS, KPI_LABELS, KPI_NAMES, kpis
 from sokyaku.campaigns import services as campaign_services
@@ -16,6 +15,7 @@ from sokyaku.campaigns.models import Channel
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
+from sokyaku.demo.example import example_channels_load
 from sokyaku.lifecycle.models import Stage
 from sokyaku.scoring.services import preset_install_if_missing
 from tests.analytics import kpi_factories as f

@@ -16,6 +16,7 @@ from sokyaku.analytics.tasks import rollups_refresh_task
 from sokyaku.campaigns import services as campaign_services
 from sokyaku.campaigns.models import RuleOperator
 from sokyaku.contacts import services as contact_services
+from sokyaku.contacts import touches
 from sokyaku.core import clock
 from sokyaku.deals import services as deal_services
 from sokyaku.deals.models import LostReason
@@ -287,7 +288,7 @@ def test_an_earlier_touch_arriving_later_re_attributes_the_lead(w: World) -> Non
         lead = w.lead(medium="webinar")
         _settled()
         clock.advance(timedelta(days=2))
-        campaign_services.contact_touch_record(
+        touches.contact_touch_record(
             contact_id=lead.pk,
             touch={"medium": "paid_social", "campaign": "spring"},
             at=MONDAY - timedelta(days=1),
@@ -313,7 +314,7 @@ def test_changed_channel_rules_re_attribute_the_leads_they_move(w: World) -> Non
                 medium_values="webinar",
             )
         )
-        campaign_services.channel_rules_reapply()
+        touches.channel_rules_reapply()
 
     assert day(0) in dirty_days()
     counts = rolled(FIRST, LAST)

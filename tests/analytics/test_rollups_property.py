@@ -28,6 +28,7 @@ from sokyaku.analytics.tasks import rollups_refresh_task
 from sokyaku.campaigns import services as campaign_services
 from sokyaku.campaigns.models import Campaign
 from sokyaku.contacts import services as contact_services
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact, MergeRecord
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError
@@ -177,7 +178,7 @@ class Simulation:
             recipient = self.live_one(mail.contact_id) if mail and pick % 4 else None
             goal(recipient or contact, GOALS[pick % len(GOALS)])
         elif kind == "retouch":  # a touch from before the first one, found later (stitching)
-            campaign_services.contact_touch_record(
+            touches.contact_touch_record(
                 contact_id=contact.pk,
                 touch={"medium": MEDIUMS[pick % len(MEDIUMS)] or "email", "campaign": "spring"},
                 at=contact.created_at - timedelta(hours=1 + pick % 50),

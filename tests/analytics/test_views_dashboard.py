@@ -13,12 +13,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sokyaku.analytics.example import example_channels_load
 from sokyaku.analytics.templatetags.analytics_ui import delta, delta_pt, percent, yen
 from sokyaku.campaigns import services as campaign_services
 from sokyaku.campaigns.models import Channel, ChannelKind
 from sokyaku.core import clock
 from sokyaku.core.models import AccessKind, DataAccessLog
+from sokyaku.demo.example import example_channels_load
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ import pytest
 from sokyaku.campaigns import services
 from sokyaku.campaigns.matching import signals_of
 from sokyaku.campaigns.models import Channel, ChannelRule, RuleOperator
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
@@ -131,7 +132,7 @@ def test_reapply_maps_stored_touches_with_the_current_rules() -> None:
     # given contacts whose first touch came from a partner site (a referral today)
     people = [contact(f"p{i}@ex.jp") for i in range(3)]
     for person in people:
-        services.contact_touch_record(
+        touches.contact_touch_record(
             contact_id=person.pk,
             touch={"referrer": "https://partner.example/", "url": "https://ex.co.jp/"},
             at=clock.now(),
@@ -150,7 +151,7 @@ def test_reapply_maps_stored_touches_with_the_current_rules() -> None:
             referrer_values="partner.example",
         )
     )
-    result = services.channel_rules_reapply()
+    result = touches.channel_rules_reapply()
     # then the three moved (first and latest touch), the imported one kept its channel
     assert (result.first_changed, result.latest_changed) == (3, 3)
     keys = dict(Contact.objects.values_list("email", "first_touch_channel__key"))

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from sokyaku.campaigns import services
 from sokyaku.campaigns.models import Channel, ChannelCost, ChannelRule, RuleOperator
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from tests.campaigns.factories import campaign, channel, contact
@@ -237,7 +238,7 @@ def test_reapplying_the_rules_updates_existing_contacts(
     logged_in: Client, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
     person = contact("a@ex.jp", at=NOW)
-    services.contact_touch_record(
+    touches.contact_touch_record(
         contact_id=person.pk, touch={"source": "partner-news", "medium": "banner"}, at=NOW
     )
     assert Contact.objects.get(pk=person.pk).first_touch_channel is None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from sokyaku.core import cli
+from sokyaku import cli
 from tests.capture.conftest import lead_form
 from tests.core.test_site_url import site_url_in_new_process
 

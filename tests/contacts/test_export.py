@@ -11,11 +11,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from sokyaku.cli import main
 from sokyaku.contacts import export, selectors
 from sokyaku.contacts.imports import run
 from sokyaku.contacts.models import Contact
 from sokyaku.contacts.services import ContactInput, contact_upsert
-from sokyaku.core.cli import main
 
 pytestmark = pytest.mark.django_db
 

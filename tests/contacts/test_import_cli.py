@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from sokyaku.campaigns.models import Campaign, Channel, ChannelKind
+from sokyaku.cli import build_parser, main
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentRecord
 from sokyaku.contacts.models import Contact, ImportJob
 from sokyaku.contacts.services import ContactInput, contact_upsert
-from sokyaku.core.cli import build_parser, main
 from tests.contacts.import_files import sjis_csv, utf8_csv
 
 ROWS = [
@@ -140,7 +140,7 @@ def test_the_installed_command_end_to_end(tmp_path: Path):
 
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "sokyaku.core.cli", *args],
+            [sys.executable, "-m", "sokyaku.cli", *args],
             env=env, capture_output=True, check=False, timeout=120,
         )  # fmt: skip
 

@@ -10,12 +10,12 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from sokyaku.cli import main
 from sokyaku.contacts.imports import run
 from sokyaku.contacts.models import Contact
 from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.core import clock
 from sokyaku.core import services as core_services
-from sokyaku.core.cli import main
 from sokyaku.core.models import AccessKind, ApiScope, DataAccessLog
 from sokyaku.segments import services as segment_services
 from tests.contacts.import_files import utf8_csv

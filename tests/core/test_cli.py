@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sokyaku.cli import build_parser, main
 from sokyaku.core import services
-from sokyaku.core.cli import build_parser, main
 
 COMMANDS = ["demo", "serve", "worker", "migrate", "createadmin", "createuser", "createapikey",
             "revokeapikey"]  # fmt: skip
@@ -18,7 +18,7 @@ COMMANDS = ["demo", "serve", "worker", "migrate", "createadmin", "createuser", "
 
 def _cli(*args: str, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sokyaku.core.cli", *args],
+        [sys.executable, "-m", "sokyaku.cli", *args],
         # A private SQLite data dir, whatever database the suite itself runs on.
         env={
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sokyaku.core import cli
+from sokyaku import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,7 +31,7 @@ def _heartbeats(data_dir: Path) -> int:
 
 def _run_worker_and_enqueue(data_dir: Path, redis_url: str = "") -> int:
     env = _env(data_dir, redis_url)
-    cli = [sys.executable, "-m", "sokyaku.core.cli"]
+    cli = [sys.executable, "-m", "sokyaku.cli"]
     subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True)
     worker = subprocess.Popen([*cli, "worker", "--threads", "1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

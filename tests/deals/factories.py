@@ -15,6 +15,7 @@ from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
+from sokyaku.core.calendar import TOKYO
 from sokyaku.deals import selectors
 from sokyaku.deals import services as deal_services
 from sokyaku.deals.models import Deal, DealStage, Pipeline, Product
@@ -23,7 +24,6 @@ from sokyaku.lifecycle import services as lifecycle_services
 from sokyaku.lifecycle.models import ChangeSource
 from sokyaku.messaging.models import SenderProfile, Stream
 from sokyaku.messaging.services import content as messaging_content
-from sokyaku.sequences.calendar import TOKYO
 
 _counter = iter(range(1, 10**9))
 

@@ -20,11 +20,11 @@ from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.models import Company, Contact
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
+from sokyaku.core.calendar import TOKYO
 from sokyaku.core.models import Team
 from sokyaku.handoff import services
 from sokyaku.handoff.models import Handoff, HandoffTrigger
 from sokyaku.messaging.models import SenderProfile, Stream
-from sokyaku.sequences.calendar import TOKYO
 
 _counter = iter(range(1, 10**9))
 

@@ -19,11 +19,11 @@ from django.urls import reverse
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock, roles
 from sokyaku.core import services as core_services
+from sokyaku.core.calendar import TOKYO
 from sokyaku.core.models import DataAccessLog
 from sokyaku.handoff import services
 from sokyaku.handoff.models import Handoff, HandoffStatus, HandoffTrigger, SalesActivity
 from sokyaku.handoff.templatetags.handoff_ui import countdown_text
-from sokyaku.sequences.calendar import TOKYO
 from tests.lifecycle.factories import contact_make
 
 pytestmark = pytest.mark.django_db

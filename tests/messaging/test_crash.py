@@ -63,7 +63,7 @@ def _statuses(data_dir: Path) -> collections.Counter[str]:
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sokyaku.core.cli", "worker", "--threads", "1"],
+        [sys.executable, "-m", "sokyaku.cli", "worker", "--threads", "1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -101,7 +101,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_at_most_what_was_in_flight
         SOKYAKU_MAIL_CONNECTIONS="2",
         SOKYAKU_MAIL_DOMAIN_RATE="0",
     )
-    cli = [sys.executable, "-m", "sokyaku.core.cli"]
+    cli = [sys.executable, "-m", "sokyaku.cli"]
     try:
         # given COUNT queued messages and a worker draining them
         subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True)

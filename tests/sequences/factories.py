@@ -11,8 +11,8 @@ from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.contacts.models import Contact
 from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.core import clock
+from sokyaku.core.calendar import TOKYO
 from sokyaku.messaging.models import SenderProfile, Stream, Template
-from sokyaku.sequences.calendar import TOKYO
 from sokyaku.sequences.models import Sequence, SequenceStatus, StepKind, TriggerKind
 from sokyaku.sequences.services.editing import (
     SequenceInput,

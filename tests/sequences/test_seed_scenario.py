@@ -25,8 +25,8 @@ from sokyaku.activity.events import event_build
 from sokyaku.activity.models import EventSource
 from sokyaku.capture.services.assets import AssetInput, asset_create
 from sokyaku.core import clock
+from sokyaku.core.calendar import TOKYO
 from sokyaku.messaging.models import Message
-from sokyaku.sequences.calendar import TOKYO
 from sokyaku.sequences.presets import b2b_sequence, sequences_presets_install_if_missing
 from sokyaku.sequences.services.editing import sequence_activate
 from sokyaku.sequences.services.tick import sequences_tick

@@ -13,9 +13,9 @@ from sokyaku.activity.models import EventSource
 from sokyaku.consent.models import ConsentStatus
 from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.core import clock
+from sokyaku.core.calendar import TOKYO
 from sokyaku.messaging.models import Message
 from sokyaku.messaging.services.frequency import frequency_cap_update
-from sokyaku.sequences.calendar import TOKYO
 from sokyaku.sequences.models import EnrollmentStatus, StepKind, StepRun
 from sokyaku.sequences.services.editing import StepInput, sequence_pause, sequence_resume
 from sokyaku.sequences.services.enrollment import enrollment_exit, sequence_enroll

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from sokyaku.core import clock
+from sokyaku.core.calendar import TOKYO
 from sokyaku.handoff import services
 from sokyaku.handoff.models import SalesActivity
-from sokyaku.sequences.calendar import TOKYO
 from tests.lifecycle.factories import contact_make
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 
 from sokyaku.core import clock
+from sokyaku.core.calendar import TOKYO
 from sokyaku.handoff import services
-from sokyaku.sequences.calendar import TOKYO
 from tests.deals.factories import deal_make
 from tests.lifecycle.factories import contact_make
 

@@ -21,12 +21,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from sokyaku.activity import services, tracking
+from sokyaku.activity import services
 from sokyaku.activity.events import SYSTEM_TYPES, NewEvent, event_build
 from sokyaku.activity.models import EventSource
 from sokyaku.activity.schemas import EventIn, StoredOut
 from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.contacts import services as contact_services
+from sokyaku.contacts import touches
 from sokyaku.core import clock
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import SokyakuError, ValidationError
@@ -249,5 +250,5 @@ def events_ingest(request: HttpRequest) -> StoredOut:
         # An event that names both the person and the browser identifies that browser.
         for visitor_id, contact_id in {(e.visitor_id, e.contact_id) for e in built}:
             if visitor_id and contact_id is not None:
-                tracking.visitor_stitch(visitor_id=visitor_id, contact_id=contact_id)
+                touches.visitor_stitch(visitor_id=visitor_id, contact_id=contact_id)
     return StoredOut(stored=stored)

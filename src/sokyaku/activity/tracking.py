@@ -6,9 +6,10 @@ its payload from it, ``hit_parse`` reads nothing else, and the public notice (é›
 every HTTP request carries anyway and what it is used for.
 
 A hit becomes a ``page_view`` event (source ``tracking``) through
-``activity.services.event_ingest_batch``. A visitor that identified itself (``Visitor.contact``)
-has its views on the contact's timeline; a view of such a visitor that carries UTM parameters or
-comes from another site is also a marketing touch (``campaigns.services.contact_touch_record``).
+``activity.services.event_ingest_batch`` (``page_views_store``). A visitor that identified itself
+(``Visitor.contact``) has its views on the contact's timeline; a view of such a visitor that
+carries UTM parameters or comes from another site is also a marketing touch, which
+``contacts.touches.page_views_record`` takes (``Hit.touch`` says what it is).
 Bots, link checkers and prefetches are answered but not stored (``request_is_automated``).
 """
 
@@ -27,8 +28,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.activity import events, services
-from sokyaku.activity.models import Event, EventType, Visitor
-from sokyaku.campaigns import services as campaign_services
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
 
@@ -238,13 +237,11 @@ def hit_parse(data: Mapping[str, Any], *, visitor_id: str = "") -> Hit:
 # --- Storing --------------------------------------------------------------------------------
 
 
-def page_views_record(*, hits: Sequence[Hit], at: datetime | None = None) -> int:
-    """Store ``hits`` as page views received at ``at`` (default: now), in one batch.
-
-    Views of a visitor that identified itself go to its contact (ingestion does that), and
-    those that are touches update the contact's latest touch (and its first, when it had
-    none). Returns the number of events stored.
-    """
+def page_views_store(*, hits: Sequence[Hit], at: datetime | None = None) -> int:
+    """Store ``hits`` as page views received at ``at`` (default: now), in one batch. Views of
+    a visitor that identified itself go to its contact (ingestion does that). Returns the number
+    of events stored. The touches among them are the contact's: ``contacts.touches`` takes them
+    (``page_views_record``)."""
     if not hits:
         return 0
     at = at or clock.now()
@@ -261,53 +258,5 @@ def page_views_record(*, hits: Sequence[Hit], at: datetime | None = None) -> int
             for hit in hits
         ]
     )
-    touches = [(hit.visitor_id, touch) for hit in hits if (touch := hit.touch())]
-    if touches:
-        contacts = dict(
-            Visitor.objects.filter(
-                id__in={vid for vid, _t in touches}, contact__isnull=False
-            ).values_list("id", "contact_id")
-        )
-        for vid, touch in touches:
-            contact_id = contacts.get(vid)
-            if contact_id is not None:
-                campaign_services.contact_touch_record(contact_id=contact_id, touch=touch, at=at)
     logger.info("tracking.collected", extra={"stored": stored})
     return stored
-
-
-def visitor_touches_record(*, visitor_id: str, contact_id: int) -> int:
-    """Record the touches among a visitor's page views for its contact (call it after
-    ``services.visitor_identify``): the earliest becomes the first touch when it is earlier than
-    the one the contact has, the newest the latest touch. Returns the number of touches found.
-    """
-    if not visitor_id:
-        return 0
-    views = Event.objects.filter(
-        visitor_id=visitor_id, type=EventType.PAGE_VIEW, contact_id=contact_id
-    ).order_by("occurred_at", "id")
-    found: list[tuple[datetime, dict[str, str]]] = []
-    for occurred_at, props in views.values_list("occurred_at", "properties").iterator():
-        if not isinstance(props, dict) or not isinstance(props.get("url"), str):
-            continue
-        hit = Hit(
-            visitor_id=visitor_id,
-            url=props["url"],
-            referrer=str(props.get("referrer") or ""),
-            utm={k: str(props[k]) for k in UTM_KEYS if props.get(k)},
-        )
-        touch = hit.touch()
-        if touch:
-            found.append((occurred_at, touch))
-    for occurred_at, touch in (found[:1] + found[-1:]) if found else []:
-        campaign_services.contact_touch_record(contact_id=contact_id, touch=touch, at=occurred_at)
-    return len(found)
-
-
-def visitor_stitch(*, visitor_id: str, contact_id: int) -> int:
-    """A visitor turned out to be this contact (a form, an API call naming both): attach its
-    anonymous page views and take their touches (an ad clicked a week before the form becomes
-    the first touch). Returns the number of events attached."""
-    attached = services.visitor_identify(visitor_id=visitor_id, contact_id=contact_id)
-    visitor_touches_record(visitor_id=visitor_id, contact_id=contact_id)
-    return attached

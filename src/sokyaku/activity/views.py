@@ -32,6 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sokyaku.activity import tracking
+from sokyaku.contacts import touches
 from sokyaku.core.errors import ValidationError
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -127,7 +128,7 @@ def collect(request: HttpRequest) -> HttpResponse:
         hits = [tracking.hit_parse(item) for item in items]
     except ValidationError as exc:
         return _bad_request(exc.message)
-    tracking.page_views_record(hits=hits)
+    touches.page_views_record(hits=hits)
     return _cors(HttpResponse(status=204))
 
 
@@ -147,7 +148,7 @@ def pixel(request: HttpRequest) -> HttpResponse:
         hit = tracking.hit_parse(data, visitor_id=cookie)
     except ValidationError:
         return response  # a pixel answers an image whatever it was given
-    tracking.page_views_record(hits=[hit])
+    touches.page_views_record(hits=[hit])
     if new_cookie:
         secure = request.is_secure()
         response.set_cookie(

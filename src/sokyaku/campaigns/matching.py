@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sokyaku.campaigns.models import RuleOperator
 
-# Touch keys (``services.TOUCH_KEYS``) and the UTM parameter names they come from.
+# Touch keys (``contacts.touches.TOUCH_KEYS``) and the UTM parameter names they come from.
 UTM_ALIASES = {
     "utm_source": "source",
     "utm_medium": "medium",

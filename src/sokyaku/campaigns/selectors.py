@@ -2,7 +2,9 @@
 
 ``user=None`` is the system itself (services, tasks, API keys already checked for scope).
 Month figures use calendar months in Asia/Tokyo; a lead is a live contact created in the month,
-counted for its first-touch channel (DESIGN.md's KPI definition).
+counted for its first-touch channel (DESIGN.md's KPI definition). Campaigns sits below contacts:
+the leads are counted on ``contacts.Contact`` read by app label, and the newest leads of a channel
+are ``contacts.selectors.channel_lead_list``.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, DateField, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from sokyaku.campaigns.matching import ChannelMatcher, rule_compile
 from sokyaku.campaigns.models import Campaign, Channel, ChannelCost, ChannelRule
-from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import NotFound, PermissionDenied
 
 AnyUser = User | AnonymousUser
+
+
+def _contact() -> Any:
+    """``contacts.Contact``, read by app label: campaigns does not import the higher app."""
+    return apps.get_model("contacts", "Contact")
 
 
 def _require(user: AnyUser | None, perm: str) -> None:
@@ -170,7 +177,8 @@ def channel_table(*, user: AnyUser | None, month: date | None = None) -> Channel
     end_this = month_bounds(this)[1]
     leads: dict[int | None, Mapping[str, Any]] = {
         row["first_touch_channel_id"]: row
-        for row in Contact.objects.filter(
+        for row in _contact()
+        .objects.filter(
             merged_into__isnull=True, created_at__gte=start_last, created_at__lt=end_this
         )
         .values("first_touch_channel_id")
@@ -220,7 +228,8 @@ def channel_months(
         .values_list("month", "total")
     )
     counts = dict(
-        Contact.objects.filter(
+        _contact()
+        .objects.filter(
             merged_into__isnull=True,
             first_touch_channel=channel,
             created_at__gte=month_bounds(first)[0],
@@ -237,18 +246,6 @@ def channel_months(
         month = month_add(end, -offset)
         result.append(MonthFigures(month, costs.get(month), counts.get(month, 0)))
     return result
-
-
-def channel_recent_leads(
-    *, user: AnyUser | None, channel: Channel, limit: int = 20
-) -> list[Contact]:
-    """The newest live contacts whose first touch came through ``channel``."""
-    _require(user, "contacts.view_contact")
-    return list(
-        Contact.objects.filter(merged_into__isnull=True, first_touch_channel=channel)
-        .select_related("company")
-        .order_by("-created_at", "-id")[:limit]
-    )
 
 
 # --- Costs ----------------------------------------------------------------------------------

@@ -1,30 +1,29 @@
-"""Writes owned by campaigns: where a contact came from (touches and their channels), channels,
-channel rules, and monthly costs.
+"""Writes owned by campaigns: channels, channel rules, UTM campaigns and monthly costs.
 
-- ``contact_touch_record`` keeps a contact's first and latest touch and maps each to a channel
-  with the channel rules (``matching.py``); ``channel_rules_reapply`` maps every stored touch
-  again after the rules changed.
 - ``channel_defaults_install`` writes the default channels and rules once (after ``migrate``).
 - ``channel_costs_upsert`` stores a set of monthly costs all or nothing; ``cost_items_resolve``
   turns costs as people and API clients name them (channel key or name, ``utm_campaign``,
   ``¥1,000,000``) into rows, reporting every bad item at once; ``channel_costs_import_csv``
   does both for an uploaded file.
+
+A contact's touches (its first and latest, mapped to a channel by these rules) are the contact's
+columns: ``contacts.touches`` writes them. Campaigns sits below contacts, so where it must read
+contacts (who named a renamed ``utm_campaign``) it reads them by app label.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
-from django.utils import timezone
 
-from sokyaku.campaigns import costs, defaults, selectors
+from sokyaku.campaigns import costs, defaults
 from sokyaku.campaigns.matching import fold, values_split
 from sokyaku.campaigns.models import (
     Campaign,
@@ -34,134 +33,28 @@ from sokyaku.campaigns.models import (
     ChannelRule,
     RuleOperator,
 )
-from sokyaku.contacts import sources
-from sokyaku.contacts.models import Contact
+from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, ValidationError
 
 logger = logging.getLogger(__name__)
 
-TOUCH_KEYS = ("source", "medium", "campaign", "term", "content", "referrer", "url")
-_UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+_NAMED_AT_MOST = 10_000  # more changed contacts than this: one note for all
 _CHUNK = 500  # ids per UPDATE (SQLite caps the parameters of one statement)
 
 
-# --- Touches --------------------------------------------------------------------------------
-
-
-def touch_clean(touch: Mapping[str, Any]) -> dict[str, str]:
-    """The touch keys of ``touch`` (``utm_source`` is read as ``source``), as text of at most
-    500 characters; empty values dropped."""
-    data: dict[str, str] = {}
-    for key in TOUCH_KEYS:
-        value = touch.get(key)
-        if value in (None, "") and key in _UTM_KEYS:
-            value = touch.get(f"utm_{key}")
-        if value not in (None, ""):
-            data[key] = str(value).replace("\x00", "")[:500]
-    return data
-
-
-def contact_touch_record(*, contact_id: int, touch: Mapping[str, str], at: datetime) -> None:
-    """Record a marketing touch (UTM parameters, referrer, landing URL) for a contact.
-
-    The first touch is the earliest one recorded: it is set once and kept, unless a touch from
-    before it arrives later (anonymous page views stitched after the form). The latest touch is
-    replaced when this one is at least as new. Each is mapped to a channel by the channel rules:
-    ``latest_touch_channel`` follows the latest touch; ``first_touch_channel`` is set with the
-    first touch when it is empty (a channel set by an import or by hand is kept) or when an
-    earlier touch replaced the first one. Keys other than ``TOUCH_KEYS`` (and their ``utm_``
-    names) are ignored; a touch with no key at all, or an unknown contact, is a no-op.
-    Raises ``ValidationError`` for a naive ``at``.
-    """
-    if timezone.is_naive(at):
-        raise ValidationError("at needs a time zone", field_errors={"at": "no time zone"})
-    data = touch_clean(touch)
-    if not data:
-        return
-    data["at"] = at.astimezone(UTC).isoformat()  # comparable as text
-    channel_id = selectors.channel_matcher().channel_for(data)
-    with transaction.atomic():
-        contact = (
-            Contact.objects.select_for_update()
-            .filter(pk=contact_id)
-            .only("first_touch", "latest_touch", "first_touch_channel", "latest_touch_channel")
-            .first()
+def _sources_changed(contact_ids: Iterable[int]) -> None:
+    """Note, in this transaction, that these contacts' sources changed (the contacts app's
+    ``SourceChange`` notes, as ``contacts.sources.sources_changed`` writes them; campaigns sits
+    below contacts and names the table by its label)."""
+    note = apps.get_model("contacts", "SourceChange")
+    ids = sorted(set(contact_ids))
+    now = clock.now()
+    if len(ids) > _NAMED_AT_MOST:
+        note.objects.create(contact_id=None, created_at=now)
+    elif ids:
+        note.objects.bulk_create(
+            [note(contact_id=pk, created_at=now) for pk in ids], batch_size=1000
         )
-        if contact is None:
-            return
-        fields: list[str] = []
-        first = contact.first_touch or {}
-        if not first or data["at"] < str(first.get("at", "")):
-            contact.first_touch = data
-            fields.append("first_touch")
-            if (first or contact.first_touch_channel_id is None) and channel_id is not None:
-                contact.first_touch_channel_id = channel_id
-                fields.append("first_touch_channel")
-        latest = contact.latest_touch or {}
-        if not latest or str(latest.get("at", "")) <= data["at"]:
-            contact.latest_touch = data
-            contact.latest_touch_channel_id = channel_id
-            fields += ["latest_touch", "latest_touch_channel"]
-        if fields:
-            contact.save(update_fields=fields)
-        if "first_touch" in fields:
-            sources.sources_changed(contact_ids=[contact_id])
-
-
-@dataclass(frozen=True)
-class ReapplyResult:
-    first_changed: int
-    latest_changed: int
-
-
-def channel_rules_reapply(*, chunk_size: int = 2000) -> ReapplyResult:
-    """Map every live contact's stored first and latest touch to a channel again (after the
-    rules changed). Set based: contacts are read in chunks, one ``UPDATE`` per channel and
-    chunk of ids. A touch no rule matches keeps its channel (which may have been set by an
-    import); contacts without a stored touch are not changed. Returns how many changed."""
-    matcher = selectors.channel_matcher()
-    cache: dict[tuple[str, ...], int | None] = {}
-
-    def channel_of(touch: object) -> int | None:
-        if not isinstance(touch, dict) or not touch:
-            return None
-        key = tuple(str(touch.get(k, "")) for k in ("source", "medium", "campaign", "referrer"))
-        key += (str(touch.get("url", "")) if touch.get("referrer") else "",)
-        if key not in cache:
-            cache[key] = matcher.channel_for(touch)
-        return cache[key]
-
-    first_moves: dict[int, list[int]] = defaultdict(list)
-    latest_moves: dict[int, list[int]] = defaultdict(list)
-    rows = Contact.objects.filter(merged_into__isnull=True).values_list(
-        "id", "first_touch", "first_touch_channel_id", "latest_touch", "latest_touch_channel_id"
-    )
-    for pk, first, first_channel, latest, latest_channel in rows.iterator(chunk_size=chunk_size):
-        new_first, new_latest = channel_of(first), channel_of(latest)
-        if new_first is not None and new_first != first_channel:
-            first_moves[new_first].append(pk)
-        if new_latest is not None and new_latest != latest_channel:
-            latest_moves[new_latest].append(pk)
-    with transaction.atomic():
-        for column, moves in (
-            ("first_touch_channel_id", first_moves),
-            ("latest_touch_channel_id", latest_moves),
-        ):
-            for channel_id, ids in moves.items():
-                for start in range(0, len(ids), _CHUNK):
-                    Contact.objects.filter(pk__in=ids[start : start + _CHUNK]).update(
-                        **{column: channel_id}
-                    )
-        sources.sources_changed(contact_ids=[pk for ids in first_moves.values() for pk in ids])
-    result = ReapplyResult(
-        first_changed=sum(map(len, first_moves.values())),
-        latest_changed=sum(map(len, latest_moves.values())),
-    )
-    logger.info(
-        "channel_rules.reapplied",
-        extra={"first": result.first_changed, "latest": result.latest_changed},
-    )
-    return result
 
 
 # --- Default channels and rules -------------------------------------------------------------
@@ -313,7 +206,7 @@ def channel_rule_create(*, data: RuleInput) -> ChannelRule:
 
 def channel_rule_update(*, rule: ChannelRule, data: RuleInput) -> ChannelRule:
     """Change a rule (same checks as ``channel_rule_create``); contacts keep their channels
-    until ``channel_rules_reapply`` runs."""
+    until ``contacts.touches.channel_rules_reapply`` runs."""
     clean = _rule_validate(data)
     if data.priority is not None:
         clean["priority"] = data.priority
@@ -630,6 +523,7 @@ def campaign_save(*, data: CampaignInput, campaign: Campaign | None = None) -> C
     else:
         target.save(update_fields=["name", "utm_campaign", "channel", "starts_on", "ends_on"])
     if utm != before:  # first touches naming either utm_campaign are attributed anew
-        touched = Contact.objects.filter(first_touch__campaign__in={before, utm} - {""})
-        sources.sources_changed(contact_ids=touched.values_list("pk", flat=True))
+        contact = apps.get_model("contacts", "Contact")
+        touched = contact.objects.filter(first_touch__campaign__in={before, utm} - {""})
+        _sources_changed(touched.values_list("pk", flat=True))
     return target

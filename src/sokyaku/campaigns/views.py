@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sokyaku.activity import tracking
-from sokyaku.campaigns import costs, selectors, services, tasks
+from sokyaku.campaigns import costs, selectors, services
 from sokyaku.campaigns.forms import (
     FIELD_LABELS,
     CampaignCostForm,
@@ -39,6 +39,8 @@ from sokyaku.campaigns.forms import (
 )
 from sokyaku.campaigns.matching import signals_of
 from sokyaku.campaigns.models import ChannelRule
+from sokyaku.contacts import selectors as contact_selectors
+from sokyaku.contacts import tasks as contact_tasks
 from sokyaku.core import clock
 from sokyaku.core.errors import SokyakuError
 from sokyaku.core.http import domain_errors
@@ -84,8 +86,8 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
         "months": selectors.channel_months(user=request.user, channel=channel),
         "campaigns": list(selectors.campaign_list(user=request.user).filter(channel=channel)),
         "rules": list(selectors.channel_rule_list(user=request.user).filter(channel=channel)),
-        "leads": selectors.channel_recent_leads(
-            user=request.user, channel=channel, limit=RECENT_LEADS
+        "leads": contact_selectors.channel_lead_list(
+            user=request.user, channel_id=channel.pk, limit=RECENT_LEADS
         ),
     }
     return render(request, "campaigns/channel_detail.html", context)
@@ -248,7 +250,7 @@ def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
 @login_required
 @permission_required(_CHANGE_RULE, raise_exception=True)
 def rules_reapply(request: HttpRequest) -> HttpResponse:
-    transaction.on_commit(tasks.channel_rules_reapply)
+    transaction.on_commit(contact_tasks.channel_rules_reapply)
     messages.success(
         request,
         _("The rules are being applied to existing contacts. Channel figures update shortly."),

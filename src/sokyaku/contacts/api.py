@@ -24,10 +24,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict
 
 from sokyaku.activity import selectors as activity_selectors
-from sokyaku.activity import tracking
 from sokyaku.activity.models import EventSource
 from sokyaku.activity.schemas import EventOut
-from sokyaku.contacts import selectors, services
+from sokyaku.contacts import selectors, services, touches
 from sokyaku.contacts.models import Contact
 from sokyaku.core.apikeys import ApiKeyAuth
 from sokyaku.core.errors import Conflict
@@ -285,7 +284,7 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
                 contact=result.contact, data=services.ContactInput(owner_id=user.pk)
             ).contact
         if payload.visitor_id:
-            tracking.visitor_stitch(visitor_id=payload.visitor_id, contact_id=result.contact.pk)
+            touches.visitor_stitch(visitor_id=payload.visitor_id, contact_id=result.contact.pk)
     return Status(
         201 if result.created else 200, UpsertOut(id=result.contact.pk, created=result.created)
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.utils.functional import Promise
 from django.utils.text import capfirst
@@ -23,8 +24,6 @@ from sokyaku.contacts.prefectures import prefecture_choices
 from sokyaku.contacts.services import ContactInput
 from sokyaku.core.errors import Conflict, SokyakuError
 from sokyaku.core.templatetags.sokyaku_ui import user_name
-from sokyaku.lifecycle.models import Stage
-from sokyaku.scoring.models import Temperature
 
 # The services' messages (English, as the API returns them) and what the UI shows for them.
 _SERVICE_MESSAGES: dict[str, Promise] = {
@@ -89,6 +88,12 @@ def _label(name: str) -> Any:
 _TAG_SPLIT_RE = re.compile(r"[,、，]")
 
 
+def _stored_choices(app_label: str, model: str, field: str) -> list[tuple[Any, Any]]:
+    """The choices of a higher app's field (temperature, lifecycle stage), read by app label:
+    contacts sits below scoring and lifecycle and does not import them."""
+    return list(apps.get_model(app_label, model)._meta.get_field(field).choices or ())
+
+
 class ContactFilterForm(forms.Form):
     """The search box and filters of the contact list. A stale or bad value is ignored."""
 
@@ -119,8 +124,10 @@ class ContactFilterForm(forms.Form):
             *((u.pk, user_name(u)) for u in owners),
         ]
         self.fields["industry"].choices = [any_value, *Industry.choices]  # type: ignore[attr-defined]
-        self.fields["temperature"].choices = [any_value, *Temperature.choices]  # type: ignore[attr-defined]
-        self.fields["stage"].choices = [any_value, *Stage.choices]  # type: ignore[attr-defined]
+        temperatures = _stored_choices("scoring", "ScoreState", "temperature")
+        stages = _stored_choices("lifecycle", "ContactStage", "stage")
+        self.fields["temperature"].choices = [any_value, *temperatures]  # type: ignore[attr-defined]
+        self.fields["stage"].choices = [any_value, *stages]  # type: ignore[attr-defined]
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``selectors.contact_list``: the valid filters only."""

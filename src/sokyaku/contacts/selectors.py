@@ -239,6 +239,16 @@ def company_by_email_domain(*, emails: Iterable[str]) -> dict[str, Company]:
     return answer
 
 
+def channel_lead_list(*, user: AnyUser | None, channel_id: int, limit: int = 20) -> list[Contact]:
+    """The newest live contacts whose first touch came through the channel ``channel_id``."""
+    _require(user, "contacts.view_contact")
+    return list(
+        Contact.objects.filter(merged_into__isnull=True, first_touch_channel_id=channel_id)
+        .select_related("company")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
 def contact_merges(*, user: AnyUser | None, contact: Contact) -> QuerySet[MergeRecord]:
     _require(user, "contacts.view_contact")
     return MergeRecord.objects.filter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from sokyaku.contacts import touches
 from sokyaku.contacts.imports import run
 
 
@@ -12,6 +13,12 @@ from sokyaku.contacts.imports import run
 def import_run_task(job_id: int) -> None:
     """Run an import job (``imports.run.import_run``); safe to run twice."""
     run.import_run(job_id=job_id)
+
+
+@db_task()
+def channel_rules_reapply() -> None:
+    """Map every stored touch to a channel again (after campaigns' channel rules changed)."""
+    touches.channel_rules_reapply()
 
 
 @db_periodic_task(crontab(minute="*/5"))

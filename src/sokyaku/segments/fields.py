@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.fields.json import KeyTransform
@@ -209,8 +210,10 @@ def _choices(enum: Any) -> list[tuple[Any, str]]:
 
 
 def static_fields() -> list[FieldSpec]:
-    from sokyaku.lifecycle.models import Stage
     from sokyaku.scoring.models import Temperature
+
+    # Lifecycle sits above the condition language: its stages are read from the stored field.
+    stage = apps.get_model("lifecycle", "ContactStage")._meta.get_field("stage")
 
     person, company, score = _("Contact"), _("Company"), _("Score and stage")
     text = [
@@ -372,10 +375,10 @@ def static_fields() -> list[FieldSpec]:
             label=str(_("Lifecycle stage")),
             type=CHOICE,
             ops=(EQ, NE, IN, NOT_IN),
-            choices=_choices(Stage),
+            choices=[(value, str(label)) for value, label in stage.choices or ()],
             group=str(score),
             path="lifecycle__stage",
-            default=Stage.LEAD.value,
+            default="lead",
         ),
         FieldSpec(
             name="segment",

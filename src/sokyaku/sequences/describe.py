@@ -16,10 +16,10 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 from sokyaku.activity.models import EventType
 from sokyaku.capture.models import Asset, Form
 from sokyaku.consent.models import ConsentTopic
+from sokyaku.core.calendar import Closure
 from sokyaku.lifecycle.models import Stage
 from sokyaku.messaging.models import ChatChannel, Template
 from sokyaku.segments.models import Segment
-from sokyaku.sequences.calendar import Closure
 from sokyaku.sequences.models import Sequence as SequenceModel
 from sokyaku.sequences.models import Step, StepKind, TriggerKind
 from sokyaku.sequences.schedule import SendWindow

@@ -22,10 +22,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.activity.models import EventType
-from sokyaku.core.condition_rows import ConditionRowsField, RowSpec
-from sokyaku.core.errors import SokyakuError
-from sokyaku.lifecycle.models import Stage
-from sokyaku.sequences.calendar import (
+from sokyaku.core.calendar import (
     DEFAULT_DAYS,
     DEFAULT_END,
     DEFAULT_START,
@@ -33,6 +30,9 @@ from sokyaku.sequences.calendar import (
     closures_parse,
     window_validate,
 )
+from sokyaku.core.condition_rows import ConditionRowsField, RowSpec
+from sokyaku.core.errors import SokyakuError
+from sokyaku.lifecycle.models import Stage
 from sokyaku.sequences.conditions import STAGE_ORDER
 from sokyaku.sequences.describe import PROPERTY_WORDS
 from sokyaku.sequences.models import ReentryPolicy, Step, TriggerKind

@@ -47,8 +47,8 @@ from typing import Any
 
 from django.db import transaction
 
+from sokyaku.core.calendar import NEW_YEAR_CLOSURE
 from sokyaku.messaging.models import SenderProfile, Stream, Template
-from sokyaku.sequences.calendar import NEW_YEAR_CLOSURE
 from sokyaku.sequences.models import ReentryPolicy, Sequence, StepKind, TriggerKind
 from sokyaku.sequences.services.editing import (
     SequenceInput,

@@ -26,7 +26,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from sokyaku.activity.models import Event
 from sokyaku.contacts.models import Contact
-from sokyaku.sequences.calendar import (
+from sokyaku.core.calendar import (
     TOKYO,
     SendWindow,
     add_business_days,

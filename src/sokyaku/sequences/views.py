@@ -23,13 +23,13 @@ from sokyaku.capture import gated_selectors
 from sokyaku.capture import selectors as capture_selectors
 from sokyaku.consent import selectors as consent_selectors
 from sokyaku.contacts import selectors as contact_selectors
+from sokyaku.core.calendar import TOKYO
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.core.http import actor, domain_errors
 from sokyaku.messaging import selectors as messaging_selectors
 from sokyaku.messaging.models import Stream, Template
 from sokyaku.segments import selectors as segment_selectors
 from sokyaku.sequences import describe, selectors
-from sokyaku.sequences.calendar import TOKYO
 from sokyaku.sequences.forms import (
     SequenceSettingsForm,
     SettingsChoices,

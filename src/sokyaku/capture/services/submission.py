@@ -32,16 +32,14 @@ from django.utils.translation import gettext_noop
 
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
-from sokyaku.activity import tracking
 from sokyaku.activity.models import EventSource, EventType
-from sokyaku.campaigns import services as campaign_services
 from sokyaku.capture import fields as catalogue
 from sokyaku.capture import kinds, selectors, tokens
 from sokyaku.capture.models import Form, Submission
 from sokyaku.capture.services import confirmation
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentSource, ConsentStatus, LegalBasis, PurposeText
-from sokyaku.contacts import pending
+from sokyaku.contacts import pending, touches
 from sokyaku.contacts import services as contact_services
 from sokyaku.core import clock
 from sokyaku.core.errors import TooManyRequests, ValidationError
@@ -306,7 +304,7 @@ def _store(
         ]
         outcome["pending_consent_ids" if form.double_opt_in else "consent_ids"] = record_ids
 
-        campaign_services.contact_touch_record(
+        touches.contact_touch_record(
             contact_id=contact.pk,
             touch={
                 "source": utm.get("utm_source", ""),
@@ -320,7 +318,7 @@ def _store(
             at=now,
         )
         if arrival.visitor_id:
-            tracking.visitor_stitch(visitor_id=arrival.visitor_id, contact_id=contact.pk)
+            touches.visitor_stitch(visitor_id=arrival.visitor_id, contact_id=contact.pk)
 
         if kind is not None and kind.after_submit is not None:
             extra = kind.after_submit(

@@ -45,7 +45,6 @@ from sokyaku.activity import listeners
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource, EventType
 from sokyaku.campaigns import selectors as campaign_selectors
-from sokyaku.campaigns import services as campaign_services
 from sokyaku.consent import selectors as consent_selectors
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import (
@@ -55,7 +54,7 @@ from sokyaku.consent.models import (
     ConsentTopic,
     LegalBasis,
 )
-from sokyaku.contacts import bulk, normalize
+from sokyaku.contacts import bulk, normalize, touches
 from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.imports import reader
@@ -588,7 +587,7 @@ def _campaign_touch(job: ImportJob, contacts: Sequence[Contact]) -> None:
         }
         if utm in seen:
             continue
-        campaign_services.contact_touch_record(
+        touches.contact_touch_record(
             contact_id=contact.pk, touch={"campaign": utm}, at=job.created_at
         )
 

@@ -26,8 +26,8 @@ from django.db import IntegrityError, transaction
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventSource, EventType
-from sokyaku.campaigns import services as campaign_services
 from sokyaku.contacts import selectors as contact_selectors
+from sokyaku.contacts import touches
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, NotFound, ValidationError
@@ -124,7 +124,7 @@ def referral_code_find(*, code: str) -> ReferralCode | None:
 def _touch(referred: Contact, code: str) -> None:
     if referred.first_touch_channel_id is not None:
         return
-    campaign_services.contact_touch_record(
+    touches.contact_touch_record(
         contact_id=referred.pk,
         touch={"source": "referral", "medium": "referral", "content": code},
         at=clock.now(),

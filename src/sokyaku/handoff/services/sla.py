@@ -27,13 +27,13 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from sokyaku.core import clock
-from sokyaku.handoff.models import Handoff, HandoffStatus, SlaState
-from sokyaku.sequences.calendar import (
+from sokyaku.core.calendar import (
     NEW_YEAR_CLOSURE,
     TOKYO,
     closures_parse,
     is_business_day,
 )
+from sokyaku.handoff.models import Handoff, HandoffStatus, SlaState
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ Contract:
   because of the outcome (leakage). ``is_indicator`` tells the 0/1 columns from the log1p ones.
 - Two queries, whatever the number of contacts: contacts with their attributes and outcome
   (correlated subqueries for the first win and the deals' outcomes), and one GROUP BY over
-  ``activity_event`` with conditional counts. Deals are read by app label (``deals.Deal``), so
-  scoring does not import the higher app.
+  ``activity_event`` with conditional counts. Deals and stage history are read by app label
+  (``deals.Deal``, ``lifecycle.StageChange``) and their values named as stored, so scoring does
+  not import the higher apps.
 - ``feature_label`` gives each feature a translated, human-readable label for reasons.
 """
 
@@ -52,10 +53,10 @@ from sokyaku.activity.models import Event, EventType
 from sokyaku.campaigns.models import ChannelKind
 from sokyaku.contacts.models import Contact, EmployeeBand, Industry, RevenueBand, TitleLevel
 from sokyaku.core import clock
-from sokyaku.lifecycle.models import Stage, StageChange
 
-WON_STAGES = (Stage.CUSTOMER, Stage.ADVOCATE)
-LOST_STAGES = (Stage.DISQUALIFIED,)
+# ``lifecycle.Stage`` values (read by label: scoring sits below lifecycle).
+WON_STAGES = ("customer", "advocate")
+LOST_STAGES = ("disqualified",)
 # ``deals.Deal.status`` values (read by label: scoring sits below deals).
 DEAL_WON, DEAL_LOST, DEAL_OPEN = "won", "lost", "open"
 
@@ -235,7 +236,8 @@ class FeatureMatrix:
 
 def _first_stage_win(contact_ref: str) -> Subquery:
     return Subquery(
-        StageChange.objects.filter(contact_id=OuterRef(contact_ref), to_stage__in=WON_STAGES)
+        apps.get_model("lifecycle", "StageChange")
+        .objects.filter(contact_id=OuterRef(contact_ref), to_stage__in=WON_STAGES)
         .order_by("changed_at")
         .values("changed_at")[:1],
         output_field=DateTimeField(),

@@ -19,10 +19,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from sokyaku.core import clock
+from sokyaku.core.calendar import closures_format, closures_parse, window_validate
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.messaging.models import ChatChannel, SenderProfile, Template
 from sokyaku.sequences import conditions
-from sokyaku.sequences.calendar import closures_format, closures_parse, window_validate
 from sokyaku.sequences.models import (
     Enrollment,
     EnrollmentStatus,

@@ -45,6 +45,7 @@ from sokyaku.activity.models import EventType
 from sokyaku.contacts import services as contact_services
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
+from sokyaku.core.calendar import SendWindow
 from sokyaku.core.errors import SokyakuError
 from sokyaku.messaging import frequency
 from sokyaku.messaging.models import ChatChannel, Message, MessageChannel, Stream, Template
@@ -57,7 +58,6 @@ from sokyaku.messaging.services.notices import (
 )
 from sokyaku.messaging.services.outbox import message_enqueue
 from sokyaku.sequences import conditions
-from sokyaku.sequences.calendar import SendWindow
 from sokyaku.sequences.models import (
     Enrollment,
     EnrollmentStatus,

@@ -260,7 +260,7 @@ def cmd_loadexample(args: argparse.Namespace) -> int:
     """Load the seeds' channel example into an empty database and say which month it is."""
     _django()
     _migrated()
-    from sokyaku.analytics.example import example_channels_load
+    from sokyaku.demo.example import example_channels_load
 
     quiet = logging.getLogger("sokyaku")
     level = quiet.level
@@ -441,7 +441,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     env = {**os.environ, "SOKYAKU_DATA_DIR": str(settings.DATA_DIR)}
     web = subprocess.Popen(_server_argv(args.host, args.port, workers=2, threads=4), env=env)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "sokyaku.core.cli", "worker", "--threads", "2"], env=env
+        [sys.executable, "-m", "sokyaku.cli", "worker", "--threads", "2"], env=env
     )
     children = [web, worker]
 

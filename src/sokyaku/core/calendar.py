@@ -1,4 +1,4 @@
-"""The sending calendar: business days and send windows in Asia/Tokyo.
+"""The business calendar: business days and send windows in Asia/Tokyo.
 
 A *business day* is a weekday (Mon–Fri) that is neither a Japanese national holiday (jpholiday,
 振替休日 and 国民の休日 included) nor inside a company closure. A *send window* is a set of ISO
@@ -9,6 +9,11 @@ weekdays (1 = Monday … 7 = Sunday) and a daily ``[start, end)`` time range; by
 ``next_window_time(t, ...)`` is the first moment ≥ ``t`` inside the window (``t`` itself when it
 already is); ``add_business_days(start, n, ...)`` moves ``n`` business days forward keeping the
 local time of day. Both are pure functions of their arguments (no clock, no database).
+
+The calendar sits in ``core`` beside the clock so that every app can count business days
+(``sequences`` for waits and send windows, ``handoff`` for SLA deadlines). It reads no table:
+closures are stored by the app that owns them (a sequence's ``closures`` column) and handed in
+as ``Closure`` values (``closures_parse``), so ``core`` never imports a higher app.
 """
 
 from __future__ import annotations
@@ -17,13 +22,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jpholiday
 
+from sokyaku.core.clock import TOKYO
 from sokyaku.core.errors import ValidationError
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 DEFAULT_DAYS: tuple[int, ...] = (1, 2, 3, 4, 5)
 DEFAULT_START = time(9, 0)
 DEFAULT_END = time(18, 0)

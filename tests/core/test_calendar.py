@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sokyaku.core.errors import ValidationError
-from sokyaku.sequences.calendar import (
+from sokyaku.core.calendar import (
     NEW_YEAR_CLOSURE,
     TOKYO,
     SendWindow,
@@ -20,6 +19,7 @@ from sokyaku.sequences.calendar import (
     is_business_day,
     next_window_time,
 )
+from sokyaku.core.errors import ValidationError
 
 NEW_YEAR = closures_parse([NEW_YEAR_CLOSURE])
 moments = st.datetimes(

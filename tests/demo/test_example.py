@@ -6,16 +6,16 @@ from datetime import date, datetime
 
 import pytest
 
-from sokyaku.analytics.example import DEAL_AMOUNT, example_channels_load
 from sokyaku.analytics.period import Filters, Period
 from sokyaku.analytics.selectors.channels import channel_table
 from sokyaku.campaigns.models import Channel, ChannelCost
 from sokyaku.campaigns.services import channel_defaults_install
+from sokyaku.cli import main
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
-from sokyaku.core.cli import main
 from sokyaku.core.errors import Conflict
 from sokyaku.deals.models import Deal, DealStatus
+from sokyaku.demo.example import DEAL_AMOUNT, example_channels_load
 from sokyaku.lifecycle.models import ContactStage, Stage
 
 pytestmark = pytest.mark.django_db

@@ -255,7 +255,7 @@ def example_channels_load(*, month: date | None = None) -> ExampleResult:
         seconds=round(time.perf_counter() - started, 2),
     )
     logger.info(
-        "analytics.example_loaded",
+        "demo.example_loaded",
         extra={"month": str(period.first), "contacts": result.contacts, "won": result.won_deals},
     )
     return result

@@ -3,9 +3,10 @@
 from huey.contrib.djhuey import db_task
 
 from sokyaku.campaigns import services
+from sokyaku.core import lanes
 
 
-@db_task()
+@db_task(priority=lanes.BULK)
 def channel_rules_reapply() -> None:
     """Map every stored touch to a channel again (after the rules changed)."""
     services.channel_rules_reapply()

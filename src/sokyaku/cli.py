@@ -18,7 +18,8 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -42,38 +43,80 @@ def _django() -> None:
     translation.activate("ja" if locale.startswith("ja") else "en")
 
 
-def _migrate(verbosity: int = 1) -> None:
-    """Create or upgrade the tables. A new installation also gets what each app starts with
-    when it has none: consent topics, the seed's scoring rules and MQL rules, mail templates
-    and sender profiles, the seed's sequences (onboarding active, the others as drafts), the
-    default handoff triggers and the default sales pipeline; contacts from before the lifecycle
-    app get their initial stage. An installation still running the first shipped scoring preset
-    unchanged gets the current preset as a new rule set version."""
-    from django.core.management import call_command
+@dataclass(frozen=True)
+class _Preset:
+    key: str
+    install: Callable[[], object]
+    # An installation from before the keys: does it have this preset already?
+    already: Callable[[], bool] | None = None
 
+
+def _presets() -> list[_Preset]:
+    """Every preset ``migrate`` installs, in order, under its stable key. A new version of a
+    preset gets a new key (``scoring.preset.2026``: the upgrade of the first scoring preset)."""
+    from sokyaku.consent.models import ConsentTopic
     from sokyaku.consent.services import topics_default_install
-    from sokyaku.deals import selectors as deals_selectors
+    from sokyaku.deals.models import Pipeline
     from sokyaku.deals.services import pipeline_presets_install
-    from sokyaku.handoff import selectors as handoff_selectors
+    from sokyaku.handoff.models import HandoffTrigger
     from sokyaku.handoff.services import trigger_presets_install
+    from sokyaku.lifecycle.models import MqlRule
     from sokyaku.lifecycle.services import lifecycle_rebuild_initial, mql_presets_install_if_missing
+    from sokyaku.messaging.models import SenderProfile, Template
     from sokyaku.messaging.presets import messaging_presets_install_if_missing
+    from sokyaku.scoring.models import RuleSet
     from sokyaku.scoring.services import preset_install_if_missing, preset_upgrade_if_untouched
+    from sokyaku.sequences.models import Sequence
     from sokyaku.sequences.presets import sequences_presets_install_if_missing
 
+    return [
+        _Preset("consent.topics", topics_default_install, ConsentTopic.objects.exists),
+        _Preset("scoring.preset", preset_install_if_missing, RuleSet.objects.exists),
+        _Preset("scoring.preset.2026", preset_upgrade_if_untouched),
+        _Preset("lifecycle.mql_rules", mql_presets_install_if_missing, MqlRule.objects.exists),
+        # Contacts from before the lifecycle app get their first stage, once.
+        _Preset("lifecycle.initial_stages", lifecycle_rebuild_initial),
+        _Preset(
+            "messaging.senders_templates",
+            messaging_presets_install_if_missing,
+            lambda: SenderProfile.objects.exists() or Template.objects.exists(),
+        ),
+        _Preset("sequences.presets", sequences_presets_install_if_missing, Sequence.objects.exists),
+        _Preset("handoff.triggers", trigger_presets_install, HandoffTrigger.objects.exists),
+        _Preset("deals.pipeline", pipeline_presets_install, Pipeline.objects.exists),
+    ]
+
+
+def presets_install() -> list[str]:
+    """Install each preset whose key was never recorded (``core.presets``); the keys installed.
+
+    On an installation that has them all, this is one query: nothing a marketer renamed, paused
+    or deleted comes back, and no contact is touched."""
+    from sokyaku.core.presets import preset_install_once, presets_installed
+
+    recorded = presets_installed()
+    return [
+        preset.key
+        for preset in _presets()
+        if preset.key not in recorded
+        and preset_install_once(
+            key=preset.key, install=preset.install, already=preset.already, recorded=recorded
+        )
+    ]
+
+
+def _migrate(verbosity: int = 1) -> None:
+    """Create or upgrade the tables, then install once what each app starts with: consent
+    topics, the seed's scoring rules and MQL rules, mail templates and sender profiles, the
+    seed's sequences (onboarding active, the others as drafts), the default handoff triggers
+    and the default sales pipeline; contacts from before the lifecycle app get their initial
+    stage. An installation still running the first shipped scoring preset unchanged gets the
+    current preset as a new rule set version. Each preset is installed once (``presets_install``):
+    a later migrate leaves what the operator made of it alone."""
+    from django.core.management import call_command
+
     call_command("migrate", interactive=False, verbosity=verbosity)
-    topics_default_install()
-    preset_install_if_missing()
-    preset_upgrade_if_untouched()
-    mql_presets_install_if_missing()
-    lifecycle_rebuild_initial()
-    messaging_presets_install_if_missing()
-    sequences_presets_install_if_missing()
-    # Only into an installation without any: a trigger or pipeline deleted on purpose stays gone.
-    if not handoff_selectors.trigger_list().exists():
-        trigger_presets_install()
-    if not deals_selectors.pipeline_list():
-        pipeline_presets_install()
+    presets_install()
 
 
 # --- migrate --------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ _huey_common = {
     "consumer": _consumer,
 }
 if REDIS_URL:
-    # The priority queue (Redis ≥ 5): mail delivery goes ahead of bulk evaluations.
+    # The priority queue (Redis ≥ 5): ticks and the hot path go ahead of bulk work (core.lanes).
     HUEY = {
         **_huey_common,
         "huey_class": "huey.PriorityRedisHuey",

@@ -126,12 +126,13 @@ def test_migrate_moves_an_untouched_first_scoring_preset_to_the_current_one(tmp_
     import sqlite3
 
     # given an installation whose active rule set is the first shipped preset: v1 without the
-    # demo, quote, trial, pricing and contact-page rules
+    # demo, quote, trial, pricing and contact-page rules, installed before the upgrade's key
     assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
     db = tmp_path / "sokyaku.sqlite3"
     newer = ("デモ申し込み", "見積依頼", "トライアル開始", "料金ページ閲覧", "問い合わせページ閲覧")
     with sqlite3.connect(db) as conn:
         conn.executemany("DELETE FROM scoring_rule WHERE name = ?", [(n,) for n in newer])
+        conn.execute("DELETE FROM core_installedpreset WHERE key = 'scoring.preset.2026'")
     # when the operator upgrades
     assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
     # then the current preset is published as version 2 and a recompute is queued
@@ -147,3 +148,11 @@ def test_migrate_moves_an_untouched_first_scoring_preset_to_the_current_one(tmp_
     assert active[1:] == (2, "preset updated")
     assert set(newer) <= names
     assert runs == (1,)
+    # and restoring the first preset on purpose is not undone by the next upgrade
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE scoring_ruleset SET is_active = 0")
+        conn.execute("UPDATE scoring_ruleset SET is_active = 1 WHERE version = 1")
+    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:
+        versions = conn.execute("SELECT max(version) FROM scoring_ruleset").fetchone()
+    assert versions == (2,)

@@ -12,19 +12,17 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from sokyaku.activity import listeners
-
-# The reactions of a stored event (MQL rules → handoff → alert) are the hot path: ahead of
-# bulk work, behind the delivery of what they cause.
-REACTIONS_PRIORITY = 50
+from sokyaku.core import lanes
 
 
-@db_task(priority=REACTIONS_PRIORITY)
+# The reactions of a stored event (MQL rules → handoff → alert) are the hot path.
+@db_task(priority=lanes.HOT)
 def reactions_run_task(pending_id: int) -> None:
     """Run one transaction's after-commit reactions (safe to run twice)."""
     listeners.pending_run(pending_id=pending_id)
 
 
-@db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute="*"), priority=lanes.TICK)
 def reactions_catch_up_task() -> None:
     """Every minute: the after-commit reactions whose queued run never came."""
     listeners.reactions_catch_up()

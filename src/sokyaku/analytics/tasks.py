@@ -10,8 +10,10 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from sokyaku.core import lanes
 
-@db_periodic_task(crontab(minute="*"))
+
+@db_periodic_task(crontab(minute="*"), priority=lanes.BULK)
 def rollups_refresh_task() -> None:
     from sokyaku.analytics import rollups
 

@@ -1,6 +1,7 @@
 """Writes owned by campaigns: channels, channel rules, UTM campaigns and monthly costs.
 
-- ``channel_defaults_install`` writes the default channels and rules once (after ``migrate``).
+- ``channel_defaults_install_once`` writes the default channels and rules once, on the first
+  ``migrate`` (preset key ``campaigns.channels``).
 - ``channel_costs_upsert`` stores a set of monthly costs all or nothing; ``cost_items_resolve``
   turns costs as people and API clients name them (channel key or name, ``utm_campaign``,
   ``¥1,000,000``) into rows, reporting every bad item at once; ``channel_costs_import_csv``
@@ -35,6 +36,8 @@ from sokyaku.campaigns.models import (
 )
 from sokyaku.core import clock
 from sokyaku.core.errors import Conflict, ValidationError
+from sokyaku.core.models import InstalledPreset
+from sokyaku.core.presets import preset_install_once
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +63,26 @@ def _sources_changed(contact_ids: Iterable[int]) -> None:
 # --- Default channels and rules -------------------------------------------------------------
 
 
+PRESET_KEY = "campaigns.channels"
+
+
+def channel_defaults_install_once() -> bool:
+    """``channel_defaults_install`` under its preset key (``core.presets``): run after every
+    ``migrate``, it installs the defaults on the first one only; rules and channels the
+    marketers renamed or deleted later never come back. Returns whether it installed."""
+    if InstalledPreset._meta.db_table not in connection.introspection.table_names():
+        return False  # migrating backwards, or the core tables are not there yet
+    return preset_install_once(
+        key=PRESET_KEY, install=channel_defaults_install, already=ChannelRule.objects.exists
+    )
+
+
 def channel_defaults_install() -> bool:
     """Create the default channels and rules (``defaults.py``) when there are no rules yet.
 
-    Existing channels with a default key are used as they are (names kept). Runs after every
-    ``migrate``; a no-op once any rule exists, so rules deleted on purpose stay deleted as long
-    as one rule is left. Returns whether anything was written.
+    Existing channels with a default key are used as they are (names kept). A no-op once any
+    rule exists. ``migrate`` runs it once (``channel_defaults_install_once``). Returns whether
+    anything was written.
     """
     if ChannelRule._meta.db_table not in connection.introspection.table_names():
         return False  # migrating backwards, or the campaigns tables are not there yet

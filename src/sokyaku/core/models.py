@@ -1,5 +1,6 @@
-"""Cross-cutting tables: API keys, the worker heartbeat, teams, the data-access log and the
-staff users' own chat identities (``StaffProfile``)."""
+"""Cross-cutting tables: API keys, the worker heartbeat, teams, the data-access log, the
+staff users' own chat identities (``StaffProfile``) and the presets ``migrate`` installed once
+(``InstalledPreset``)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker
+
+
+class InstalledPreset(models.Model):
+    """A preset ``sokyaku migrate`` installed (or found installed), by its stable key: it is
+    never installed again, whatever the operator did with it since (``core.presets``)."""
+
+    key = models.CharField(max_length=100, unique=True)
+    installed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Team(models.Model):

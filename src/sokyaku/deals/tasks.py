@@ -9,8 +9,10 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from sokyaku.core import lanes
 
-@db_periodic_task(crontab(minute="*/15"))
+
+@db_periodic_task(crontab(minute="*/15"), priority=lanes.TICK)
 def deals_stagnation_task() -> None:
     from sokyaku.deals.services import stagnation
 

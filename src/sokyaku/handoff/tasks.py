@@ -9,8 +9,10 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from sokyaku.core import lanes
 
-@db_periodic_task(crontab(minute="*"))
+
+@db_periodic_task(crontab(minute="*"), priority=lanes.TICK)
 def sla_tick_task() -> None:
     from sokyaku.handoff.services import sla
 

@@ -2,16 +2,11 @@
 
 from huey.contrib.djhuey import db_task
 
+from sokyaku.core import lanes
 from sokyaku.lifecycle.services import mql
 
 
-@db_task(retries=3, retry_delay=30)
-def mql_evaluate_task(contact_ids: list[int]) -> None:
-    """Evaluate the MQL rules for these contacts (safe to run twice: an MQL is not re-moved)."""
-    mql.mql_evaluate(contact_ids=contact_ids)
-
-
-@db_task(retries=1, retry_delay=60)
+@db_task(retries=1, retry_delay=60, priority=lanes.BULK)
 def mql_evaluate_all_task() -> None:
     """Apply the active MQL rules to every contact that matches them already."""
     mql.mql_evaluate_all()

@@ -6,12 +6,12 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-# Delivery goes ahead of the queue: a sales alert must not wait behind the after-commit
-# evaluations (MQL rules, segments, sequences) that a burst of form submissions queues.
-DELIVERY_PRIORITY = 100
+from sokyaku.core import lanes
 
 
-@db_task(priority=DELIVERY_PRIORITY)
+# Delivery is on the hot lane: a sales alert must not wait behind bulk work. A broadcast
+# queues its own deliveries on the bulk lane (``outbox.deliver_after_commit``).
+@db_task(priority=lanes.HOT)
 def messages_deliver(message_ids: list[int]) -> None:
     """Send these queued messages now (scheduled after the commit that queued them)."""
     from sokyaku.messaging.services import delivery
@@ -19,7 +19,7 @@ def messages_deliver(message_ids: list[int]) -> None:
     delivery.messages_deliver(message_ids=message_ids)
 
 
-@db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute="*"), priority=lanes.TICK)
 def outbox_tick() -> None:
     """Every minute: deliver what is due (retries, waits, a crashed worker's leased rows)."""
     from sokyaku.messaging.services import delivery
@@ -27,7 +27,7 @@ def outbox_tick() -> None:
     delivery.outbox_tick()
 
 
-@db_task()
+@db_task(priority=lanes.TICK)
 def outbox_drain() -> None:
     """The same as the periodic tick, on demand (``sokyaku`` CLI, tests, after a restart)."""
     from sokyaku.messaging.services import delivery
@@ -35,7 +35,7 @@ def outbox_drain() -> None:
     delivery.outbox_tick()
 
 
-@db_task()
+@db_task(priority=lanes.BULK)
 def broadcast_start_task(broadcast_id: int) -> None:
     """Start one broadcast now (after an immediate schedule); a no-op unless it is due."""
     from sokyaku.messaging.models import Broadcast
@@ -46,7 +46,7 @@ def broadcast_start_task(broadcast_id: int) -> None:
         broadcasts.broadcast_start(broadcast=broadcast)
 
 
-@db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute="*"), priority=lanes.TICK)
 def broadcasts_tick() -> None:
     """Every minute: start the scheduled broadcasts that are due, mark finished ones sent."""
     from sokyaku.messaging.services import broadcasts
@@ -55,7 +55,7 @@ def broadcasts_tick() -> None:
     broadcasts.broadcasts_finish()
 
 
-@db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute="*"), priority=lanes.TICK)
 def bounce_mailbox_poll() -> None:
     """Every minute, when ``SOKYAKU_BOUNCE_MAILDIR`` is set: read DSNs and complaints."""
     from django.conf import settings

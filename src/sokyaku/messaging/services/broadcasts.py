@@ -237,7 +237,7 @@ def broadcast_start(*, broadcast: Broadcast) -> int:
 
     Safe to run twice and from two workers at once: the broadcast row is locked, only a
     ``scheduled`` one whose time has come starts, and dedupe keys make a second insert a no-op.
-    Delivery is asked for after commit, in chunks.
+    Delivery is asked for after commit, in chunks, on the bulk lane (``core.lanes``).
     """
     _refresh_segment(broadcast.segment)
     now = clock.now()
@@ -278,7 +278,7 @@ def broadcast_start(*, broadcast: Broadcast) -> int:
             .values_list("pk", flat=True)
         )
         for start in range(0, len(ids), CHUNK):
-            deliver_after_commit(ids[start : start + CHUNK])
+            deliver_after_commit(ids[start : start + CHUNK], bulk=True)
         row.status = BroadcastStatus.SENDING
         row.started_at = now
         row.recipients = Message.objects.filter(broadcast=row).count()

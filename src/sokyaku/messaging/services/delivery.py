@@ -40,13 +40,15 @@ opt-out, complaint or hard bounce recorded meanwhile stops its mail).
 
 The bound: a row is sent at most once, except when a worker dies between the server's acceptance
 and the status write; the row is then still ``sending`` and is sent again after its lease ends,
-with the same Message-ID. Only one batch at a time is handed to the server before its statuses
-are written, so duplicates are at most one batch (``MAIL_BATCH`` rows); a crash can leave up to
-two batches ``sending`` (the other one never sent).
+with the same Message-ID. A worker process hands one batch at a time to the server before its
+statuses are written — its threads take turns at the wire (``wire_turns``) — so duplicates are
+at most one batch (``MAIL_BATCH`` rows) per worker process that died; more rows may be left
+``sending`` (batches claimed and prepared but never sent), and those go out once.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import logging
@@ -223,32 +225,95 @@ def outbox_tick() -> DeliveryReport:
     return report
 
 
+class _WireTurns:
+    """The process's one turn at the wire: first come, first served; re-entrant for its holder.
+
+    A batch takes the turn before it is handed to the server and gives it back once its
+    statuses are written, so however many worker threads deliver at once, a process has at most
+    one batch on the wire with unwritten statuses. Re-entrant because recording a batch commits,
+    and a commit may deliver (inline, with the task engine in immediate mode) in this thread.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: collections.deque[int] = collections.deque()
+        self._holder: int | None = None
+        self._depth = 0
+
+    def take(self) -> bool:
+        """Wait for the turn; whether another batch went first meanwhile."""
+        me = threading.get_ident()
+        with self._changed:
+            if self._holder == me:
+                self._depth += 1
+                return False
+            waited = self._holder is not None or bool(self._waiting)
+            self._waiting.append(me)
+            while self._holder is not None or self._waiting[0] != me:
+                self._changed.wait()
+            self._waiting.popleft()
+            self._holder, self._depth = me, 1
+            return waited
+
+    def give_back(self) -> None:
+        with self._changed:
+            assert self._holder == threading.get_ident()
+            self._depth -= 1
+            if self._depth == 0:
+                self._holder = None
+                self._changed.notify_all()
+
+
+wire_turns = _WireTurns()
+
+
 def _deliver(claims: Iterable[Sequence[int]]) -> DeliveryReport:
     """Prepare each claimed batch while the one before it is on the wire.
 
     One batch at a time is sent (in a thread: SMTP only, no database); meanwhile this thread
-    claims, checks and renders the next one and stores its rendering. Its outcomes are recorded
-    before the next batch goes out, so at most one batch has been handed to the server without
-    its statuses written (the crash bound is one batch, as without the overlap).
+    claims, checks and renders the next one and stores its rendering. A batch goes out only with
+    the process's turn at the wire (``wire_turns``), held until its outcomes are recorded: at
+    most one batch per worker process has been handed to the server without its statuses
+    written, however many threads deliver (the crash bound is one batch per process).
     """
     report = DeliveryReport()
     on_wire: tuple[_Batch, Future[list[Outcome]]] | None = None
+
+    def finish() -> None:
+        nonlocal on_wire
+        assert on_wire is not None
+        sent, on_wire = on_wire, None
+        try:
+            report.add(_finish(*sent))
+        finally:
+            wire_turns.give_back()
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-batch") as wire:
         try:
             for ids in claims:
                 batch = _prepare(ids)
+                overlapped = on_wire is not None
                 if on_wire is not None:
-                    sent, on_wire = on_wire, None
-                    report.add(_finish(*sent))
-                    # This batch was checked while the one before was on the wire.
-                    _recheck(batch)
+                    finish()
+                if not batch.outgoing:
+                    report.add(batch.report)
+                    continue
+                waited = wire_turns.take()
+                try:
+                    if overlapped or waited:
+                        # Checked while another batch was on the wire: look once more.
+                        _recheck(batch)
+                except BaseException:
+                    wire_turns.give_back()
+                    raise
                 if batch.outgoing:
                     on_wire = (batch, wire.submit(mail_transmit, items=batch.outgoing))
                 else:
+                    wire_turns.give_back()
                     report.add(batch.report)
         finally:  # a batch on the wire is recorded even when preparing the next one failed
             if on_wire is not None:
-                report.add(_finish(*on_wire))
+                finish()
     return report
 
 

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from sokyaku.contacts.models import Contact
-from sokyaku.core import clock
+from sokyaku.core import clock, lanes
 from sokyaku.messaging.models import (
     Broadcast,
     ChatChannel,
@@ -31,8 +31,12 @@ from sokyaku.messaging.models import (
 logger = logging.getLogger(__name__)
 
 
-def deliver_after_commit(message_ids: Sequence[int]) -> None:
-    """Ask the worker to deliver ``message_ids`` once the current transaction commits."""
+def deliver_after_commit(message_ids: Sequence[int], *, bulk: bool = False) -> None:
+    """Ask the worker to deliver ``message_ids`` once the current transaction commits.
+
+    On the hot lane (``core.lanes``), or on the bulk lane with ``bulk=True`` (a broadcast), so
+    that a sales alert queued after a large broadcast still goes first.
+    """
     ids = list(message_ids)
     if not ids:
         return
@@ -40,7 +44,10 @@ def deliver_after_commit(message_ids: Sequence[int]) -> None:
     def kick() -> None:
         from sokyaku.messaging import tasks
 
-        tasks.messages_deliver(ids)
+        if bulk:
+            tasks.messages_deliver(ids, priority=lanes.BULK)
+        else:
+            tasks.messages_deliver(ids)
 
     transaction.on_commit(kick, robust=True)
 

@@ -113,6 +113,37 @@ def test_conditions_compare_numbers_and_words(rep) -> None:  # type: ignore[no-u
     assert _handoffs(big) == 1 and _handoffs(small) == 0
 
 
+@pytest.mark.parametrize("wanted", [5, "5"])
+def test_amount_5_and_amount_text_5_hand_off_the_same_leads(rep, wanted) -> None:  # type: ignore[no-untyped-def]
+    # given a trigger on "amount = 5", the 5 written as a number or as text
+    trigger_make(
+        event_type="cart_abandoned",
+        action_label="カート放棄",
+        conditions=[{"property": "amount", "op": "eq", "value": wanted}],
+    )
+    number, text, wide, other = lead_make(), lead_make(), lead_make(), lead_make()
+    # when carts carry the amount as a number, as text, in full width, or another amount
+    act(number, "cart_abandoned", amount=5)
+    act(text, "cart_abandoned", amount="5")
+    act(wide, "cart_abandoned", amount="５")
+    act(other, "cart_abandoned", amount=50)
+    # then the same three leads go to sales either way
+    assert [_handoffs(c) for c in (number, text, wide, other)] == [1, 1, 1, 0]
+
+
+def test_words_compare_without_case_or_width(rep) -> None:  # type: ignore[no-untyped-def]
+    trigger_make(
+        event_type="cart_abandoned",
+        action_label="エンタープライズ",
+        conditions=[{"property": "fields.plan", "op": "eq", "value": "Enterprise"}],
+    )
+    upper, wide, other = lead_make(), lead_make(), lead_make()
+    act(upper, "cart_abandoned", fields={"plan": "ENTERPRISE"})
+    act(wide, "cart_abandoned", fields={"plan": "ｅｎｔｅｒｐｒｉｓｅ"})
+    act(other, "cart_abandoned", fields={"plan": "enterprises"})
+    assert [_handoffs(c) for c in (upper, wide, other)] == [1, 1, 0]
+
+
 def test_anonymous_events_hand_off_once_the_visitor_is_known(rep) -> None:  # type: ignore[no-untyped-def]
     services.trigger_presets_install()
     lead = lead_make()

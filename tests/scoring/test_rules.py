@@ -63,7 +63,8 @@ def test_the_preset_is_valid():
     ("condition", "properties", "expected"),
     [
         ({"field": "url", "op": "contains", "value": "/PRODUCT"}, {"url": "/product/a"}, True),
-        ({"field": "minutes", "op": "gte", "value": 30}, {"minutes": "45"}, False),
+        ({"field": "minutes", "op": "gte", "value": 30}, {"minutes": "45"}, True),
+        ({"field": "minutes", "op": "gte", "value": 30}, {"minutes": "forty-five"}, False),
         ({"field": "minutes", "op": "gte", "value": 30}, {"minutes": 45}, True),
         ({"field": "machine", "op": "eq", "value": True}, {"machine": 1}, False),
         ({"field": "utm_medium", "op": "ne", "value": "cpc"}, {}, True),
@@ -71,5 +72,5 @@ def test_the_preset_is_valid():
         ({"field": "kind", "op": "in", "value": ["inquiry", "demo"]}, {"kind": "inquiry"}, True),
     ],
 )  # fmt: skip
-def test_conditions_are_type_strict(condition, properties, expected):
+def test_conditions_follow_the_condition_language(condition, properties, expected):
     assert event_matches([condition], source="api", properties=properties) is expected

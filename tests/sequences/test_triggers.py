@@ -67,6 +67,27 @@ def test_event_with_property_conditions(react) -> None:  # type: ignore[no-untyp
     assert _enrolled(sequence) == [big.pk]
 
 
+@pytest.mark.parametrize("wanted", [5, "5"])
+def test_amount_5_and_amount_text_5_enrol_the_same_contacts(react, wanted) -> None:  # type: ignore[no-untyped-def]
+    with clock.frozen(tokyo(2026, 11, 25, 10, 0)):
+        # given a sequence triggered by "amount = 5", the 5 written as a number or as text
+        sequence = sequence_make(
+            trigger_kind=TriggerKind.EVENT,
+            trigger_config={
+                "event_type": "cart_abandoned",
+                "where": [{"field": "amount", "op": "eq", "value": wanted}],
+            },
+        )
+        number, text, wide, other = (contact_make() for _ in range(4))
+        # when carts carry the amount as a number, as text, in full width, or another amount
+        react(number.pk, "cart_abandoned", amount=5)
+        react(text.pk, "cart_abandoned", amount="5")
+        react(wide.pk, "cart_abandoned", amount="５")
+        react(other.pk, "cart_abandoned", amount=50)
+    # then the same three are enrolled either way
+    assert sorted(_enrolled(sequence)) == sorted([number.pk, text.pk, wide.pk])
+
+
 def test_segment_entered_and_stage_entered(react) -> None:  # type: ignore[no-untyped-def]
     with clock.frozen(tokyo(2026, 11, 25, 10, 0)):
         by_segment = sequence_make(

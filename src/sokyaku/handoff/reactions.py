@@ -43,7 +43,8 @@ from django.conf import settings
 from django.db import transaction
 
 from sokyaku.activity.models import Event, EventType
-from sokyaku.core import clock
+from sokyaku.core import clock, conditions
+from sokyaku.core.errors import ValidationError
 from sokyaku.handoff.models import HandoffTrigger, TriggerKind
 
 logger = logging.getLogger(__name__)
@@ -119,15 +120,6 @@ def _current() -> _Index:
 # --- conditions ---------------------------------------------------------------------------------
 
 
-def _lookup(props: Mapping[str, Any], path: str) -> Any:
-    value: Any = props
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -138,29 +130,12 @@ def _number(value: Any) -> float | None:
 
 
 def condition_holds(condition: Mapping[str, Any], props: Mapping[str, Any]) -> bool:
-    """Whether one ``{property, op, value}`` condition holds for an event's properties."""
-    actual = _lookup(props, str(condition.get("property") or ""))
-    op = condition.get("op", "eq")
-    expected = condition.get("value")
-    if op == "exists":
-        return actual not in (None, "", [], {})
-    if actual is None:
+    """Whether one ``{property, op, value}`` condition holds for an event's properties, in the
+    one condition language (``core.conditions``); a malformed stored condition never holds."""
+    try:
+        return conditions.evaluate(condition, props)
+    except ValidationError:
         return False
-    if op == "eq":
-        if isinstance(actual, int | float) and not isinstance(actual, bool):
-            number = _number(expected)
-            return number is not None and float(actual) == number
-        return str(actual) == str(expected)
-    if op == "contains":
-        if isinstance(actual, list):
-            return any(str(expected) == str(item) for item in actual)
-        return str(expected).casefold() in str(actual).casefold()
-    if op in ("gte", "lte"):
-        left, right = _number(actual), _number(expected)
-        if left is None or right is None:
-            return False
-        return left >= right if op == "gte" else left <= right
-    return False
 
 
 def _mail_properties(event: Event) -> dict[str, Any]:

@@ -9,11 +9,11 @@ condition that is wrong, e.g. ``rules.3.conditions.0.field``):
 
 A behaviour condition is evaluated in Python on one stored event (``event_matches``, the
 incremental path) and compiled to a Django ``Q`` over ``activity_event`` (``behaviour_q``, the
-recompute); the two agree by construction: comparisons are type-strict (a string never equals a
-number, ``contains``/``startswith``/``gte``/``lte`` only hold for values of their type), ``ne``
-and ``not_in`` hold when the property is missing, and a property is *set* when it is present, not
-null and not "". Text comparisons are case-insensitive (SQLite folds ASCII only; Japanese has no
-case). Fit conditions only run in SQL (``fit_points_expression``).
+recompute); both come from the one condition language (``core.conditions``, reference in
+``docs/conditions.md``), so they agree: numeric text compares as a number ("45" ≥ 30), text is
+compared NFKC-normalised and case-insensitively, ``ne`` and ``not_in`` hold when the property is
+missing, and a property is *set* when it is present and not null, "", [] or {}. Fit conditions
+only run in SQL (``fit_points_expression``), with the same semantics over the columns.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ from sokyaku.contacts.models import (
     RevenueBand,
     TitleLevel,
 )
+from sokyaku.core import conditions as language
+from sokyaku.core.conditions import NUMBER, TEXT, Column
 from sokyaku.core.errors import ValidationError
 from sokyaku.scoring.models import CapPeriod, RuleKind
 
@@ -446,131 +448,51 @@ def definition_clean(raw: Mapping[str, Any]) -> Definition:
     )
 
 
-# --- behaviour conditions: in Python ---------------------------------------------------------
+# --- behaviour conditions: in Python and in SQL (both from ``core.conditions``) -----------------
 
-
-def _typed_equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if _number(a) and _number(b):
-        return bool(a == b)
-    return isinstance(a, str) and isinstance(b, str) and a == b
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value != ""
+_SOURCE = {"source": Column("source", TEXT)}
 
 
 def condition_holds(condition: Mapping[str, Any], actual: Any, present: bool) -> bool:
     """One condition on one value (``present``: the key exists)."""
-    op, value = condition["op"], condition["value"]
-    if not present:
-        actual = None
-    if op == "is_set":
-        return _is_set(actual) is value
-    if op == "eq":
-        return _typed_equal(actual, value)
-    if op == "ne":
-        return not _typed_equal(actual, value)
-    if op == "in":
-        return any(_typed_equal(actual, item) for item in value)
-    if op == "not_in":
-        return not any(_typed_equal(actual, item) for item in value)
-    if op == "contains":
-        return isinstance(actual, str) and value.lower() in actual.lower()
-    if op == "startswith":
-        return isinstance(actual, str) and actual.lower().startswith(value.lower())
-    if op == "gte":
-        return _number(actual) and actual >= value
-    if op == "lte":
-        return _number(actual) and actual <= value
-    raise ValueError(op)
+    return language.holds(_leaf(condition), actual if present else None)
+
+
+def _leaf(condition: Mapping[str, Any]) -> language.Condition:
+    node = language.parse(condition)
+    assert isinstance(node, language.Condition)
+    return node
 
 
 def event_matches(
     conditions: Sequence[Mapping[str, Any]], *, source: str, properties: Mapping[str, Any]
 ) -> bool:
     """Whether one event satisfies every behaviour condition (the incremental path)."""
-    for condition in conditions:
-        field = condition["field"]
-        if field == "source":
-            holds = condition_holds(condition, source, True)
-        else:
-            holds = condition_holds(condition, properties.get(field), field in properties)
-        if not holds:
-            return False
-    return True
-
-
-# --- behaviour and custom-field conditions: in SQL -------------------------------------------
-
-
-def _json_equal_q(column: str, key: str, value: Scalar) -> Q:
-    if isinstance(value, bool):
-        return Q(JsonKeyIs(column, key, "true" if value else "false"))
-    kind = "number" if _number(value) else "string"
-    return Q(JsonKeyIs(column, key, kind)) & Q(**{f"{column}__{key}": value})
+    record = {**properties, "source": source}
+    return all(
+        language.holds(leaf, record.get(leaf.field))
+        for leaf in (_leaf(condition) for condition in conditions)
+    )
 
 
 def json_condition_q(column: str, condition: Mapping[str, Any]) -> Q:
     """One condition on ``column[key]`` (a JSON object) as a Q that is never NULL."""
-    key, op, value = condition["field"], condition["op"], condition["value"]
+    key = condition["field"]
     if column == "custom_fields":
         key = key[len(CUSTOM_PREFIX) :]
-    if op == "is_set":
-        q = Q(JsonKeyIs(column, key, "set"))
-        return q if value else ~q
-    if op in ("eq", "ne"):
-        q = _json_equal_q(column, key, value)
-        return q if op == "eq" else ~q
-    if op in ("in", "not_in"):
-        q = Q()
-        for item in value:
-            q |= _json_equal_q(column, key, item)
-        return q if op == "in" else ~q
-    if op == "contains":
-        return Q(JsonKeyIs(column, key, "string")) & Q(**{f"{column}__{key}__icontains": value})
-    if op == "startswith":
-        return Q(JsonKeyIs(column, key, "string")) & Q(**{f"{column}__{key}__istartswith": value})
-    if op in ("gte", "lte"):
-        return Q(JsonKeyIs(column, key, "number")) & Q(**{f"{column}__{key}__{op}": value})
-    raise ValueError(op)
-
-
-def _column_q(lookup: str, op: str, value: Any, *, text: bool) -> Q:
-    if op == "is_set":
-        q = (
-            ~Q(**{lookup: ""}) & Q(**{f"{lookup}__isnull": False})
-            if text
-            else Q(**{f"{lookup}__isnull": False})
-        )
-        return q if value else ~q
-    if op == "eq":
-        return Q(**{lookup: value})
-    if op == "ne":
-        return ~Q(**{lookup: value})
-    if op == "in":
-        return Q(**{f"{lookup}__in": value})
-    if op == "not_in":
-        return ~Q(**{f"{lookup}__in": value})
-    if op == "contains":
-        return Q(**{f"{lookup}__icontains": value})
-    if op == "startswith":
-        return Q(**{f"{lookup}__istartswith": value})
-    if op in ("gte", "lte"):
-        return Q(**{f"{lookup}__{op}": value})
-    raise ValueError(op)
+    leaf = _leaf(condition)
+    return language.to_q(
+        language.Condition(field=key, op=leaf.op, value=leaf.value), json_column=column
+    )
 
 
 def behaviour_q(*, event_type: str, conditions: Sequence[Mapping[str, Any]]) -> Q:
     """The events a behaviour rule matches, as a Q over ``activity.Event`` (the recompute)."""
-    q = Q(type=event_type)
-    for condition in conditions:
-        if condition["field"] == "source":
-            q &= _column_q("source", condition["op"], condition["value"], text=True)
-        else:
-            q &= json_condition_q("properties", condition)
-    return q
+    return Q(type=event_type) & _conditions_q(list(conditions))
+
+
+def _conditions_q(items: list[Mapping[str, Any]]) -> Q:
+    return language.to_q(items, json_column="properties", columns=_SOURCE)
 
 
 def _tag_exists(names: Sequence[str]) -> Exists:
@@ -603,7 +525,9 @@ def fit_condition_q(condition: Mapping[str, Any]) -> Q:
             if (band.minimum >= value if op == "gte" else band.minimum <= value)
         ]
         return Q(company__employee_band__in=bands)
-    return _column_q(spec.lookup, op, value, text=spec.type in ("text", "choice"))
+    kind = NUMBER if spec.type == "int" else TEXT
+    column = {field: Column(spec.lookup, kind)}
+    return language.to_q(_leaf(condition), columns=column)
 
 
 def fit_rule_q(conditions: Sequence[Mapping[str, Any]]) -> Q:

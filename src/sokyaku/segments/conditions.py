@@ -14,7 +14,9 @@ over live contacts (joins, ``EXISTS`` subqueries, aliases; nothing is evaluated 
 ``definition_matches`` evaluates it for a few contacts. ``field_catalogue`` lists the fields,
 operators and choices for UIs (the builder in ``templates/segments/_builder.html``).
 
-Semantics a user can rely on: text comparisons ignore case; a negative operator (``ne``,
+Comparisons of text fields, custom fields and event properties are the one condition language's
+(``core.conditions``, ``docs/conditions.md``): "5" equals 5, text ignores case and full/half
+width. Semantics a user can rely on: a negative operator (``ne``,
 ``not_in``, ``not_contains``) also matches contacts that have no value; a contact without a
 score counts as score 0 / cold, one without a lifecycle row as "lead"; ``company.employees``
 compares the lower bound of the company's employee band; dates are Asia/Tokyo days.
@@ -28,12 +30,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext
 
 from sokyaku.activity.models import Event
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
+from sokyaku.core import conditions as language
 from sokyaku.core.errors import ValidationError
 from sokyaku.segments.fields import (  # noqa: F401  (re-exported: the language's public names)
     BOOLEAN,
@@ -457,6 +459,12 @@ class _Compiler:
         return self._with_default(spec, op, value)
 
     def _with_default(self, spec: FieldSpec, op: str, value: Any) -> Q:
+        target = _language_target(spec)
+        if target is not None and op in language.OPERATORS:
+            # Text columns and custom fields: the one condition language decides.
+            return language.to_q(
+                language.Condition(spec.name, op, _listed(value)), columns={spec.name: target}
+            )
         path = self.path(spec)
         if spec.type == TEXT and op == EQ:
             q = Q(**{f"{path}__iexact": value})
@@ -528,31 +536,23 @@ def _default_holds(default: Any, op: str, value: Any) -> bool:
     return False
 
 
+def _language_target(spec: FieldSpec) -> language.Target | None:
+    """Where the condition language reads a field, for the fields it compares as they are."""
+    if spec.json and spec.type in (TEXT, NUMBER, BOOLEAN, CHOICE):
+        return language.JsonKey("custom_fields", spec.name.removeprefix("custom."))
+    if spec.type == TEXT and spec.path and spec.default is None and spec.expression is None:
+        return language.Column(spec.path, language.TEXT)
+    return None
+
+
+def _listed(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _property_filter(events: Any, index: int, condition: Mapping[str, Any]) -> Any:
-    key: Any = "properties"
-    for part in condition["field"].split("."):
-        key = KeyTransform(part, key)
-    name = f"_p{index}"
-    events = events.alias(**{name: key})
-    op, value = condition["op"], condition["value"]
-    missing = Q(**{f"{name}__isnull": True}) | Q(**{name: None})
-    if op in NEGATIVE:
-        return events.filter(~_property_positive(name, NEGATIVE[op], value) | missing)
-    if op == IS_SET:
-        return events.filter(~missing)
-    if op == IS_NOT_SET:
-        return events.filter(missing)
-    return events.filter(_property_positive(name, op, value))
-
-
-def _property_positive(name: str, op: str, value: Any) -> Q:
-    if op == CONTAINS:
-        return Q(**{f"{name}__icontains": value})
-    if op == STARTSWITH:
-        return Q(**{f"{name}__istartswith": value})
-    if op == EQ:
-        return Q(**{name: value})
-    return Q(**{f"{name}__{op}": value})
+    """One event property filter, in the one condition language (``core.conditions``)."""
+    leaf = language.Condition(condition["field"], condition["op"], _listed(condition["value"]))
+    return events.filter(language.to_q(leaf, json_column="properties"))
 
 
 def definition_q(

@@ -10,7 +10,7 @@ A condition is a small JSON object (``Step.config["condition"]``):
 - ``{"kind": "attribute", "definition": {...}}`` — a segment-style condition tree
   (``segments.conditions``) on the contact;
 - ``{"kind": "event", "event_type": "demo_requested", "where": [{"field", "op", "value"}]}`` —
-  such an event happened since the enrolment began (property matching as in scoring rules);
+  such an event happened since the enrolment began (``core.conditions``, as everywhere);
 - ``{"kind": "stage", "stage": "sql"}`` — the lifecycle stage is this one or a later one.
 """
 
@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sokyaku.activity.models import Event
+from sokyaku.core import conditions as language
 from sokyaku.core.errors import ValidationError
 from sokyaku.lifecycle import selectors as lifecycle_selectors
 from sokyaku.messaging.models import Message
-from sokyaku.scoring import rules as scoring_rules
 from sokyaku.scoring import selectors as scoring_selectors
 from sokyaku.segments import conditions as segment_conditions
 from sokyaku.segments.models import SegmentMembership
@@ -49,7 +49,7 @@ def stage_reached(current: str, wanted: str) -> bool:
 
 
 def _where_clean(raw: Any) -> list[dict[str, Any]]:
-    ops = ("eq", "ne", "in", "not_in", "contains", "startswith", "gte", "lte", "is_set")
+    ops = language.OPERATORS
     result = []
     for item in raw or ():
         if not isinstance(item, Mapping) or not item.get("field") or item.get("op") not in ops:
@@ -61,25 +61,17 @@ def _where_clean(raw: Any) -> list[dict[str, Any]]:
 
 
 def properties_match(where: Sequence[Mapping[str, Any]], properties: Mapping[str, Any]) -> bool:
-    """Every ``{field, op, value}`` holds for the event properties (scoring's matcher).
+    """Every ``{field, op, value}`` holds for the event properties, in the one condition
+    language (``core.conditions``): "5" equals 5, text compares ignoring case and width.
 
     A list property (a won deal's ``categories``) holds when any item does; a negative
     condition (``ne``, ``not_in``) on a list holds when no item matches its positive form, so
     "categories ≠ オプション" leaves out deals that included the option.
     """
-    for condition in where:
-        actual = properties.get(condition["field"])
-        if isinstance(actual, list) and condition["op"] != "is_set":
-            if condition["op"] in ("ne", "not_in"):
-                positive = {**condition, "op": "eq" if condition["op"] == "ne" else "in"}
-                holds = not any(scoring_rules.condition_holds(positive, i, True) for i in actual)
-            else:
-                holds = any(scoring_rules.condition_holds(condition, i, True) for i in actual)
-            if not holds:
-                return False
-        elif not scoring_rules.event_matches([condition], source="", properties=properties):
-            return False
-    return True
+    try:
+        return language.evaluate(list(where), properties)
+    except ValidationError:
+        return False  # a malformed stored condition never holds
 
 
 def condition_clean(raw: Any) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 A trigger is either **MQL** (the contact entered the MQL stage) or a **hot action**: an event
 type from ``HOT_EVENT_TYPES`` with optional property conditions ``[{"property", "op",
-"value"}]`` that must all hold. Ops: ``eq``, ``contains`` (case-insensitive), ``exists``,
-``gte``/``lte`` (numbers). A property may be dotted (``fields.product``). For
-``email_clicked`` the conditions may also name ``sequence`` and ``step`` (the sequence and
-step the clicked mail belongs to): that is how "a CTA click in a sequence mail" is said.
+"value"}]`` that must all hold. Ops: ``eq``, ``contains``, ``exists``, ``gte``/``lte``, with
+the meaning of the one condition language (``core.conditions``, ``docs/conditions.md``): "5" and
+5 are equal, text compares ignoring case and full/half width. A property may be dotted
+(``fields.product``). For ``email_clicked`` the conditions may also name ``sequence`` and
+``step`` (the sequence and step the clicked mail belongs to): that is how "a CTA click in a
+sequence mail" is said.
 
 Only actions of the lead are offered: the system's own events (mail sent, stage changes, sales
 activities, handoffs …) cannot trigger a handoff, so an alert can never trigger another one.

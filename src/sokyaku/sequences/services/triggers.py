@@ -32,6 +32,7 @@ from typing import Any
 from sokyaku.activity.models import Event, EventType
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
+from sokyaku.core import conditions as language
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.sequences import conditions
 from sokyaku.sequences.models import (
@@ -62,7 +63,9 @@ _CONTACT_CHANGES = frozenset(
 
 
 def _same(a: Any, b: Any) -> bool:
-    return a is not None and b is not None and str(a) == str(b)
+    """An id or slug in an event against the configured one ("7" and 7 are the same), as the
+    condition language's ``eq`` says."""
+    return a is not None and b is not None and language.equal(a, b)
 
 
 def _form_slugs(sequences: Iterable[SequenceModel]) -> dict[int, str]:

@@ -81,7 +81,7 @@ def _drain() -> list[tuple[str, tuple[object, ...]]]:
 def test_every_task_names_its_lane() -> None:
     tasks = HUEY._registry._registry
     assert len(tasks) >= 25
-    known = (lanes.TICK, lanes.HOT, lanes.NORMAL, lanes.BULK)
+    known = (lanes.TICK, lanes.SEND, lanes.HOT, lanes.BULK)
     assert {name for name, cls in tasks.items() if cls.default_priority not in known} == set()
     periodic = {
         name: cls.default_priority for name, cls in tasks.items() if issubclass(cls, PeriodicTask)
@@ -119,8 +119,8 @@ def test_a_tick_is_taken_before_the_bulk_work_queued_ahead_of_it(queue: str) -> 
             "heartbeat"} <= set(tick_names)  # fmt: skip
     assert sorted(order[: len(tick_names)]) == sorted(tick_names)
     assert order[len(tick_names) : len(tick_names) + 2] == [
-        "reactions_run_task",
         "messages_deliver",
+        "reactions_run_task",
     ]
     assert len(order) == len(ticks) + 2 + bulk
     # and a periodic bulk job (rollups) waits its turn behind the bulk work queued before it
@@ -137,9 +137,9 @@ def test_a_broadcast_queues_its_deliveries_on_the_bulk_lane(queue: str) -> None:
     # when a form submission then queues its reactions and its mail
     reactions_run_task(5)
     deliver_after_commit([9])
-    # then the hot path is taken first, the broadcast after it
+    # then the submission's mail is taken first, its reactions next, the broadcast after both
     assert _drain() == [
-        ("reactions_run_task", (5,)),
         ("messages_deliver", ([9],)),
+        ("reactions_run_task", (5,)),
         ("messages_deliver", ([1, 2, 3],)),
     ]

@@ -6,9 +6,10 @@ One Huey queue serves every task; the consumer takes the highest priority first 
 - ``TICK``: the periodic ticks and repair sweeps (outbox, sequences, SLA timers, band drops,
   heartbeat, unfinished imports …). They find what is due from durable rows, so a burst of bulk
   work queued before them must not make them wait: they go first.
-- ``HOT``: the hot path (DESIGN.md, "speed to lead"): sequence triggers and mail 1, MQL
-  evaluation, message delivery (sales alerts, confirmations, download links).
-- ``NORMAL``: the other after-commit evaluations of a few contacts (segment memberships).
+- ``SEND``: delivery of the messages the hot path queued (sales alerts, confirmations, download
+  links, mail 1): short, and what a person waits for, so ahead of the evaluations that queue it.
+- ``HOT``: the hot path (DESIGN.md, "speed to lead"): the after-commit reactions of stored
+  events (MQL rules, segment membership, sequence triggers), mail 1 of a new enrolment.
 - ``BULK``: work over many rows that nobody waits for second by second: imports, broadcasts
   (their delivery included), full segment refreshes, score recomputes, model training,
   re-applying channel rules.
@@ -21,8 +22,8 @@ the queue (docs/operations.md, "Worker lanes").
 from __future__ import annotations
 
 TICK = 30
+SEND = 25
 HOT = 20
-NORMAL = 10
 BULK = 0
 
-__all__ = ["BULK", "HOT", "NORMAL", "TICK"]
+__all__ = ["BULK", "HOT", "SEND", "TICK"]

@@ -9,9 +9,10 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from sokyaku.core import lanes
 
 
-# Delivery is on the hot lane: a sales alert must not wait behind bulk work. A broadcast
-# queues its own deliveries on the bulk lane (``outbox.deliver_after_commit``).
-@db_task(priority=lanes.HOT)
+# Delivery is on the send lane: a sales alert must not wait behind bulk work, nor behind the
+# evaluations of a burst of submissions. A broadcast queues its own deliveries on the bulk lane
+# (``outbox.deliver_after_commit``).
+@db_task(priority=lanes.SEND)
 def messages_deliver(message_ids: list[int]) -> None:
     """Send these queued messages now (scheduled after the commit that queued them)."""
     from sokyaku.messaging.services import delivery

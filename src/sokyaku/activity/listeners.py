@@ -265,11 +265,6 @@ def reactions_catch_up(*, limit: int = CATCH_UP_BATCH) -> int:
     return ran
 
 
-def pending_count() -> int:
-    """How many transactions still owe after-commit reactions (``/readyz``, metrics)."""
-    return PendingReaction.objects.count()
-
-
 def reactions_for(names: Iterable[str]) -> list[Reaction]:
     """The table's reactions of these names, in table order (tests, the admin)."""
     wanted = set(names)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.events import event_build
 from sokyaku.activity.models import EventSource
+from sokyaku.analytics import rollups
 from sokyaku.analytics.metrics import Key, day_bounds, raw_counts
 from sokyaku.analytics.models import DailyCount, DirtyDay
 from sokyaku.analytics.rollups import rollup_counts
@@ -46,6 +47,9 @@ def tokyo(*args: int) -> datetime:
 
 
 def dirty_days() -> set[date]:
+    """The days a refresh would recompute now: the marked days, with the days of contacts whose
+    source changed (noted by the change, turned into marks as every refresh does first)."""
+    rollups.sources_mark()
     return set(DirtyDay.objects.values_list("day", flat=True))
 
 

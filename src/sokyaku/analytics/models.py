@@ -4,9 +4,10 @@ A ``DailyCount`` row is one metric's number for one Tokyo day and one source —
 channel and campaign of the contact the counted rows belong to (0: none). Channel and campaign
 are plain integers, not foreign keys: deleting a channel does not delete its history.
 
-The rollups are kept current incrementally: whatever changes a day's numbers marks the day in
-``DirtyDay`` (in the transaction that makes the change), and a refresh recomputes exactly those
-days from the raw tables (``analytics.metrics``). Nothing is rebuilt nightly.
+The rollups are kept current incrementally: whatever changes a day's numbers marks the day with
+a ``DirtyDay`` row of its own (in the transaction that makes the change), and a refresh
+recomputes exactly those days from the raw tables (``analytics.metrics``) and removes the marks
+it read. Nothing is rebuilt nightly.
 """
 
 from __future__ import annotations
@@ -38,10 +39,15 @@ class DailyCount(models.Model):
 
 
 class DirtyDay(models.Model):
-    """A Tokyo day whose rollups are out of date; removed by the refresh that fixes them."""
+    """A mark: this Tokyo day's rollups are out of date. Each marking transaction inserts its own
+    row (never updates a shared one, so submissions do not queue on a day's row); a refresh
+    removes exactly the rows it read, so a mark that committed meanwhile stays."""
 
-    day = models.DateField(primary_key=True)
+    day = models.DateField()
     marked_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="dirtyday_day_idx")]
 
     def __str__(self) -> str:
         return str(self.day)

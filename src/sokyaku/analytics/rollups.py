@@ -15,16 +15,16 @@ campaign). They are maintained incrementally, never rebuilt nightly:
 - **rebuilding** — ``rollups_rebuild`` recomputes a range set-based, after bulk loads that
   store events with the listeners paused (the demo, benchmarks).
 
-Concurrency: a mark is an upsert that sets ``marked_at``, so it holds the day's row lock until
-the marking transaction commits. A refresh locks the rows of the days it recomputes (``SELECT …
-FOR UPDATE``; the worker skips rows locked by others, so two workers never refresh one day) and
-deletes a row only if ``marked_at`` is still what it read. A writer that marks a day while it
-is being refreshed therefore waits for the refresh to commit and leaves the day dirty again,
-and a refresh never recomputes a day whose marking transaction has not committed yet. (An
-insert-or-ignore mark would take no lock: a refresh could read the day before the writer's
-change commits and then delete the mark.) The price on PostgreSQL is that transactions marking
-the same day queue for its row between the mark and their commit — why events that never
-change a counted row (page views above all) mark nothing. On SQLite writers take turns anyway.
+Concurrency: a mark is a row of its own, inserted in the transaction of the change it marks, so
+it commits (or rolls back) with that change and locks nothing other writers wait for — many
+submissions of the same day commit side by side. A refresh first reads the committed marks of
+its days, then the raw tables, and finally deletes exactly the marks it read. A change whose
+transaction commits after the marks were read leaves its own mark behind, so the day is
+recomputed again by the next refresh; a change that committed before is in the raw numbers the
+refresh reads. Two workers never recompute the same day at once: on PostgreSQL a refresh holds
+a transaction-level advisory lock per day (the worker skips days another worker holds); on
+SQLite writers take turns anyway. Events that never change a counted row (page views above all)
+mark nothing.
 """
 
 from __future__ import annotations
@@ -130,20 +130,13 @@ _NOT_COUNTED = frozenset(
 
 
 def days_mark(days: Iterable[date]) -> None:
-    """Mark Tokyo ``days`` dirty, in the current transaction (one upsert).
-
-    Days go in sorted, so two transactions marking the same days lock them in the same order.
-    """
+    """Mark Tokyo ``days`` dirty, in the current transaction: a row of its own per day (an
+    insert that locks nothing another transaction waits for)."""
     wanted = sorted(set(days))
     if not wanted:
         return
     now = clock.now()
-    DirtyDay.objects.bulk_create(
-        [DirtyDay(day=day, marked_at=now) for day in wanted],
-        update_conflicts=True,
-        unique_fields=["day"],
-        update_fields=["marked_at"],
-    )
+    DirtyDay.objects.bulk_create([DirtyDay(day=day, marked_at=now) for day in wanted])
 
 
 def _int(value: object) -> int | None:
@@ -418,29 +411,45 @@ def _write(days: Sequence[date]) -> int:
     return len(rows)
 
 
-def _claimed(days: Sequence[date], *, skip_locked: bool) -> dict[date, datetime]:
-    """Lock the dirty rows of ``days`` (waiting for them, or skipping locked ones)."""
-    rows = DirtyDay.objects.filter(day__in=list(days))
-    if skip_locked and connection.features.has_select_for_update_skip_locked:
-        rows = rows.select_for_update(skip_locked=True)
-    else:
-        rows = rows.select_for_update()  # SQLite: one writer at a time anyway
-    return dict(rows.values_list("day", "marked_at"))
+# Advisory lock namespace of a day being refreshed (PostgreSQL): two workers never recompute
+# the same day at once.
+_DAY_LOCK = 0x536B
+
+
+def _days_locked(days: Sequence[date], *, skip_locked: bool) -> list[date]:
+    """Take the refresh lock of each of ``days`` for this transaction; with ``skip_locked``
+    leave out the days another worker is refreshing, otherwise wait for them. (SQLite: one
+    writer at a time anyway.)"""
+    if connection.vendor != "postgresql":
+        return list(days)
+    taken: list[date] = []
+    with connection.cursor() as cursor:
+        for day in days:
+            if skip_locked:
+                cursor.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)", [_DAY_LOCK, day.toordinal()]
+                )
+                if not cursor.fetchone()[0]:
+                    continue
+            else:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DAY_LOCK, day.toordinal()])
+            taken.append(day)
+    return taken
 
 
 def _refresh_run(run: Sequence[date], *, only_dirty: bool, skip_locked: bool) -> int:
     with transaction.atomic():
         if not only_dirty:
-            days_mark(run)  # explicit days get a row each, claimed like the dirty ones
-        seen = _claimed(run, skip_locked=skip_locked and only_dirty)
-        if not seen:
+            days_mark(run)  # explicit days get a mark each, taken like the dirty ones
+        marks = dict(DirtyDay.objects.filter(day__in=list(run)).values_list("pk", "day"))
+        days = _days_locked(sorted(set(marks.values())), skip_locked=skip_locked and only_dirty)
+        if not days:
             return 0
-        days = sorted(seen)
         _write(days)
-        done = Q()
-        for day, marked_at in seen.items():
-            done |= Q(day=day, marked_at=marked_at)
-        DirtyDay.objects.filter(done).delete()
+        # Only the marks read above: a day marked again meanwhile stays dirty.
+        done = [pk for pk, day in marks.items() if day in set(days)]
+        for chunk in _chunks(done):
+            DirtyDay.objects.filter(pk__in=list(chunk)).delete()
     return len(days)
 
 
@@ -448,8 +457,8 @@ def rollups_refresh(days: Iterable[date] | None = None, *, skip_locked: bool = F
     """Recompute ``days`` (default: every dirty day) from the raw tables; returns how many days
     were refreshed.
 
-    Each stretch of consecutive days is one transaction: the days' ``DirtyDay`` rows are locked,
-    their rollups replaced and the rows removed (unless marked again meanwhile). With
+    Each stretch of consecutive days is one transaction: the days are locked for refreshing,
+    their rollups replaced and the marks read removed (a mark made meanwhile stays). With
     ``skip_locked`` (the periodic task) days another worker is refreshing are left to it;
     otherwise this waits for them, so that what it returns afterwards is current.
     """
@@ -457,7 +466,7 @@ def rollups_refresh(days: Iterable[date] | None = None, *, skip_locked: bool = F
     if only_dirty:
         sources_mark()
     targets = (
-        list(DirtyDay.objects.order_by("day").values_list("day", flat=True))
+        list(DirtyDay.objects.order_by("day").values_list("day", flat=True).distinct())
         if days is None
         else list(days)
     )
@@ -473,7 +482,9 @@ def _dirty_refresh(first: date, last: date) -> int:
     """Refresh the dirty days within ``first`` … ``last`` (read-through)."""
     sources_mark()
     dirty = list(
-        DirtyDay.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
+        DirtyDay.objects.filter(day__gte=first, day__lte=last)
+        .values_list("day", flat=True)
+        .distinct()
     )
     refreshed = 0
     for run in _runs(dirty):
@@ -487,7 +498,7 @@ def rollups_rebuild(first: date | None = None, last: date | None = None) -> int:
     paused. Clears the range's dirty days. Returns the number of rows written.
 
     One ``raw_counts(by_day=True)`` per ``REBUILD_DAYS`` days, each in its own transaction that
-    first takes the range's ``DirtyDay`` rows out: a day marked while the rebuild runs stays
+    takes out the range's marks it read first: a day marked while the rebuild runs stays
     dirty.
     """
     if first is None or last is None:
@@ -501,7 +512,11 @@ def rollups_rebuild(first: date | None = None, last: date | None = None) -> int:
     while start <= last:
         stop = min(last, start + timedelta(days=REBUILD_DAYS - 1))
         with transaction.atomic():
-            DirtyDay.objects.filter(day__gte=start, day__lte=stop).delete()
+            marks = list(
+                DirtyDay.objects.filter(day__gte=start, day__lte=stop).values_list("pk", flat=True)
+            )
+            for chunk in _chunks(marks):
+                DirtyDay.objects.filter(pk__in=list(chunk)).delete()
             counts = raw_counts(*day_bounds(start, stop), by_day=True)
             DailyCount.objects.filter(day__gte=start, day__lte=stop).delete()
             rows = _rollup_rows(counts)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from benchmarks import speed_to_lead
 from benchmarks.backends import BACKENDS, backend_prepare
 from benchmarks.results import Measurement, table
 
@@ -93,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=(*BACKENDS, "all"),
         help="database to run on (default: sqlite, plus postgresql when DATABASE_URL is set)",
     )
+    parser.add_argument(
+        "--speed-modes",
+        default=os.environ.get(speed_to_lead.MODES_ENV, ""),
+        metavar="MODES",
+        help="speed_to_lead's modes, comma-separated: "
+        f"{', '.join(speed_to_lead.MODES)} (default: ${speed_to_lead.MODES_ENV}, else "
+        f"{','.join(speed_to_lead.MODES_DEFAULT)})",
+    )
     parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--results", help=argparse.SUPPRESS)
     return parser
@@ -103,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.size < 1:
         parser.error("--size must be at least 1")
+    try:
+        speed_modes = speed_to_lead.modes_parse(args.speed_modes)
+    except ValueError as exc:
+        parser.error(f"--speed-modes: {exc}")
     if args.child:
         return _child(args)
     if args.backend in (None, "all"):
@@ -124,21 +137,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         for case in cases:
             print(f"running {case} on {name} …", file=sys.stderr, flush=True)
             with backend_prepare(name) as backend:
+                backend.env[speed_to_lead.MODES_ENV] = ",".join(speed_modes)
                 results = backend.data_dir / "results.json"
                 command = [
                     sys.executable, "-m", "benchmarks", "--child", name, "--size",
                     str(args.size), "--results", str(results), "--only", case,
                 ]  # fmt: skip
+                limit = timeout
+                if case == "speed_to_lead":
+                    limit += speed_to_lead.modes_seconds(speed_modes)
                 try:
                     done = subprocess.run(
                         command,
                         env=backend.env,
                         cwd=Path(__file__).resolve().parent.parent,
-                        timeout=timeout,
+                        timeout=limit,
                         check=False,
                     )
                 except subprocess.TimeoutExpired:
-                    print(f"{case} on {name}: gave up after {timeout:.0f} s", file=sys.stderr)
+                    print(f"{case} on {name}: gave up after {limit:.0f} s", file=sys.stderr)
                     return 1
                 if done.returncode != 0:
                     print(

@@ -1,6 +1,7 @@
 """A fresh, throwaway database per benchmark run, and the process that runs the cases on it.
 
-- ``sqlite``: a temporary ``SOKYAKU_DATA_DIR`` (the embedded default: WAL, synchronous=FULL).
+- ``sqlite``: a temporary ``SOKYAKU_DATA_DIR`` (the embedded default: WAL, synchronous=FULL, Huey
+  on SQLite: ``REDIS_URL`` is not passed on).
 - ``postgresql``: a database ``sokyaku_bench_<pid>`` created on the server ``DATABASE_URL``
   points at and dropped afterwards. The database named in ``DATABASE_URL`` is only connected to
   (to issue CREATE/DROP DATABASE); its tables are never touched.
@@ -56,6 +57,8 @@ def backend_prepare(name: str) -> Iterator[Backend]:
     }
     env.pop("SOKYAKU_TASKS_IMMEDIATE", None)
     server_url = env.pop("DATABASE_URL", "")
+    if name == "sqlite":
+        env.pop("REDIS_URL", None)  # the embedded default queues in SQLite too
     database = f"sokyaku_bench_{os.getpid()}"
     created = False
     try:

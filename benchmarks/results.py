@@ -2,7 +2,8 @@
 
 Every case measures one or more paths that do the same work, one of them the baseline (the
 physical limit: the bare database operation the path reduces to). The table shows rows per second
-and how many times longer than the baseline each path took.
+and how many times longer than the baseline each path took. Paths of a case measured under
+another load (a ``group``) are compared with that group's baseline.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class Measurement:
     note: str = ""
     # ``seconds`` is one item's latency (a median), not the time for all rows: no rate.
     latency: bool = False
+    # Paths of one case measured another way (another load) have their own baseline.
+    group: str = ""
+    # False: not the same work as the baseline (a throughput over a fixed time), so no ratio.
+    compare: bool = True
 
     @property
     def rate(self) -> float:
@@ -51,11 +56,11 @@ class Stopwatch:
 
 def table(measurements: Sequence[Measurement]) -> str:
     """The measurements as an aligned text table, with each path's time ÷ its baseline's."""
-    baselines = {(m.case, m.backend): m for m in measurements if m.baseline}
+    baselines = {(m.case, m.backend, m.group): m for m in measurements if m.baseline}
     header = ("case", "backend", "path", "rows", "seconds", "rows/s", "time ÷ raw", "note")
     lines = [header]
     for m in measurements:
-        base = baselines.get((m.case, m.backend))
+        base = baselines.get((m.case, m.backend, m.group)) if m.compare else None
         ratio = f"{m.seconds / base.seconds:.1f}×" if base and base.seconds > 0 else "–"
         lines.append(
             (

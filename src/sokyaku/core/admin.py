@@ -11,7 +11,7 @@ from sokyaku.core.services import staff_identity_save
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display: list[str] = [
+    list_display = [
         "name",
         "prefix",
         "created_by",
@@ -21,7 +21,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    readonly_fields: list[str] = list_display
+    readonly_fields = [
+        "name",
+        "prefix",
+        "created_by",
+        "is_system",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     exclude = ["secret_hash"]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.contacts.tasks import import_sweep
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
-from tests.contacts.import_files import CARD_HEADER, sjis_csv, utf8_csv, xlsx
+from tests.contacts.import_files import CARD_HEADER, sjis_csv, utf8_csv, xlsx, xlsx_with_member
 
 pytestmark = pytest.mark.django_db
 
@@ -249,6 +249,39 @@ def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_imported(data, fil
     assert message in refused.value.message
     assert ImportJob.objects.count() == 0
     assert Contact.objects.count() == 0
+
+
+_SHEET = "xl/worksheets/sheet1.xml"
+
+
+@pytest.mark.parametrize(
+    ("member", "content"),
+    [
+        (_SHEET, b"<worksheet><sheetData><row><c t='inlineStr'><is><t>broken"),
+        (_SHEET, b"\x00\x01 not xml at all"),
+        ("xl/workbook.xml", b"<workbook><sheets><sheet name='x' "),
+    ],
+)
+def test_a_workbook_with_broken_xml_is_refused_with_a_message(member, content):
+    # given an .xlsx whose XML inside is malformed
+    data = xlsx_with_member([["氏名", "メール"], ["山田", "a@example.jp"]], member, content)
+    # when it is imported, then it is refused with the user's message, and nothing is kept
+    with pytest.raises(reader.FileUnreadable) as refused:
+        _import(data, filename="cards.xlsx")
+    assert refused.value.message == "正しい Excel（.xlsx）ファイルではありません。"
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_workbook_that_expands_far_beyond_its_size_is_refused_before_it_is_read():
+    # given an .xlsx of a few hundred kilobytes whose sheet inflates to hundreds of megabytes
+    bomb = b"<worksheet><sheetData>" + b" " * 400_000_000 + b"</sheetData></worksheet>"
+    data = xlsx_with_member([["氏名"], ["山田"]], _SHEET, bomb)
+    assert len(data) < 2_000_000
+    # when it is imported, then it is refused as such
+    with pytest.raises(reader.FileUnreadable) as refused:
+        _import(data, filename="cards.xlsx")
+    assert "展開すると大きすぎる" in refused.value.message
+    assert ImportJob.objects.count() == 0
 
 
 def test_a_mapping_naming_a_column_the_file_lacks_is_refused():

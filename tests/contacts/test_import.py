@@ -284,6 +284,25 @@ def test_a_workbook_that_expands_far_beyond_its_size_is_refused_before_it_is_rea
     assert ImportJob.objects.count() == 0
 
 
+def test_a_row_with_a_control_character_in_a_name_is_an_error_row(topics):
+    # given a file whose second person has a line break inside their name
+    data = xlsx(
+        [
+            ["氏名", "会社名", "メールアドレス"],
+            ["山田 太郎", "株式会社A", "taro@example.jp"],
+            ["佐藤\n花子", "株式会社B", "hanako@example.jp"],
+            ["鈴木 一郎", "株式会社C\u202e", "ichiro@example.jp"],
+        ]
+    )
+    # when it is imported
+    job = _import(data, filename="cards.xlsx", mapping=None)
+    # then the first is imported, the others are error rows naming the field
+    errors = {e.row_number: sorted(e.errors) for e in ImportRowError.objects.filter(job=job)}
+    assert sorted(errors) == [3, 4]
+    assert Contact.objects.filter(email="taro@example.jp").exists()
+    assert not Contact.objects.filter(email__in=["hanako@example.jp", "ichiro@example.jp"]).exists()
+
+
 def test_a_mapping_naming_a_column_the_file_lacks_is_refused():
     data = utf8_csv([["メール"], ["a@example.jp"]])
     with pytest.raises(ValidationError):

@@ -218,7 +218,7 @@ def ingest_run(*, size: int, backend: str, data_dir: Path) -> list[Measurement]:
 
     measure("raw", _raw, timed, warm_up, baseline=True)
     measure("service", _service, timed, warm_up, baseline=False)
-    token = apikey_create(name="bench", scopes=[ApiScope.EVENTS_WRITE]).token
+    token = apikey_create(name="bench", scopes=[ApiScope.EVENTS_WRITE], system=True).token
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with (
         server_running(log=data_dir / "gunicorn.log") as url,

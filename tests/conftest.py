@@ -69,7 +69,7 @@ def sales_rep(db):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def api_token(db) -> str:  # type: ignore[no-untyped-def]
-    return services.apikey_create(name="tests", scopes=list(ApiScope.values)).token
+    return services.apikey_create(name="tests", scopes=list(ApiScope.values), system=True).token
 
 
 @pytest.fixture

@@ -162,11 +162,22 @@ def cmd_createuser(args: argparse.Namespace) -> int:
 
 def cmd_createapikey(args: argparse.Namespace) -> int:
     _django()
+    from django.contrib.auth import get_user_model
+
     from sokyaku.core import services
 
     scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-    new = services.apikey_create(name=args.name, scopes=scopes)
-    print(f"API key {new.api_key.name!r} (scopes: {', '.join(new.api_key.scopes)}).")
+    user = None
+    if args.user:
+        user = get_user_model().objects.filter(username=args.user).first()
+        if user is None:
+            print(f"No user {args.user}.", file=sys.stderr)
+            return 2
+    new = services.apikey_create(
+        name=args.name, scopes=scopes, created_by=user, system=user is None
+    )
+    holder = f"user {args.user}" if user else "system key, acts for the installation"
+    print(f"API key {new.api_key.name!r} ({holder}; scopes: {', '.join(new.api_key.scopes)}).")
     print("It is shown only this once; store it now:")
     print(new.token)
     return 0
@@ -593,6 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="comma-separated, e.g. contacts:write,events:write (docs/api.md lists them all; "
         "an unknown scope is refused with the list)",
+    )
+    key.add_argument(
+        "--user",
+        help="the user the key acts as (it dies with them); without it, a system key that acts "
+        "for the installation",
     )
     key.set_defaults(func=cmd_createapikey)
 

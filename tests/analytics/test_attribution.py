@@ -449,7 +449,9 @@ def test_api_refuses_a_bad_period_or_dimension(api: Client, params: dict[str, st
 
 def test_api_needs_the_scope_and_a_reports_role(db: None, sales_rep: Any, marketer: Any) -> None:
     def client(scopes: list[str], user: Any = None) -> Client:
-        token = core_services.apikey_create(name="k", scopes=scopes, created_by=user).token
+        token = core_services.apikey_create(
+            name="k", scopes=scopes, created_by=user, system=user is None
+        ).token
         return Client(headers={"Authorization": f"Bearer {token}"})
 
     assert client([ApiScope.DEALS_READ]).get(URL).status_code == 403

@@ -26,7 +26,9 @@ JUNE: dict[str, str | int] = {"from": "2026-06-01", "to": "2026-06-30"}
 
 
 def _key_client(*, scopes: list[str], user: User | None = None) -> Client:
-    token = services.apikey_create(name="report key", scopes=scopes, created_by=user).token
+    token = services.apikey_create(
+        name="report key", scopes=scopes, created_by=user, system=user is None
+    ).token
     return Client(headers={"Authorization": f"Bearer {token}"})
 
 

@@ -15,7 +15,7 @@ def client_with_scopes(db: None) -> Callable[[Sequence[str]], Client]:
     """A factory of API clients whose key has exactly the given scopes."""
 
     def make(scopes: Sequence[str]) -> Client:
-        token = core_services.apikey_create(name="scoped", scopes=list(scopes)).token
+        token = core_services.apikey_create(name="scoped", scopes=list(scopes), system=True).token
         return Client(headers={"Authorization": f"Bearer {token}"})
 
     return make

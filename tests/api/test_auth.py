@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core import services as core_services
+from sokyaku.core.errors import ValidationError
 from sokyaku.core.models import ApiKey, ApiScope
 from tests.api.calls import JSON, post_json
 
@@ -73,7 +76,7 @@ def test_unknown_or_malformed_keys_are_401(header: str) -> None:
 
 def test_a_revoked_key_stops_working_at_once() -> None:
     # given a key that works
-    new = core_services.apikey_create(name="crm", scopes=[ApiScope.CONTACTS_READ])
+    new = core_services.apikey_create(name="crm", scopes=[ApiScope.CONTACTS_READ], system=True)
     client = Client(headers={"Authorization": f"Bearer {new.token}"})
     assert client.get("/api/v1/contacts").status_code == 200
     # when an administrator revokes it
@@ -86,7 +89,7 @@ def test_a_revoked_key_stops_working_at_once() -> None:
 
 def test_keys_are_stored_hashed() -> None:
     # given a new key
-    new = core_services.apikey_create(name="crm", scopes=[ApiScope.CONTACTS_READ])
+    new = core_services.apikey_create(name="crm", scopes=[ApiScope.CONTACTS_READ], system=True)
     # then nothing stored contains its secret
     secret = new.token.rsplit("_", 1)[-1]
     stored = ApiKey.objects.values_list("name", "prefix", "secret_hash").get()
@@ -140,3 +143,82 @@ def test_the_openapi_document_needs_no_key() -> None:
     response = Client().get("/api/v1/openapi.json")
     # then it is served (it describes the API; it holds no data)
     assert response.status_code == 200
+
+
+# --- Keys belong to a user, or are made as system keys -----------------------------------------
+
+
+def _user_with_key(role: str) -> tuple[Any, str]:
+    user = core_services.user_create(
+        username=f"keyholder-{role}", password="x", role=role, check_password=False
+    )
+    token = core_services.apikey_create(
+        name="rep key", scopes=[ApiScope.CONTACTS_READ], created_by=user
+    ).token
+    return user, token
+
+
+def test_deleting_a_user_deletes_their_keys() -> None:
+    # given a sales rep's key
+    user, token = _user_with_key("sales_rep")
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    # when the rep's user is deleted
+    user.delete()
+    # then the key is gone with them: it never becomes a key of the installation
+    response = client.get("/api/v1/contacts")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Missing, unknown or revoked API key."}
+    assert not ApiKey.objects.exists()
+
+
+def test_a_deactivated_users_key_does_not_work() -> None:
+    # given a marketer's key that works
+    user, token = _user_with_key("marketer")
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    assert client.get("/api/v1/contacts").status_code == 200
+    # when the marketer is deactivated
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    # then the key is refused, with the one error shape
+    response = client.get("/api/v1/contacts")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "The user this API key belongs to is deactivated."}
+
+
+def test_a_key_without_user_works_only_when_made_as_a_system_key() -> None:
+    # given a system key (as the command line makes) and a creator-less key that is not one
+    system = core_services.apikey_create(name="sync", scopes=[ApiScope.CONTACTS_READ], system=True)
+    orphan = core_services.apikey_create(
+        name="orphan", scopes=[ApiScope.CONTACTS_READ], system=True
+    )
+    ApiKey.objects.filter(pk=orphan.api_key.pk).update(is_system=False)
+    # when each reads contacts
+    allowed = Client(headers={"Authorization": f"Bearer {system.token}"}).get("/api/v1/contacts")
+    refused = Client(headers={"Authorization": f"Bearer {orphan.token}"}).get("/api/v1/contacts")
+    # then only the system key gets in
+    assert allowed.status_code == 200
+    assert refused.status_code == 401
+
+
+def test_a_key_is_made_for_a_user_or_as_a_system_key_never_by_default() -> None:
+    # when a key is asked for with neither a user nor the system flag
+    with pytest.raises(ValidationError):
+        core_services.apikey_create(name="sync", scopes=[ApiScope.CONTACTS_READ])
+    # then none is made
+    assert not ApiKey.objects.exists()
+
+
+def test_the_upgrade_revokes_keys_without_creator() -> None:
+    # given, as before the upgrade, a key whose creator is gone (it looks like any key made on
+    # the command line: nothing tells them apart) and a key of a user
+    migration = importlib.import_module("sokyaku.core.migrations.0005_apikey_system_keys")
+    orphan = core_services.apikey_create(name="old", scopes=[ApiScope.CONTACTS_READ], system=True)
+    ApiKey.objects.filter(pk=orphan.api_key.pk).update(is_system=False)
+    _user, token = _user_with_key("marketer")
+    # when the upgrade's data step runs
+    migration.revoke_keys_without_creator(django_apps, None)
+    # then the creator-less key is revoked, the user's key still works
+    assert ApiKey.objects.get(pk=orphan.api_key.pk).revoked_at is not None
+    assert not ApiKey.objects.filter(is_system=True).exists()
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    assert client.get("/api/v1/contacts").status_code == 200

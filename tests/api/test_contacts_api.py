@@ -399,6 +399,23 @@ def test_patch_changes_only_the_given_fields(api: Client) -> None:
     assert (body["email"], body["tags"]) == ("taro0@example.co.jp", ["tag0", "展示会2025"])
 
 
+def test_a_name_with_a_line_break_is_refused_on_its_field(api: Client) -> None:
+    # given a contact
+    (contact,) = make_contacts(1)
+    # when its name is set to one with a line break inside, and a company name with an escape
+    response = patch_json(
+        api,
+        f"{URL}/{contact.pk}",
+        {"family_name": "山田\r\nX-Header: 1", "company_name": "A\x1b社"},
+    )
+    # then it is a 422 naming both fields, and nothing changed
+    assert response.status_code == 422
+    located = {tuple(item["loc"]) for item in response.json()["detail"]}
+    assert {("body", "family_name"), ("body", "company_name")} <= located
+    contact.refresh_from_db()
+    assert "\n" not in contact.family_name
+
+
 def test_patch_to_another_contact_s_email_is_409(api: Client) -> None:
     # given two contacts
     first, second = make_contacts(2)

@@ -84,7 +84,7 @@ def test_bad_input_answers_422_in_the_one_shape(api, topics):
 
 
 def _client(*scopes: str) -> Client:
-    token = apikey_create(name="scoped", scopes=list(scopes)).token
+    token = apikey_create(name="scoped", scopes=list(scopes), system=True).token
     return Client(headers={"Authorization": f"Bearer {token}"})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, InternalError, connection, transaction
 from django.db.utils import DatabaseError
 
@@ -92,6 +93,62 @@ def test_the_database_itself_refuses_an_update(contact_id, topic):
             "UPDATE consent_consentrecord SET status = 'withdrawn' WHERE id = %s", [record.pk]
         )
     assert ConsentRecord.objects.get(pk=record.pk).status == ConsentStatus.GRANTED
+
+
+def test_the_database_itself_refuses_a_delete(contact_id, topic):
+    # given a consent record and a published purpose text
+    record = _record(contact_id, topic, ConsentStatus.GRANTED, LegalBasis.OPT_IN)
+    text = services.purpose_text_publish(key="k", title="t", body="第1版")
+    refused = (IntegrityError, InternalError, DatabaseError)
+    # when someone with a SQL prompt deletes them, then the database refuses
+    for table, pk in (("consent_consentrecord", record.pk), ("consent_purposetext", text.pk)):
+        with pytest.raises(refused), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])  # noqa: S608
+    assert ConsentRecord.objects.filter(pk=record.pk).exists()
+    assert PurposeText.objects.filter(pk=text.pk).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE is PostgreSQL's")
+def test_postgresql_refuses_to_truncate_the_ledger(contact_id, topic):
+    record = _record(contact_id, topic, ConsentStatus.GRANTED, LegalBasis.OPT_IN)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE consent_consentrecord CASCADE")
+    assert ConsentRecord.objects.filter(pk=record.pk).exists()
+
+
+def test_only_the_erasure_door_lets_a_delete_through_and_closes_behind_it(contact_id, topic):
+    # given two records of a person
+    first = _record(contact_id, topic, ConsentStatus.GRANTED, LegalBasis.OPT_IN)
+    second = _record(contact_id, topic, ConsentStatus.WITHDRAWN, minutes=1)
+    # when the erasure path deletes one through the door
+    with services.ledger_erasure(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM consent_consentrecord WHERE id = %s", [first.pk])
+    # then it is gone, and the door is shut again for the other
+    assert not ConsentRecord.objects.filter(pk=first.pk).exists()
+    refused = (IntegrityError, InternalError, DatabaseError)
+    with pytest.raises(refused), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM consent_consentrecord WHERE id = %s", [second.pk])
+    assert ConsentRecord.objects.filter(pk=second.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_flush_still_empties_a_database_with_consent_records():
+    # given committed consent records (this test's database is flushed after it, not rolled
+    # back: a flush refused by the ledger's guards would fail this test at teardown)
+    contact = contact_upsert(data=ContactInput(email="flush@example.jp")).contact
+    topic = ConsentTopic.objects.get_or_create(key="flush", defaults={"name": "flush"})[0]
+    _record(contact.pk, topic, ConsentStatus.GRANTED, LegalBasis.OPT_IN)
+    services.purpose_text_publish(key="flush", title="t", body="本文")
+    # when the flush command empties the database (as between transactional tests)
+    call_command("flush", verbosity=0, interactive=False)
+    # then the ledger is empty and its guard is back on
+    assert not ConsentRecord.objects.exists()
+    contact = contact_upsert(data=ContactInput(email="again@example.jp")).contact
+    topic = ConsentTopic.objects.get_or_create(key="flush", defaults={"name": "flush"})[0]
+    record = _record(contact.pk, topic, ConsentStatus.GRANTED, LegalBasis.OPT_IN)
+    refused = (IntegrityError, InternalError, DatabaseError)
+    with pytest.raises(refused), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM consent_consentrecord WHERE id = %s", [record.pk])
 
 
 def test_an_opt_out_overrides_every_other_basis(contact_id, topic):

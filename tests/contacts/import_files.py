@@ -57,3 +57,17 @@ def xlsx(rows: Sequence[Sequence[object]]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def xlsx_with_member(rows: Sequence[Sequence[object]], name: str, content: bytes) -> bytes:
+    """A workbook of ``rows`` with the archive member ``name`` replaced (or added)."""
+    import zipfile
+
+    original = zipfile.ZipFile(io.BytesIO(xlsx(rows)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in original.infolist():
+            if info.filename != name:
+                archive.writestr(info, original.read(info.filename))
+        archive.writestr(name, content)
+    return out.getvalue()

@@ -22,7 +22,7 @@ from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.contacts.tasks import import_sweep
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
-from tests.contacts.import_files import CARD_HEADER, sjis_csv, utf8_csv, xlsx
+from tests.contacts.import_files import CARD_HEADER, sjis_csv, utf8_csv, xlsx, xlsx_with_member
 
 pytestmark = pytest.mark.django_db
 
@@ -249,6 +249,58 @@ def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_imported(data, fil
     assert message in refused.value.message
     assert ImportJob.objects.count() == 0
     assert Contact.objects.count() == 0
+
+
+_SHEET = "xl/worksheets/sheet1.xml"
+
+
+@pytest.mark.parametrize(
+    ("member", "content"),
+    [
+        (_SHEET, b"<worksheet><sheetData><row><c t='inlineStr'><is><t>broken"),
+        (_SHEET, b"\x00\x01 not xml at all"),
+        ("xl/workbook.xml", b"<workbook><sheets><sheet name='x' "),
+    ],
+)
+def test_a_workbook_with_broken_xml_is_refused_with_a_message(member, content):
+    # given an .xlsx whose XML inside is malformed
+    data = xlsx_with_member([["氏名", "メール"], ["山田", "a@example.jp"]], member, content)
+    # when it is imported, then it is refused with the user's message, and nothing is kept
+    with pytest.raises(reader.FileUnreadable) as refused:
+        _import(data, filename="cards.xlsx")
+    assert refused.value.message == "正しい Excel（.xlsx）ファイルではありません。"
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_workbook_that_expands_far_beyond_its_size_is_refused_before_it_is_read():
+    # given an .xlsx of a few hundred kilobytes whose sheet inflates to hundreds of megabytes
+    bomb = b"<worksheet><sheetData>" + b" " * 400_000_000 + b"</sheetData></worksheet>"
+    data = xlsx_with_member([["氏名"], ["山田"]], _SHEET, bomb)
+    assert len(data) < 2_000_000
+    # when it is imported, then it is refused as such
+    with pytest.raises(reader.FileUnreadable) as refused:
+        _import(data, filename="cards.xlsx")
+    assert "展開すると大きすぎる" in refused.value.message
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_row_with_a_control_character_in_a_name_is_an_error_row(topics):
+    # given a file whose second person has a line break inside their name
+    data = xlsx(
+        [
+            ["氏名", "会社名", "メールアドレス"],
+            ["山田 太郎", "株式会社A", "taro@example.jp"],
+            ["佐藤\n花子", "株式会社B", "hanako@example.jp"],
+            ["鈴木 一郎", "株式会社C\u202e", "ichiro@example.jp"],
+        ]
+    )
+    # when it is imported
+    job = _import(data, filename="cards.xlsx", mapping=None)
+    # then the first is imported, the others are error rows naming the field
+    errors = {e.row_number: sorted(e.errors) for e in ImportRowError.objects.filter(job=job)}
+    assert sorted(errors) == [3, 4]
+    assert Contact.objects.filter(email="taro@example.jp").exists()
+    assert not Contact.objects.filter(email__in=["hanako@example.jp", "ichiro@example.jp"]).exists()
 
 
 def test_a_mapping_naming_a_column_the_file_lacks_is_refused():

@@ -151,3 +151,23 @@ def test_a_rejected_edit_leaves_the_object_as_stored():
     with pytest.raises(Conflict):
         contact_update(contact=b, data=ContactInput(email="a@example.jp", title="部長"))
     assert (b.email, b.title) == ("b@example.jp", "課長")
+
+
+@pytest.mark.parametrize(
+    "field", ["family_name", "given_name", "family_name_kana", "given_name_kana", "company_name"]
+)
+@pytest.mark.parametrize("control", ["\r\n", "\n", "\x00", "\x1b", "\x7f", "\u202e", "\u2028"])
+def test_a_name_with_a_control_character_inside_is_refused(field, control):
+    # when a contact is written with a control character inside a name
+    with pytest.raises(ValidationError) as refused:
+        contact_upsert(data=ContactInput(email="ctl@example.jp", **{field: f"山{control}田"}))
+    # then that field is named, and nothing is stored
+    assert field in refused.value.field_errors
+    assert not Contact.objects.filter(email="ctl@example.jp").exists()
+
+
+def test_surrounding_whitespace_of_a_name_is_only_trimmed():
+    contact = contact_upsert(
+        data=ContactInput(email="trim@example.jp", family_name=" 山田\r\n", company_name="\tA社 ")
+    ).contact
+    assert (contact.family_name, contact.company.name) == ("山田", "A社")

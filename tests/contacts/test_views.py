@@ -462,6 +462,16 @@ def test_editing_saves_through_the_service_and_records_the_change(logged_in, yam
     assert "役職" in logged_in.get(_detail(yamada)).content.decode()
 
 
+def test_a_name_with_a_line_break_is_refused_on_its_field(logged_in, yamada):
+    # when the form is saved with a line break inside the family name
+    response = logged_in.post(_url("edit", yamada), _form(yamada, family_name="山\r\n田"))
+    # then the field says why, in Japanese, and nothing changed
+    assert response.status_code == 200
+    assert "改行や制御文字" in response.content.decode()
+    yamada.refresh_from_db()
+    assert yamada.family_name == "山田"
+
+
 def test_a_bad_email_is_shown_on_its_field_and_an_unreadable_phone_is_kept(logged_in, yamada):
     # when the form is saved with an invalid email and a phone number that cannot be read
     response = logged_in.post(_url("edit", yamada), _form(yamada, email="not-an-email", phone="12"))

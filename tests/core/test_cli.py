@@ -11,6 +11,7 @@ import pytest
 
 from sokyaku.cli import build_parser, main
 from sokyaku.core import services
+from sokyaku.core.models import ApiKey
 
 COMMANDS = ["demo", "serve", "worker", "migrate", "createadmin", "createuser", "createapikey",
             "revokeapikey"]  # fmt: skip
@@ -99,9 +100,25 @@ def test_createadmin_rejects_a_weak_password_and_creates_nothing(capsys, monkeyp
 
 @pytest.mark.django_db
 def test_revokeapikey_stops_the_key(capsys):
-    new = services.apikey_create(name="old", scopes=["contacts:read"])
+    new = services.apikey_create(name="old", scopes=["contacts:read"], system=True)
     assert main(["revokeapikey", "--prefix", new.api_key.prefix]) == 0
     assert services.apikey_authenticate(token=new.token) is None
+
+
+@pytest.mark.django_db
+def test_createapikey_makes_a_system_key_or_a_users_key(capsys):
+    # given a marketer
+    services.user_create(username="mika", password="x", role="marketer", check_password=False)
+    # when an operator makes one key without and one with --user
+    assert main(["createapikey", "--name", "sync", "--scopes", "contacts:read"]) == 0
+    assert (
+        main(["createapikey", "--name", "mine", "--scopes", "contacts:read", "--user", "mika"]) == 0
+    )
+    # then the first is a system key, the second the marketer's (and no system key)
+    keys = {k.name: k for k in ApiKey.objects.select_related("created_by")}
+    assert keys["sync"].is_system and keys["sync"].created_by is None
+    assert not keys["mine"].is_system and keys["mine"].created_by.username == "mika"
+    assert "system key" in capsys.readouterr().out
 
 
 def test_a_new_installation_starts_with_consent_topics_that_are_then_left_alone(tmp_path: Path):

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db
 
 def _client(user: User | None = None, scopes: list[str] | None = None) -> Client:
     token = core_services.apikey_create(
-        name="deals", scopes=scopes or list(ApiScope.values), created_by=user
+        name="deals",
+        scopes=scopes or list(ApiScope.values),
+        created_by=user,
+        system=user is None,
     ).token
     return Client(headers={"Authorization": f"Bearer {token}"})
 

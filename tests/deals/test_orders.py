@@ -203,7 +203,9 @@ def test_the_orders_of_a_contact_newest_first(api: Client) -> None:
 
 
 def test_a_key_without_the_orders_scope_cannot_record() -> None:
-    token = core_services.apikey_create(name="reader", scopes=[ApiScope.CONTACTS_READ]).token
+    token = core_services.apikey_create(
+        name="reader", scopes=[ApiScope.CONTACTS_READ], system=True
+    ).token
     reader = Client(headers={"Authorization": f"Bearer {token}"})
     response = post_order(reader, order_body(buyer()))
     assert response.status_code == 403

@@ -112,7 +112,9 @@ def test_bant_with_a_negative_budget_is_422(api: Client) -> None:
 
 
 def test_a_read_only_key_cannot_move_stages() -> None:
-    token = core_services.apikey_create(name="ro", scopes=[ApiScope.CONTACTS_READ]).token
+    token = core_services.apikey_create(
+        name="ro", scopes=[ApiScope.CONTACTS_READ], system=True
+    ).token
     client = Client(headers={"Authorization": f"Bearer {token}"})
     contact = contact_make()
     response = client.post(

@@ -105,6 +105,34 @@ def test_slack_receives_text_and_blocks(hook):
     assert Event.objects.filter(type=EventType.CHAT_SENT, contact_id=message.contact_id).exists()
 
 
+@pytest.mark.parametrize(
+    "tag",
+    ['{% now "Y" %}', "{% debug %}", "{% load static %}{% static 'x.css' %}", "{{ '<b>'|safe }}"],
+)
+def test_a_chat_text_gets_only_the_mail_template_language(hook, tag):
+    # given a notice text with a Django tag the mail templates do not have
+    message = _chat(
+        _channel(ChatKind.SLACK, f"{hook.url}/services/T000/B000/XXX"),
+        contact_make(family_name="佐藤"),
+        text=f"{{{{ contact.family_name }}}}様 {tag}",
+    )
+    # when it is delivered
+    delivery.messages_deliver(message_ids=[message.pk])
+    # then the tag did nothing: the text is sent as written, the settings and clock stay unread
+    payload = json.loads(hook.requests[0][2])
+    assert payload["text"] == f"{{{{ contact.family_name }}}}様 {tag}"
+
+
+def test_the_chat_text_keeps_the_mail_tags_and_filters(hook):
+    message = _chat(
+        _channel(ChatKind.SLACK, f"{hook.url}/services/T000/B000/XXX"),
+        contact_make(family_name="佐藤"),
+        text="{% if contact.family_name %}{{ contact.family_name|default:'—' }}様{% endif %}",
+    )
+    delivery.messages_deliver(message_ids=[message.pk])
+    assert json.loads(hook.requests[0][2])["text"] == "佐藤様"
+
+
 def test_line_push_has_the_bearer_token_and_the_users_line_id(hook):
     contact = contact_make()
     type(contact).objects.filter(pk=contact.pk).update(

@@ -10,11 +10,18 @@ installation. See ``world.py`` for the people, the targets and how to add a row.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from sokyaku.capture.services.forms import FormInput, form_create
+from sokyaku.core import services as core_services
+from sokyaku.core.models import ApiScope
 from tests.permissions.world import (
     ADMIN,
     ADMINS,
@@ -24,8 +31,10 @@ from tests.permissions.world import (
     MARK,
     MARKETER,
     MARKETING,
+    REP_A,
     UNPROCESSABLE,
     Case,
+    World,
     contact_of_a,
     contacts_of_b_and_a,
     deal_of_a,
@@ -545,3 +554,208 @@ def test_the_targets_belong_to_rep_a(build: Any) -> None:
     target = build(world)
     assert target.owner_id == world.rep_a.pk
     assert target.family_name == MARK
+
+
+# --- Role × scope × operation: the API asks the key's user for the UI's permission -------------
+#
+# Every API operation, with the scope it needs and the roles whose UI refuses the same action.
+# With a full-scope key, each of those roles gets 403 with a JSON ``detail``; every other role
+# gets past the permission check (whatever the record or the body then make of the request).
+# Without the operation's scope, even an admin's key gets 403 naming the scope.
+
+REP = REP_A  # the sales rep of the world (owns the targets)
+KEY_ROLES = (ADMIN, MARKETER, REP)
+NO_ONE: frozenset[str] = frozenset()
+NOT_REPS = frozenset({REP})
+REPS_ONLY_NOT = frozenset({MARKETER})  # marketing reads sales work, it does not do it
+ADMINS_ONLY = frozenset({MARKETER, REP})
+
+
+@dataclass(frozen=True)
+class Op:
+    operation_id: str
+    method: str
+    url: Callable[[Any], str]
+    scope: ApiScope
+    refused: frozenset[str]  # roles whose UI refuses this action
+    target: Callable[[World], Any] = nothing
+    data: Callable[[Any], Any] | None = None
+
+
+def _form(world: World) -> Any:
+    return form_create(data=FormInput(name="資料請求"))
+
+
+_C = contact_of_a
+OPERATIONS = [
+    # contacts, their timeline, consents, lifecycle and BANT
+    Op("contact_upsert", "post", lambda _: "/api/v1/contacts", ApiScope.CONTACTS_WRITE, NO_ONE,
+       data=lambda _: {"email": "new@example.jp"}),
+    Op("contact_list", "get", lambda _: "/api/v1/contacts", ApiScope.CONTACTS_READ, NO_ONE),
+    Op("contact_get", "get", _api(""), ApiScope.CONTACTS_READ, NO_ONE, _C),
+    Op("contact_update", "patch", _api(""), ApiScope.CONTACTS_WRITE, NO_ONE, _C,
+       data=lambda _: {"title": "部長"}),
+    Op("contact_timeline", "get", _api("/timeline"), ApiScope.EVENTS_READ, NO_ONE, _C),
+    Op("events_ingest", "post", lambda _: "/api/v1/events", ApiScope.EVENTS_WRITE, NO_ONE,
+       data=lambda _: {"type": "page_view", "visitor_id": "v1",
+                       "properties": {"url": "https://sample.example/"}}),
+    Op("contact_consents", "get", _api("/consents"), ApiScope.CONTACTS_READ, NO_ONE, _C),
+    Op("contact_consent_record", "post", _api("/consents"), ApiScope.CONTACTS_WRITE, NO_ONE, _C,
+       data=lambda _: {"topic": "*", "status": "withdrawn"}),
+    Op("contact_lifecycle", "get", _api("/lifecycle"), ApiScope.CONTACTS_READ, NO_ONE, _C),
+    Op("contact_lifecycle_move", "post", _api("/lifecycle"), ApiScope.CONTACTS_WRITE, NO_ONE, _C,
+       data=lambda _: {"stage": "mql"}),
+    Op("contact_bant", "get", _api("/bant"), ApiScope.CONTACTS_READ, NO_ONE, _C),
+    Op("contact_bant_record", "post", _api("/bant"), ApiScope.CONTACTS_WRITE, NO_ONE, _C,
+       data=lambda _: {"budget_amount_jpy": 1_000_000, "authority": "decision_maker"}),
+    # segments
+    Op("segment_list", "get", lambda _: "/api/v1/segments", ApiScope.CONTACTS_READ, NO_ONE),
+    Op("segment_contacts", "get", lambda s: f"/api/v1/segments/{s.segment_id}/contacts",
+       ApiScope.CONTACTS_READ, NO_ONE, listed_contact_of_a),
+    # forms: reps read them, marketing builds and publishes them
+    Op("form_list", "get", lambda _: "/api/v1/forms", ApiScope.FORMS_READ, NO_ONE),
+    Op("form_get", "get", lambda f: f"/api/v1/forms/{f.pk}", ApiScope.FORMS_READ, NO_ONE, _form),
+    Op("form_submissions", "get", lambda f: f"/api/v1/forms/{f.pk}/submissions",
+       ApiScope.FORMS_READ, NO_ONE, _form),
+    Op("form_create", "post", lambda _: "/api/v1/forms", ApiScope.FORMS_WRITE, NOT_REPS,
+       data=lambda _: {"name": "新しいフォーム"}),
+    Op("form_update", "patch", lambda f: f"/api/v1/forms/{f.pk}", ApiScope.FORMS_WRITE, NOT_REPS,
+       _form, data=lambda _: {"name": "改名"}),
+    Op("form_publish", "post", lambda f: f"/api/v1/forms/{f.pk}/publish", ApiScope.FORMS_WRITE,
+       NOT_REPS, _form),
+    Op("form_unpublish", "post", lambda f: f"/api/v1/forms/{f.pk}/unpublish",
+       ApiScope.FORMS_WRITE, NOT_REPS, _form),
+    # channel costs: reps see them, marketing records them
+    Op("cost_list", "get", lambda _: "/api/v1/costs", ApiScope.COSTS_READ, NO_ONE),
+    Op("costs_upsert", "post", lambda _: "/api/v1/costs", ApiScope.COSTS_WRITE, NOT_REPS,
+       data=lambda _: {"costs": []}),
+    # sequences: reps enrol their leads by hand
+    Op("sequence_list", "get", lambda _: "/api/v1/sequences", ApiScope.SEQUENCES_READ, NO_ONE),
+    Op("sequence_get", "get", lambda s: f"/api/v1/sequences/{s.sequence_id}",
+       ApiScope.SEQUENCES_READ, NO_ONE, sequence_for_a),
+    Op("sequence_preview", "get",
+       lambda s: f"/api/v1/sequences/{s.sequence_id}/preview?contact={s.contact.pk}",
+       ApiScope.SEQUENCES_READ, NO_ONE, sequence_for_a),
+    Op("sequence_enroll", "post", lambda s: f"/api/v1/sequences/{s.sequence_id}/enrollments",
+       ApiScope.SEQUENCES_WRITE, NO_ONE, sequence_for_a,
+       data=lambda s: {"contact_id": s.contact.pk}),
+    Op("sequence_unenroll", "delete",
+       lambda s: f"/api/v1/sequences/{s.sequence_id}/enrollments/{s.contact.pk}",
+       ApiScope.SEQUENCES_WRITE, NO_ONE, enrolled_contact_of_a),
+    # bounces: marketing's mail
+    Op("message_bounce_process", "post", lambda _: "/api/v1/messages/bounces",
+       ApiScope.MESSAGES_WRITE, NOT_REPS, data=lambda _: {}),
+    # handoffs and sales activities: reps and admins work them, marketing reads them
+    Op("handoff_list", "get", lambda _: "/api/v1/handoffs", ApiScope.HANDOFFS_READ, NO_ONE),
+    Op("handoff_get", "get", lambda h: f"/api/v1/handoffs/{h.handoff.pk}",
+       ApiScope.HANDOFFS_READ, NO_ONE, handoff_of_a),
+    Op("handoff_reassign", "post", lambda h: f"/api/v1/handoffs/{h.handoff.pk}/reassign",
+       ApiScope.HANDOFFS_WRITE, REPS_ONLY_NOT, handoff_of_a,
+       data=lambda h: {"to_user_id": h.colleague_id, "reason": "担当替え"}),
+    Op("handoff_reject", "post", lambda h: f"/api/v1/handoffs/{h.handoff.pk}/reject",
+       ApiScope.HANDOFFS_WRITE, REPS_ONLY_NOT, handoff_of_a,
+       data=lambda h: {"reason": "not_fit", "outcome": "disqualified"}),
+    Op("handoff_accept", "post", lambda h: f"/api/v1/handoffs/{h.handoff.pk}/accept",
+       ApiScope.HANDOFFS_WRITE, REPS_ONLY_NOT, handoff_of_a,
+       data=lambda h: {"bant": {"authority": "decision_maker"}}),
+    Op("contact_activity_list", "get", _api("/activities"), ApiScope.HANDOFFS_READ, NO_ONE, _C),
+    Op("contact_activity_log", "post", _api("/activities"), ApiScope.HANDOFFS_WRITE,
+       REPS_ONLY_NOT, _C, data=lambda _: {"kind": "call", "subject": "初回架電"}),
+    # deals: reps and admins work them, marketing reads them; pipelines are read by all
+    Op("pipeline_list", "get", lambda _: "/api/v1/pipelines", ApiScope.DEALS_READ, NO_ONE),
+    Op("deal_list", "get", lambda _: "/api/v1/deals", ApiScope.DEALS_READ, NO_ONE),
+    Op("deal_get", "get", lambda d: f"/api/v1/deals/{d.deal.pk}", ApiScope.DEALS_READ, NO_ONE,
+       deal_of_a),
+    Op("deal_forecast", "get", lambda _: "/api/v1/forecast", ApiScope.DEALS_READ, NO_ONE),
+    Op("deal_create", "post", lambda _: "/api/v1/deals", ApiScope.DEALS_WRITE, REPS_ONLY_NOT,
+       deal_of_a, data=lambda d: {"name": "追加案件", "contact_id": d.contact.pk}),
+    Op("deal_update", "patch", lambda d: f"/api/v1/deals/{d.deal.pk}", ApiScope.DEALS_WRITE,
+       REPS_ONLY_NOT, deal_of_a, data=lambda d: {"name": "改名", "version": d.deal.version}),
+    Op("deal_move", "post", lambda d: f"/api/v1/deals/{d.deal.pk}/move", ApiScope.DEALS_WRITE,
+       REPS_ONLY_NOT, deal_of_a,
+       data=lambda d: {"stage_id": next_stage(d.deal), "version": d.deal.version}),
+    Op("deal_win", "post", lambda d: f"/api/v1/deals/{d.deal.pk}/win", ApiScope.DEALS_WRITE,
+       REPS_ONLY_NOT, deal_of_a, data=lambda d: {"version": d.deal.version}),
+    Op("deal_lose", "post", lambda d: f"/api/v1/deals/{d.deal.pk}/lose", ApiScope.DEALS_WRITE,
+       REPS_ONLY_NOT, deal_of_a,
+       data=lambda d: {"version": d.deal.version, "reason": "price"}),
+    # orders and referrals
+    Op("order_record", "post", lambda _: "/api/v1/orders", ApiScope.ORDERS_WRITE, REPS_ONLY_NOT,
+       _C, data=lambda c: {"contact_id": c.pk, "amount": 10_000}),
+    Op("contact_orders", "get", _api("/orders"), ApiScope.CONTACTS_READ, NO_ONE, _C),
+    Op("contact_referral_code", "post", _api("/referral-code"), ApiScope.ORDERS_WRITE,
+       REPS_ONLY_NOT, _C),
+    Op("referral_attribute", "post", lambda _: "/api/v1/referrals", ApiScope.ORDERS_WRITE,
+       REPS_ONLY_NOT, data=lambda _: {}),
+    Op("referral_reward_set", "post", lambda _: "/api/v1/referrals/999999/reward",
+       ApiScope.ORDERS_WRITE, NOT_REPS, data=lambda _: {"status": "paid"}),
+    # reports: marketing's
+    *(
+        Op(f"analytics_{path}", "get", lambda _, path=path: f"/api/v1/analytics/{path}",
+           ApiScope.ANALYTICS_READ, NOT_REPS)
+        for path in ("kpis", "channels", "funnel", "attribution", "sequences", "handoffs",
+                     "forecast")
+    ),
+]  # fmt: skip
+
+
+def _send(op: Op, token: str, target: Any) -> Any:
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    body = op.data(target) if op.data else None
+    call = getattr(client, op.method)
+    if body is None:
+        return call(op.url(target))
+    return call(op.url(target), data=json.dumps(body), content_type="application/json")
+
+
+def test_every_api_operation_is_in_the_table() -> None:
+    # the table means something only if it names every operation the API has
+    schema = Client().get("/api/v1/openapi.json").json()
+    secured = {
+        operation["operationId"]
+        for path in schema["paths"].values()
+        for operation in path.values()
+        if operation.get("security")
+    }
+    assert secured == {op.operation_id for op in OPERATIONS}
+
+
+@pytest.mark.parametrize(
+    ("op", "role"),
+    [
+        pytest.param(op, role, id=f"{op.operation_id} · {role}")
+        for op in OPERATIONS
+        for role in KEY_ROLES
+    ],
+)
+def test_an_api_operation_is_refused_exactly_when_the_role_may_not_do_it(op: Op, role: str) -> None:
+    # given the world and the role's full-scope key
+    world = world_build()
+    target = op.target(world)
+    # when the role's key calls the operation
+    response = _send(op, world.tokens[role], target)
+    # then a role the UI refuses gets 403 with a JSON detail; any other gets past the check
+    if role in op.refused:
+        assert response.status_code == 403, response.content[:300]
+        assert "may not" in response.json()["detail"]
+    else:
+        assert response.status_code not in (401, 403) and response.status_code < 500, (
+            response.content[:300]
+        )
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.operation_id) for op in OPERATIONS])
+def test_an_api_operation_needs_its_scope_whoever_holds_the_key(op: Op) -> None:
+    # given an admin's key with every scope but the operation's
+    world = world_build()
+    target = op.target(world)
+    token = core_services.apikey_create(
+        name="narrow",
+        scopes=[s for s in ApiScope.values if s != op.scope],
+        created_by=world.users[ADMIN],
+    ).token
+    # when it calls the operation
+    response = _send(op, token, target)
+    # then it is refused, naming the scope
+    assert response.status_code == 403
+    assert response.json() == {"detail": f"This API key lacks the {op.scope.value} scope."}

@@ -186,7 +186,9 @@ def test_a_key_of_a_deactivated_user_is_refused_not_promoted(world: World) -> No
 
 def test_a_key_without_creator_still_sees_every_contact(world: World) -> None:
     contact = _contact("nobody@example.jp", None, world)
-    token = core_services.apikey_create(name="sync", scopes=[ApiScope.CONTACTS_READ]).token
+    token = core_services.apikey_create(
+        name="sync", scopes=[ApiScope.CONTACTS_READ], system=True
+    ).token
     client = Client(headers={"Authorization": f"Bearer {token}"})
     assert client.get(f"/api/v1/contacts/{contact.pk}").status_code == 200
     assert client.get("/api/v1/contacts").json()["count"] == 1

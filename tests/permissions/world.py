@@ -127,7 +127,7 @@ def world_build() -> World:
             name=f"key of {role}", scopes=list(ApiScope.values), created_by=user
         ).token
     world.tokens[SYSTEM] = core_services.apikey_create(
-        name="system key", scopes=list(ApiScope.values)
+        name="system key", scopes=list(ApiScope.values), system=True
     ).token
     return world
 

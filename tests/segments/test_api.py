@@ -52,7 +52,7 @@ def test_unknown_segment_is_404(api: Client, db) -> None:  # type: ignore[no-unt
 
 
 def test_needs_contacts_read(client: Client, db) -> None:  # type: ignore[no-untyped-def]
-    token = core_services.apikey_create(name="w", scopes=[ApiScope.EVENTS_WRITE]).token
+    token = core_services.apikey_create(name="w", scopes=[ApiScope.EVENTS_WRITE], system=True).token
 
     response = client.get("/api/v1/segments", headers={"Authorization": f"Bearer {token}"})
 

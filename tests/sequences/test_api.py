@@ -101,7 +101,7 @@ def test_scopes_are_checked(api_token: str) -> None:
     from sokyaku.core import services
     from sokyaku.core.models import ApiScope
 
-    key = services.apikey_create(name="read", scopes=[ApiScope.SEQUENCES_READ]).token
+    key = services.apikey_create(name="read", scopes=[ApiScope.SEQUENCES_READ], system=True).token
     sequence = sequence_make()
     client = Client(headers={"Authorization": f"Bearer {key}"})
     assert client.get(BASE).status_code == 200

@@ -223,7 +223,7 @@ def _build(items: list[EventIn], single: bool, *, user: User | None) -> list[New
 @router.post(
     "",
     response={200: StoredOut, **error_responses(*_ERRORS)},
-    auth=ApiKeyAuth(ApiScope.EVENTS_WRITE),
+    auth=ApiKeyAuth(ApiScope.EVENTS_WRITE, "activity.add_event"),
     operation_id="events_ingest",
     summary="Send one event or a batch of events",
     description=(

@@ -21,7 +21,7 @@ from sokyaku.core.schemas import responses_extra
 from sokyaku.core.visibility import api_user
 
 VIEW_REPORTS = "analytics.view_reports"
-READ = ApiKeyAuth(ApiScope.ANALYTICS_READ)
+READ = ApiKeyAuth(ApiScope.ANALYTICS_READ, VIEW_REPORTS)
 ERRORS = (401, 403, 422)
 
 

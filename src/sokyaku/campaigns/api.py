@@ -146,7 +146,7 @@ def _month(value: str | None, name: str) -> Any:
 @router.get(
     "",
     response={200: CostPage, **error_responses(*_LIST_ERRORS)},
-    auth=ApiKeyAuth(ApiScope.COSTS_READ),
+    auth=ApiKeyAuth(ApiScope.COSTS_READ, "campaigns.view_channelcost"),
     operation_id="cost_list",
     summary="List monthly costs, newest month first",
     description=(
@@ -201,7 +201,7 @@ def _parse(request: HttpRequest) -> tuple[list[CostIn], bool]:
 @router.post(
     "",
     response={200: CostsSavedOut, **error_responses(*_POST_ERRORS)},
-    auth=ApiKeyAuth(ApiScope.COSTS_WRITE),
+    auth=ApiKeyAuth(ApiScope.COSTS_WRITE, "campaigns.change_channelcost"),
     operation_id="costs_upsert",
     summary="Record one monthly cost or many",
     description=(

@@ -34,8 +34,6 @@ router = Router(tags=["forms"])
 MAX_ID = 2**63 - 1
 FormId = PathEx[int, P(ge=1, le=MAX_ID, description="The form's id.")]
 
-_READ = ApiKeyAuth(ApiScope.FORMS_READ)
-_WRITE = ApiKeyAuth(ApiScope.FORMS_WRITE)
 
 _LIST_ERRORS = (401, 403, 422)
 _CREATE_ERRORS = (401, 403, 413, 415, 422)
@@ -281,7 +279,7 @@ def _one(form_id: int) -> Form:
 @router.get(
     "",
     response={200: FormPage, **error_responses(*_LIST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.FORMS_READ, "capture.view_form"),
     operation_id="form_list",
     summary="List forms, most recently changed first",
     description="Paged with `page` and `page_size`. Needs the `forms:read` scope.",
@@ -295,7 +293,7 @@ def form_list(request: HttpRequest, params: Query[PageParams]) -> dict[str, Any]
 @router.post(
     "",
     response={201: FormOut, **error_responses(*_CREATE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.FORMS_WRITE, "capture.add_form"),
     operation_id="form_create",
     summary="Create a draft form",
     description=(
@@ -313,7 +311,7 @@ def form_create(request: HttpRequest, payload: FormIn) -> Status[Form]:
 @router.get(
     "/{form_id}",
     response={200: FormOut, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.FORMS_READ, "capture.view_form"),
     operation_id="form_get",
     summary="Get a form with its fields, consent checkboxes and purpose-of-use text",
     description="Needs the `forms:read` scope.",
@@ -326,7 +324,7 @@ def form_get(request: HttpRequest, form_id: FormId) -> Form:
 @router.patch(
     "/{form_id}",
     response={200: FormOut, **error_responses(*_PATCH_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.FORMS_WRITE, "capture.change_form"),
     operation_id="form_update",
     summary="Change a form",
     description=(
@@ -345,7 +343,7 @@ def form_update(request: HttpRequest, form_id: FormId, payload: FormPatch) -> Fo
 @router.post(
     "/{form_id}/publish",
     response={200: FormOut, **error_responses(*_ACTION_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.FORMS_WRITE, "capture.change_form"),
     operation_id="form_publish",
     summary="Publish a form at /f/<slug>",
     description=(
@@ -363,7 +361,7 @@ def form_publish(request: HttpRequest, form_id: FormId) -> Form:
 @router.post(
     "/{form_id}/unpublish",
     response={200: FormOut, **error_responses(*_ACTION_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.FORMS_WRITE, "capture.change_form"),
     operation_id="form_unpublish",
     summary="Take a form off line (its submissions stay)",
     description="Needs the `forms:write` scope.",
@@ -378,7 +376,7 @@ def form_unpublish(request: HttpRequest, form_id: FormId) -> Form:
 @router.get(
     "/{form_id}/submissions",
     response={200: SubmissionPage, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.FORMS_READ, "capture.view_form"),
     operation_id="form_submissions",
     summary="A form's submissions, newest first",
     description="Paged with `page` and `page_size`. Needs the `forms:read` scope.",

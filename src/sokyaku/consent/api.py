@@ -107,7 +107,7 @@ def _consents(contact_id: int) -> dict[str, Any]:
 @router.get(
     "/contacts/{contact_id}/consents",
     response={200: ConsentsOut, **error_responses(*_READ_ERRORS)},
-    auth=ApiKeyAuth(ApiScope.CONTACTS_READ),
+    auth=ApiKeyAuth(ApiScope.CONTACTS_READ, "consent.view_consentrecord"),
     operation_id="contact_consents",
     summary="A contact's consent state per topic and every consent record, newest first",
     openapi_extra=responses_extra(_READ_ERRORS),
@@ -120,7 +120,7 @@ def contact_consents(request: HttpRequest, contact_id: ContactId) -> dict[str, A
 @router.post(
     "/contacts/{contact_id}/consents",
     response={201: ConsentRecordOut, **error_responses(*_WRITE_ERRORS)},
-    auth=ApiKeyAuth(ApiScope.CONTACTS_WRITE),
+    auth=ApiKeyAuth(ApiScope.CONTACTS_WRITE, "consent.add_consentrecord"),
     operation_id="contact_consent_record",
     summary="Record an opt-in or opt-out (appended to the ledger, never edited)",
     openapi_extra=responses_extra(_WRITE_ERRORS),

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, transaction
 
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
@@ -28,6 +29,39 @@ from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
 
 logger = logging.getLogger(__name__)
+
+
+# The control table whose row lets SQLite's DELETE trigger through (migration 0004).
+_UNLOCK_TABLE = "consent_ledger_unlock"
+
+
+@contextmanager
+def ledger_erasure(*, using: str = "default") -> Iterator[None]:
+    """Open the ledger to deletes for the duration of one transaction: the data-subject erasure
+    path, and the ``flush`` command that empties a whole database. The only door through the
+    database's own refusal (PostgreSQL: ``sokyaku.ledger_erase`` set for this transaction;
+    SQLite: the row of ``consent_ledger_unlock``, taken out again before commit).
+
+    Runs inside ``transaction.atomic``; nothing else is changed.
+    """
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('sokyaku.ledger_erase', 'on', true)")
+            try:
+                yield
+            finally:
+                # Shut again at once, not only at commit: an outer transaction may go on.
+                cursor.execute("SELECT set_config('sokyaku.ledger_erase', 'off', true)")
+        elif connection.vendor == "sqlite":
+            cursor.execute(f"INSERT OR IGNORE INTO {_UNLOCK_TABLE} (id) VALUES (1)")  # noqa: S608
+            try:
+                yield
+            finally:
+                cursor.execute(f"DELETE FROM {_UNLOCK_TABLE}")  # noqa: S608
+        else:
+            yield
+    logger.info("consent.ledger_erasure", extra={"database": using})
 
 
 def text_sha256(body: str) -> str:

@@ -43,9 +43,6 @@ router = Router(tags=["contacts"])
 MAX_ID = 2**63 - 1
 ContactId = PathEx[int, P(ge=1, le=MAX_ID, description="The contact's id.")]
 
-_READ = ApiKeyAuth(ApiScope.CONTACTS_READ)
-_WRITE = ApiKeyAuth(ApiScope.CONTACTS_WRITE)
-_EVENTS_READ = ApiKeyAuth(ApiScope.EVENTS_READ)
 
 _UPSERT_ERRORS = (401, 403, 409, 413, 415, 422)
 _LIST_ERRORS = (401, 403, 422)
@@ -253,7 +250,7 @@ def _input(payload: ContactIn) -> services.ContactInput:
 @router.post(
     "",
     response={200: UpsertOut, 201: UpsertOut, **error_responses(*_UPSERT_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_WRITE, "contacts.add_contact", "contacts.change_contact"),
     operation_id="contact_upsert",
     summary="Create or update a contact (dedupe by email, name + company, phone)",
     description=(
@@ -293,7 +290,7 @@ def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Ups
 @router.get(
     "",
     response={200: ContactPage, **error_responses(*_LIST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_READ, "contacts.view_contact"),
     operation_id="contact_list",
     summary="Search contacts, newest first",
     description=(
@@ -342,7 +339,7 @@ def _with_scores(contacts: list[Contact]) -> list[Contact]:
 @router.get(
     "/{contact_id}",
     response={200: ContactOut, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_READ, "contacts.view_contact"),
     operation_id="contact_get",
     summary="Get a contact",
     description=(
@@ -358,7 +355,7 @@ def contact_get(request: HttpRequest, contact_id: ContactId) -> Contact:
 @router.patch(
     "/{contact_id}",
     response={200: ContactOut, **error_responses(*_PATCH_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_WRITE, "contacts.change_contact"),
     operation_id="contact_update",
     summary="Edit a contact",
     description=(
@@ -408,7 +405,7 @@ _TIMELINE_ERRORS = (401, 403, 404, 422)
 @router.get(
     "/{contact_id}/timeline",
     response={200: TimelineOut, **error_responses(*_TIMELINE_ERRORS)},
-    auth=_EVENTS_READ,
+    auth=ApiKeyAuth(ApiScope.EVENTS_READ, "contacts.view_contact", "activity.view_event"),
     operation_id="contact_timeline",
     summary="A contact's events, newest first",
     description=(

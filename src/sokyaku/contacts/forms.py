@@ -45,6 +45,9 @@ _SERVICE_MESSAGES: dict[str, Promise] = {
         "Merge the two contacts instead."
     ),
     "A note cannot be empty.": _("A note cannot be empty."),
+    "Line breaks and control characters are not allowed in a name.": _(
+        "Line breaks and control characters are not allowed in a name."
+    ),
     "required": _("This field is required."),
     "A contact cannot be merged with itself.": _("A contact cannot be merged with itself."),
     "One of these contacts was already merged.": _("One of these contacts was already merged."),

@@ -103,6 +103,18 @@ _ITAIJI = str.maketrans(
 KEY_MAX_LENGTH = 200
 
 
+# Control characters have no place in a name: C0 and C1 controls (CR, LF, tab, ESC, NUL …),
+# DEL, the Unicode line and paragraph separators and the bidirectional overrides that make a
+# name read differently from what it is. They are an injection vector (mail headers, CSV,
+# logs), not a formatting detail, so a name holding one is refused rather than kept.
+_NAME_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a character a name must not (see ``_NAME_CONTROL_RE``)."""
+    return bool(_NAME_CONTROL_RE.search(value))
+
+
 def nfkc(value: str) -> str:
     """NFKC-normalise and trim: full-width ASCII to half-width, half-width kana to full-width."""
     return unicodedata.normalize("NFKC", value).strip()

@@ -104,6 +104,8 @@ _MAX_LENGTH = {
 
 _CLEARABLE = ("prefecture", "owner_id", "first_touch_channel_id")
 _KANA_FIELDS = frozenset({"family_name_kana", "given_name_kana"})
+_NAME_FIELDS = frozenset({"family_name", "given_name", "family_name_kana", "given_name_kana"})
+NAME_CONTROL_ERROR = "Line breaks and control characters are not allowed in a name."
 _PHONE_WRITTEN_MAX = int(getattr(Contact._meta.get_field("phone_written"), "max_length", 100))
 _PHONE_EXTENSION_MAX = int(getattr(Contact._meta.get_field("phone_extension"), "max_length", 10))
 # The columns one phone number is kept in; they change together.
@@ -125,6 +127,9 @@ def _clean(data: ContactInput) -> _Clean:
         raw = getattr(data, name)
         if raw is not None:
             values[name] = str(raw).strip()
+            if name in _NAME_FIELDS and normalize.has_control_characters(values[name]):
+                errors[name] = NAME_CONTROL_ERROR
+                continue
             if name in _KANA_FIELDS:
                 # Readings are stored as forms store them: ｻｻｷ and ささき are ササキ.
                 values[name] = normalize.kana_reading(values[name])
@@ -174,9 +179,11 @@ def _clean(data: ContactInput) -> _Clean:
             values["custom_fields"] = custom_fields_clean(values=data.custom_fields)
         except ValidationError as exc:
             errors.update(exc.field_errors)
+    company_name = data.company_name.strip() if data.company_name is not None else None
+    if company_name and normalize.has_control_characters(company_name):
+        errors["company_name"] = NAME_CONTROL_ERROR
     if errors:
         raise ValidationError("Invalid contact data.", field_errors=errors)
-    company_name = data.company_name.strip() if data.company_name is not None else None
     tags = [t.strip() for t in data.tags if t and t.strip()] if data.tags is not None else None
     return _Clean(values=values, company_name=company_name, tags=tags)
 
@@ -689,6 +696,8 @@ def company_upsert(
     errors: dict[str, str] = {}
     if not key:
         errors["company_name"] = "Enter a company name."
+    elif normalize.has_control_characters(name):
+        errors["company_name"] = NAME_CONTROL_ERROR
     if industry and industry not in Industry.values:
         errors["industry"] = "Unknown industry."
     if employee_count is not None:

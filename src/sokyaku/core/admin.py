@@ -11,8 +11,26 @@ from sokyaku.core.services import staff_identity_save
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "created_by",
+        "is_system",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "name",
+        "prefix",
+        "created_by",
+        "is_system",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     exclude = ["secret_hash"]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

@@ -1,8 +1,12 @@
 """API key authentication for the JSON API, with the scope each operation needs.
 
-``ApiKeyAuth(scope)`` reads ``Authorization: Bearer <key>``. No key, an unknown or a revoked key:
-ninja answers 401. A valid key without ``scope``: ``PermissionDenied`` (403). Both are decided
-before the request body is read, so a caller without access learns nothing about the input.
+``ApiKeyAuth(scope, *perms)`` reads ``Authorization: Bearer <key>``. No key, an unknown or a
+revoked key, or a key that is neither a user's nor a system key: ninja answers 401. A key of a
+deactivated user, a key without ``scope``, or a key whose user lacks one of the Django
+permissions ``perms`` (the same the UI view for that action requires): ``PermissionDenied``
+(403). A system key acts for the installation and holds every permission; its scopes alone
+limit it. All of this is decided before the request body is read, so a caller without access
+learns nothing about the input.
 """
 
 from __future__ import annotations
@@ -29,14 +33,25 @@ class ApiKeyAuth(HttpBearer):
         "`Authorization: Bearer <key>`. Each operation needs one scope of the key."
     )
 
-    def __init__(self, scope: ApiScope | None = None) -> None:
+    def __init__(self, scope: ApiScope | None = None, *perms: str) -> None:
         self.scope = scope
+        self.perms = perms
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         if not _TOKEN_RE.fullmatch(token):
             return None
         key = apikey_authenticate(token=token)
-        if key is not None and self.scope is not None and self.scope not in key.scopes:
+        if key is None:
+            return None
+        user = key.created_by
+        if user is not None and not user.is_active:
+            raise PermissionDenied("The user this API key belongs to is deactivated.")
+        if self.scope is not None and self.scope not in key.scopes:
             raise PermissionDenied(f"This API key lacks the {self.scope.value} scope.")
+        if user is not None and not user.has_perms(self.perms):
+            missing = ", ".join(p for p in self.perms if not user.has_perm(p))
+            raise PermissionDenied(
+                f"The user this API key belongs to may not do this (needs {missing})."
+            )
         return key

@@ -33,15 +33,21 @@ class ApiScope(models.TextChoices):
 
 class ApiKey(models.Model):
     """A bearer key for the JSON API. Only a SHA-256 of the secret is stored; the key is shown
-    once, when it is created."""
+    once, when it is created.
+
+    A key belongs to the user it was made for (``created_by``) and dies with them; or it is a
+    system key (``is_system``), made as one on the command line, acting for the installation.
+    A key with neither is refused.
+    """
 
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
     scopes = models.JSONField(default=list)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    is_system = models.BooleanField(_("system key"), default=False)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from sokyaku.core import clock, roles
 from sokyaku.core.errors import Conflict, ValidationError
@@ -39,14 +40,28 @@ class NewApiKey:
     token: str  # shown once, never stored
 
 
-def apikey_create(*, name: str, scopes: Sequence[str], created_by: User | None = None) -> NewApiKey:
-    """Create an API key. The returned ``token`` is the only time the secret is available.
+def apikey_create(
+    *,
+    name: str,
+    scopes: Sequence[str],
+    created_by: User | None = None,
+    system: bool = False,
+) -> NewApiKey:
+    """Create an API key for ``created_by`` (it acts as them and dies with them) or, with
+    ``system=True`` and no user, a system key acting for the installation. The returned
+    ``token`` is the only time the secret is available.
 
-    Raises ``ValidationError`` for an empty name or an unknown scope.
+    Raises ``ValidationError`` for an empty name, an unknown scope, or neither (or both) of a
+    user and ``system``.
     """
     name = name.strip()
     if not name:
         raise ValidationError("An API key needs a name.", field_errors={"name": "required"})
+    if (created_by is None) != system:
+        raise ValidationError(
+            "An API key belongs to a user or is made as a system key (one of the two).",
+            field_errors={"created_by": "required"},
+        )
     unknown = [s for s in scopes if s not in ApiScope.values]
     if unknown or not scopes:
         raise ValidationError(
@@ -63,20 +78,27 @@ def apikey_create(*, name: str, scopes: Sequence[str], created_by: User | None =
         secret_hash=_hash(secret),
         scopes=sorted(set(scopes)),
         created_by=created_by,
+        is_system=system,
         created_at=clock.now(),
     )
-    logger.info("apikey.created", extra={"apikey": key.pk, "key_name": name})
+    logger.info("apikey.created", extra={"apikey": key.pk, "key_name": name, "system": system})
     return NewApiKey(api_key=key, token=f"{KEY_PREFIX}{prefix}_{secret}")
 
 
 def apikey_authenticate(*, token: str) -> ApiKey | None:
-    """The active key this bearer token belongs to, or ``None``."""
+    """The active key this bearer token belongs to, or ``None`` (also for a key that is neither
+    a user's nor a system key)."""
     if not token.startswith(KEY_PREFIX):
         return None
     prefix, _sep, secret = token.removeprefix(KEY_PREFIX).partition("_")
     if not prefix or not secret:
         return None
-    key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    key = (
+        ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
+        .filter(Q(created_by__isnull=False) | Q(is_system=True))
+        .select_related("created_by")
+        .first()
+    )
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
     now = clock.now()

@@ -7,10 +7,10 @@ a member of a team that shares records sees every member's rows. Contacts (``own
 reach another rep's record by changing an id in a URL or an API call: the row is simply not
 there for them (404).
 
-An API key acts as the user who created it (``api_user``); a key without a creator (made on
-the command line) acts for the installation and sees everything its scopes allow. A key whose
-creator was deactivated still acts as that user, who holds no permission any more: the key is
-refused (403), it never becomes a key of the installation.
+An API key acts as the user it belongs to (``api_user``); a system key (made as one on the
+command line, ``ApiKey.is_system``) acts for the installation and sees everything its scopes
+allow. A user's keys are deleted with the user and refused while the user is deactivated
+(``core.apikeys``); a key never becomes a key of the installation by losing its user.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.http import HttpRequest
 
+from sokyaku.core.errors import PermissionDenied
 from sokyaku.core.models import ApiKey, Team, TeamMember
 
 SEE_ALL = "contacts.view_all_contacts"
@@ -71,12 +72,14 @@ def owner_visible(user: User | AnonymousUser | None, owner_id: int | None) -> bo
 
 
 def api_user(request: HttpRequest) -> User | None:
-    """The user an API request acts as: the creator of its key, or ``None`` (the system)."""
+    """The user an API request acts as: the user its key belongs to, or ``None`` for a system
+    key (the installation)."""
     key: Any = getattr(request, "auth", None)
-    if not isinstance(key, ApiKey) or key.created_by_id is None:
+    if not isinstance(key, ApiKey) or key.is_system:
         return None
-    # An inactive creator is still returned: Django grants an inactive user no permission, so
-    # the key cannot see more than its creator could (never "the system").
+    if key.created_by_id is None:
+        # Authentication refuses a key with neither a user nor the system flag already.
+        raise PermissionDenied("This API key belongs to no user.")
     return key.created_by
 
 

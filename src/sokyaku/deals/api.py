@@ -48,9 +48,6 @@ MAX_ID = 2**63 - 1
 DealId = PathEx[int, P(ge=1, le=MAX_ID, description="The deal's id.")]
 HandoffId = PathEx[int, P(ge=1, le=MAX_ID, description="The handoff's id.")]
 
-_READ = ApiKeyAuth(ApiScope.DEALS_READ)
-_WRITE = ApiKeyAuth(ApiScope.DEALS_WRITE)
-_HANDOFFS_WRITE = ApiKeyAuth(ApiScope.HANDOFFS_WRITE)
 
 _PIPELINES_ERRORS = (401, 403)
 _LIST_ERRORS = (401, 403, 422)
@@ -163,7 +160,7 @@ def _detail(request: HttpRequest, deal: Deal) -> Deal:
 @router.get(
     "/pipelines",
     response={200: list[PipelineOut], **error_responses(*_PIPELINES_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.DEALS_READ, "deals.view_pipeline"),
     operation_id="pipeline_list",
     summary="Pipelines with their stages (probability, kind, stagnation days), default first",
     openapi_extra=_extra(_PIPELINES_ERRORS),
@@ -182,7 +179,7 @@ def pipeline_list(request: HttpRequest) -> list[Pipeline]:
 @router.get(
     "/deals",
     response={200: DealPage, **error_responses(*_LIST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.DEALS_READ, "deals.view_deal"),
     operation_id="deal_list",
     summary="Deals the key's user may see, newest first",
     description=(
@@ -205,7 +202,7 @@ def deal_list(request: HttpRequest, params: Query[DealListQuery]) -> dict[str, A
 @router.post(
     "/deals",
     response={201: DealDetailOut, **error_responses(*_CREATE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.DEALS_WRITE, "deals.add_deal"),
     operation_id="deal_create",
     summary="Create a deal (its contact becomes an opportunity)",
     description=(
@@ -235,7 +232,7 @@ def deal_create(request: HttpRequest, payload: DealIn) -> Status:
 @router.get(
     "/deals/{deal_id}",
     response={200: DealDetailOut, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.DEALS_READ, "deals.view_deal"),
     operation_id="deal_get",
     summary="A deal with its lines",
     openapi_extra=_extra(_GET_ERRORS, s404=_DEAL_404),
@@ -247,7 +244,7 @@ def deal_get(request: HttpRequest, deal_id: DealId) -> Deal:
 @router.patch(
     "/deals/{deal_id}",
     response={200: DealDetailOut, **error_responses(*_CHANGE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.DEALS_WRITE, "deals.change_deal"),
     operation_id="deal_update",
     summary="Edit a deal (only the fields sent); send the `version` you read",
     openapi_extra=_extra(_CHANGE_ERRORS, s404=_DEAL_404, s409=_STALE_409),
@@ -281,7 +278,7 @@ def deal_update(request: HttpRequest, deal_id: DealId, payload: DealPatchIn) -> 
 @router.post(
     "/deals/{deal_id}/move",
     response={200: DealDetailOut, **error_responses(*_CHANGE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.DEALS_WRITE, "deals.change_deal"),
     operation_id="deal_move",
     summary="Move a deal to another stage of its pipeline (as on the board)",
     description=(
@@ -311,7 +308,7 @@ def deal_move(request: HttpRequest, deal_id: DealId, payload: MoveIn) -> Deal:
 @router.post(
     "/deals/{deal_id}/win",
     response={200: DealDetailOut, **error_responses(*_CHANGE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.DEALS_WRITE, "deals.change_deal"),
     operation_id="deal_win",
     summary="Mark a deal won: its contact becomes a customer (and enters deal_won sequences)",
     description=(
@@ -336,7 +333,7 @@ def deal_win(request: HttpRequest, deal_id: DealId, payload: WinIn) -> Deal:
 @router.post(
     "/deals/{deal_id}/lose",
     response={200: DealDetailOut, **error_responses(*_CHANGE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.DEALS_WRITE, "deals.change_deal"),
     operation_id="deal_lose",
     summary="Mark a deal lost with a reason (price, competitor, no_budget, timing, …)",
     openapi_extra=_extra(_CHANGE_ERRORS, s404=_DEAL_404, s409=_STALE_409),
@@ -361,7 +358,7 @@ def deal_lose(request: HttpRequest, deal_id: DealId, payload: LoseIn) -> Deal:
 @router.get(
     "/forecast",
     response={200: ForecastOut, **error_responses(*_FORECAST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.DEALS_READ, "deals.view_deal"),
     operation_id="deal_forecast",
     summary="Weighted pipeline per month of expected close and won amounts, per owner",
     description=(
@@ -397,7 +394,7 @@ def deal_forecast(request: HttpRequest, params: Query[ForecastQuery]) -> dict[st
 @router.post(
     "/handoffs/{handoff_id}/accept",
     response={201: DealDetailOut, **error_responses(*_ACCEPT_ERRORS)},
-    auth=_HANDOFFS_WRITE,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_WRITE, "deals.add_deal", "handoff.change_handoff"),
     operation_id="handoff_accept",
     summary="Accept a handoff with BANT: the lead becomes an SQL and a deal is opened",
     description=(

@@ -44,8 +44,6 @@ router = Router(tags=["orders"])
 MAX_ID = 2**63 - 1
 MAX_YEN = 2**63 - 1
 ReferralId = PathEx[int, P(ge=1, le=MAX_ID, description="The referral's id.")]
-_ORDERS_WRITE = ApiKeyAuth(ApiScope.ORDERS_WRITE)
-_CONTACTS_READ = ApiKeyAuth(ApiScope.CONTACTS_READ)
 _ORDER_ERRORS = (401, 403, 404, 409, 413, 415, 422)
 _LIST_ERRORS = (401, 403, 404, 422)
 _CODE_ERRORS = (401, 403, 404, 422)
@@ -168,7 +166,7 @@ def _buyer(request: HttpRequest, payload: OrderIn) -> Contact:
 @router.post(
     "/orders",
     response={201: OrderOut, 200: OrderOut, **error_responses(*_ORDER_ERRORS)},
-    auth=_ORDERS_WRITE,
+    auth=ApiKeyAuth(ApiScope.ORDERS_WRITE, "deals.add_order"),
     operation_id="order_record",
     summary="Record a purchase (idempotent by external_id); a first purchase makes a customer",
     description=(
@@ -194,7 +192,7 @@ def order_record(request: HttpRequest, payload: OrderIn) -> Status:
 @router.get(
     "/contacts/{contact_id}/orders",
     response={200: list[OrderOut], **error_responses(*_LIST_ERRORS)},
-    auth=_CONTACTS_READ,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_READ, "deals.view_order"),
     operation_id="contact_orders",
     summary="A contact's orders, newest first",
     openapi_extra=responses_extra(_LIST_ERRORS),
@@ -207,7 +205,7 @@ def contact_orders(request: HttpRequest, contact_id: ContactId) -> list[Order]:
 @router.post(
     "/contacts/{contact_id}/referral-code",
     response={200: ReferralCodeOut, **error_responses(*_CODE_ERRORS)},
-    auth=_ORDERS_WRITE,
+    auth=ApiKeyAuth(ApiScope.ORDERS_WRITE, "deals.add_referralcode"),
     operation_id="contact_referral_code",
     summary="The contact's referral code and the link to share (made on first use)",
     openapi_extra=responses_extra(_CODE_ERRORS),
@@ -225,7 +223,7 @@ def contact_referral_code(request: HttpRequest, contact_id: ContactId) -> dict[s
 @router.post(
     "/referrals",
     response={201: ReferralOut, 200: ReferralOut, **error_responses(*_REFERRAL_ERRORS)},
-    auth=_ORDERS_WRITE,
+    auth=ApiKeyAuth(ApiScope.ORDERS_WRITE, "deals.add_referral"),
     operation_id="referral_attribute",
     summary="Attribute a contact to the owner of a referral code",
     description=(
@@ -247,7 +245,12 @@ def referral_attribute(request: HttpRequest, payload: ReferralIn) -> Status:
 @router.post(
     "/referrals/{referral_id}/reward",
     response={200: ReferralOut, **error_responses(*_REWARD_ERRORS)},
-    auth=_ORDERS_WRITE,
+    auth=ApiKeyAuth(
+        ApiScope.ORDERS_WRITE,
+        "deals.view_referral",
+        "contacts.view_all_contacts",
+        "deals.change_referral",
+    ),
     operation_id="referral_reward_set",
     summary="Move a referral's reward: earned, paid, void (or pending again after a void)",
     description="409 for a move that is not allowed (a paid reward is final).",

@@ -41,8 +41,6 @@ from sokyaku.sequences.models import Sequence
 router = Router(tags=["handoffs"])
 
 HandoffId = PathEx[int, P(ge=1, le=2**63 - 1, description="The handoff's id.")]
-_READ = ApiKeyAuth(ApiScope.HANDOFFS_READ)
-_WRITE = ApiKeyAuth(ApiScope.HANDOFFS_WRITE)
 _LIST_ERRORS = (401, 403, 422)
 _GET_ERRORS = (401, 403, 404, 422)
 _REASSIGN_ERRORS = (401, 403, 404, 413, 415, 422)
@@ -124,7 +122,7 @@ def _detail(handoff: Handoff) -> dict[str, Any]:
 @router.get(
     "/handoffs",
     response={200: HandoffPage, **error_responses(*_LIST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_READ, "handoff.view_handoff"),
     operation_id="handoff_list",
     summary="Handoffs, newest first: assignee, trigger, contact, created, SLA deadline and state",
     description=(
@@ -166,7 +164,7 @@ def handoff_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, A
 @router.get(
     "/handoffs/{handoff_id}",
     response={200: HandoffDetailOut, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_READ, "handoff.view_handoff"),
     operation_id="handoff_get",
     summary="A handoff with its alert text, later hot actions, recent key events, reassignments",
     openapi_extra=responses_extra(_GET_ERRORS),
@@ -178,7 +176,7 @@ def handoff_get(request: HttpRequest, handoff_id: HandoffId) -> dict[str, Any]:
 @router.post(
     "/handoffs/{handoff_id}/reassign",
     response={200: HandoffDetailOut, **error_responses(*_REASSIGN_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_WRITE, "handoff.change_handoff"),
     operation_id="handoff_reassign",
     summary="Give an open handoff to another rep, with a reason (the new rep is alerted)",
     description="422 for an unknown or inactive user, the same rep, or a closed handoff.",
@@ -205,7 +203,7 @@ def handoff_reassign(
 @router.post(
     "/handoffs/{handoff_id}/reject",
     response={200: HandoffDetailOut, **error_responses(*_REJECT_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_WRITE, "handoff.change_handoff"),
     operation_id="handoff_reject",
     summary="Reject an open handoff with a reason: recycle to nurture (optionally into a "
     "sequence) or disqualify",
@@ -254,7 +252,7 @@ def _activity(activity: SalesActivity) -> dict[str, Any]:
 @router.get(
     "/contacts/{contact_id}/activities",
     response={200: list[ActivityOut], **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_READ, "handoff.view_salesactivity"),
     operation_id="contact_activity_list",
     summary="The calls, mails, meetings and notes reps logged on a contact, newest first",
     openapi_extra=responses_extra(_GET_ERRORS),
@@ -267,7 +265,7 @@ def contact_activity_list(request: HttpRequest, contact_id: ContactId) -> list[d
 @router.post(
     "/contacts/{contact_id}/activities",
     response={201: ActivityOut, **error_responses(*_ACTIVITY_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.HANDOFFS_WRITE, "handoff.add_salesactivity"),
     operation_id="contact_activity_log",
     summary="Log a call, mail, meeting or note; the first touch of an open handoff is its "
     "speed to lead",

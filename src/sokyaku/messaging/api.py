@@ -24,7 +24,7 @@ _ERRORS = (401, 403, 413, 422)
 @router.post(
     "/messages/bounces",
     response={200: BounceOut, **error_responses(*_ERRORS)},
-    auth=ApiKeyAuth(ApiScope.MESSAGES_WRITE),
+    auth=ApiKeyAuth(ApiScope.MESSAGES_WRITE, "messaging.change_message"),
     operation_id="message_bounce_process",
     summary="Process one bounce (DSN), complaint (ARF) or mailed opt-out, sent as the raw mail",
     openapi_extra={

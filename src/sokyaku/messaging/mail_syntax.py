@@ -6,6 +6,9 @@ builtins switched off), so there is no ``{% load %}``, ``{% include %}``, ``{% e
 ``{% url %}``, ``{% now %}``, ``{% debug %}`` and no ``|safe``: a template cannot read files, reach
 other templates, print the settings, or switch off escaping. ``ALLOWED_TAGS`` and
 ``ALLOWED_FILTERS`` are the documented list (docs/messaging.md, "Templates").
+
+``engine`` builds such an engine; the mail engine and the chat notices' engine are both made by
+it (mail with autoescaping, chat text without: it is plain text).
 """
 
 from __future__ import annotations
@@ -13,9 +16,26 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.template import Library, defaultfilters, defaulttags
+from django.template import Engine, Library, defaultfilters, defaulttags
 
 register = Library()
+
+
+class _RestrictedEngine(Engine):
+    # Django's default builtins (load, include, url, now, debug, |safe …) are switched off.
+    default_builtins = []  # noqa: RUF012 - the base class declares it so
+
+
+def engine(*, autoescape: bool, debug: bool = False) -> Engine:
+    """An engine with only this module's tags and filters, no libraries to load."""
+    return _RestrictedEngine(
+        debug=debug,
+        autoescape=autoescape,
+        string_if_invalid="",
+        builtins=[__name__],
+        libraries={},
+    )
+
 
 ALLOWED_TAGS = (
     "if",

@@ -34,7 +34,7 @@ import css_inline
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, TemplateSyntaxError
 from django.template.base import FilterExpression, Node, NodeList, Variable, VariableNode
 from django.template.defaulttags import (
     CycleNode,
@@ -68,18 +68,8 @@ class Rendered:
     links: list[str]
 
 
-class _MailEngine(Engine):
-    # Django's default builtins (load, include, url, now, debug, |safe …) are switched off.
-    default_builtins = []  # noqa: RUF012 - the base class declares it so
-
-
-ENGINE = _MailEngine(
-    debug=True,  # nodes keep their tokens: errors and warnings carry line numbers
-    autoescape=True,
-    string_if_invalid="",
-    builtins=["sokyaku.messaging.mail_syntax"],
-    libraries={},
-)
+# debug: nodes keep their tokens, so errors and warnings carry line numbers.
+ENGINE = mail_syntax.engine(autoescape=True, debug=True)
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 _TEXT_CONFIG = ParserConfig(display_links=True)
 

@@ -25,7 +25,6 @@ router = Router(tags=["segments"])
 
 MAX_ID = 2**63 - 1
 SegmentId = PathEx[int, P(ge=1, le=MAX_ID, description="The segment's id.")]
-_READ = ApiKeyAuth(ApiScope.CONTACTS_READ)
 _LIST_ERRORS = (401, 403, 422)
 _GET_ERRORS = (401, 403, 404, 422)
 
@@ -80,7 +79,7 @@ class MemberParams(Schema):
 @router.get(
     "",
     response={200: SegmentPage, **error_responses(*_LIST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_READ, "segments.view_segment"),
     operation_id="segment_list",
     summary="List segments with their member counts",
     description="Segments by name, paged. Needs the `contacts:read` scope.",
@@ -94,7 +93,7 @@ def segment_list(request: HttpRequest, params: Query[SegmentListParams]) -> dict
 @router.get(
     "/{segment_id}/contacts",
     response={200: MemberPage, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.CONTACTS_READ, "segments.view_segment"),
     operation_id="segment_contacts",
     summary="A segment's members (contact ids and emails), newest entry first",
     description=(

@@ -33,8 +33,6 @@ from sokyaku.sequences.services import enrollment as enrollment_services
 router = Router(tags=["sequences"])
 
 SequenceId = PathEx[int, P(ge=1, le=2**63 - 1, description="The sequence's id.")]
-_READ = ApiKeyAuth(ApiScope.SEQUENCES_READ)
-_WRITE = ApiKeyAuth(ApiScope.SEQUENCES_WRITE)
 _LIST_ERRORS = (401, 403)
 _GET_ERRORS = (401, 403, 404, 422)
 _ENROL_ERRORS = (401, 403, 404, 409, 413, 415, 422)
@@ -72,7 +70,7 @@ def _detail(sequence: Sequence) -> dict[str, Any]:
 @router.get(
     "",
     response={200: list[SequenceOut], **error_responses(*_LIST_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.SEQUENCES_READ, "sequences.view_sequence"),
     operation_id="sequence_list",
     summary="Every sequence: id, name, status and trigger",
     openapi_extra=responses_extra(_LIST_ERRORS),
@@ -84,7 +82,7 @@ def sequence_list(request: HttpRequest) -> list[Sequence]:
 @router.get(
     "/{sequence_id}",
     response={200: SequenceDetailOut, **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.SEQUENCES_READ, "sequences.view_sequence"),
     operation_id="sequence_get",
     summary="A sequence with its settings and steps",
     openapi_extra=responses_extra(_GET_ERRORS),
@@ -96,7 +94,7 @@ def sequence_get(request: HttpRequest, sequence_id: SequenceId) -> dict[str, Any
 @router.post(
     "/{sequence_id}/enrollments",
     response={201: EnrollmentOut, **error_responses(*_ENROL_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.SEQUENCES_WRITE, "sequences.add_enrollment"),
     operation_id="sequence_enroll",
     summary="Enrol a contact (by id or email); 409 when already active or re-entry refuses",
     openapi_extra=responses_extra(_ENROL_ERRORS),
@@ -124,7 +122,7 @@ def sequence_enroll(request: HttpRequest, sequence_id: SequenceId, payload: Enro
 @router.delete(
     "/{sequence_id}/enrollments/{contact_id}",
     response={200: EnrollmentOut, **error_responses(*_REMOVE_ERRORS)},
-    auth=_WRITE,
+    auth=ApiKeyAuth(ApiScope.SEQUENCES_WRITE, "sequences.add_enrollment"),
     operation_id="sequence_unenroll",
     summary="Take a contact out of the sequence (exit reason: manual)",
     openapi_extra=responses_extra(_REMOVE_ERRORS),
@@ -150,7 +148,7 @@ class PreviewQuery(Schema):
 @router.get(
     "/{sequence_id}/preview",
     response={200: list[PlannedStepOut], **error_responses(*_GET_ERRORS)},
-    auth=_READ,
+    auth=ApiKeyAuth(ApiScope.SEQUENCES_READ, "sequences.view_sequence"),
     operation_id="sequence_preview",
     summary="The planned time of each step for a contact enrolled at `start`",
     openapi_extra=responses_extra(_GET_ERRORS),

@@ -78,7 +78,9 @@ IDENTITY = frozenset({"email", "phone", "mobile"})
 NAME_FIELDS = frozenset({"full_name", "family_name", "given_name"})
 
 _TAG_SPLIT_RE = re.compile(r"[,、，;；]")
-_SPACE_RE = re.compile(r"[\s\u3000]+")
+# Spaces between family and given name; a line break or tab is no separator (a name holding
+# one is refused by the contact service).
+_SPACE_RE = re.compile(r"[ \u00a0\u3000]+")
 _TAG_MAX = int(getattr(Tag._meta.get_field("name"), "max_length", 60))
 _COMPANY_MAX = 200
 

@@ -1,7 +1,10 @@
 """Reading a contacts file (CSV or XLSX) into a header and rows of text.
 
 - **Format** by content first: an XLSX is a zip with a workbook inside; the old binary ``.xls``
-  and every other binary file are refused with a hint. Text is CSV: comma-, tab- or
+  and every other binary file are refused with a hint. An XLSX whose members would expand
+  beyond ``XLSX_MAX_UNCOMPRESSED`` in all, or more than ``XLSX_MAX_RATIO`` times the file's
+  size, is refused before anything in it is read (a zip bomb); malformed XML inside is refused
+  like any unreadable workbook. Text is CSV: comma-, tab- or
   semicolon-separated, whichever the header line has most of.
 - **Encoding** of text: UTF-16 when it starts with a byte-order mark (Excel's "Unicode text");
   UTF-8 (with or without BOM) when the bytes are valid UTF-8; else CP932, the Shift_JIS that
@@ -34,6 +37,12 @@ from sokyaku.core.errors import ValidationError
 
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 200
+# An XLSX's members, uncompressed: a sheet of a million rows stays well below these. Python's
+# zipfile never inflates a member beyond its declared size, so the declared sizes are a bound.
+XLSX_MAX_UNCOMPRESSED = 500 * 1024 * 1024
+XLSX_MAX_RATIO = 100  # XML of repetitive rows compresses 10-30 times, not hundreds
+XLSX_RATIO_FLOOR = 16 * 1024 * 1024  # below this, any ratio is harmless
+XLSX_MAX_MEMBERS = 10_000
 # The encodings charset-normalizer may pick when neither UTF-8 nor CP932 fits.
 _JAPANESE = frozenset(
     {"euc_jp", "euc_jis_2004", "euc_jisx0213", "iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext"}
@@ -152,23 +161,53 @@ def _xlsx_records(data: bytes) -> Iterator[list[str]]:
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            is_workbook = "xl/workbook.xml" in archive.namelist()
-    except zipfile.BadZipFile as exc:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise FileUnreadable(_("This is not a valid Excel (.xlsx) file.")) from exc
-    if not is_workbook:
+    if "xl/workbook.xml" not in {m.filename for m in members}:
         raise FileUnreadable(_("This is not a CSV or Excel (.xlsx) file."))
+    _refuse_bomb(members, len(data))
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except InvalidFileException as exc:
+        raise FileUnreadable(_("This is not a valid Excel (.xlsx) file.")) from exc
+    except Exception as exc:
+        # Whatever the XML parser or openpyxl raise on a damaged workbook (ParseError,
+        # XMLSyntaxError, KeyError for a missing part …): the file cannot be read.
         raise FileUnreadable(_("This is not a valid Excel (.xlsx) file.")) from exc
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
             raise FileUnreadable(_("The workbook has no sheet."))
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(v) for v in values]
+        # A read-only sheet is parsed while it is iterated: errors come from here too.
+        try:
+            for values in sheet.iter_rows(values_only=True):
+                yield [_cell_text(v) for v in values]
+        except FileUnreadable:
+            raise
+        except Exception as exc:
+            raise FileUnreadable(_("This is not a valid Excel (.xlsx) file.")) from exc
     finally:
         workbook.close()
+
+
+def _refuse_bomb(members: list[zipfile.ZipInfo], size: int) -> None:
+    """Refuse an archive that would expand far beyond its size, before reading a member."""
+    total = sum(m.file_size for m in members)
+    too_big = (
+        len(members) > XLSX_MAX_MEMBERS
+        or total > XLSX_MAX_UNCOMPRESSED
+        or (total > XLSX_RATIO_FLOOR and total > XLSX_MAX_RATIO * max(size, 1))
+    )
+    if too_big:
+        raise FileUnreadable(
+            _(
+                "The Excel file expands to far more data than a contact list holds "
+                "(%(size)s MB uncompressed); it was not read. Save it again from Excel, "
+                "or as CSV."
+            )
+            % {"size": f"{total // (1024 * 1024):,}"}
+        )
 
 
 def _cell_text(value: object) -> str:

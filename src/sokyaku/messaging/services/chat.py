@@ -44,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, TemplateSyntaxError
 
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.events import event_build
@@ -52,6 +52,7 @@ from sokyaku.activity.models import EventSource, EventType
 from sokyaku.consent.selectors import may_send
 from sokyaku.core import clock
 from sokyaku.core import selectors as core_selectors
+from sokyaku.messaging import mail_syntax
 from sokyaku.messaging.models import ChatKind, Message, MessageStatus, RecipientKind, Stream
 from sokyaku.messaging.services.delivery import DeliveryReport, retry_delay
 
@@ -59,7 +60,9 @@ logger = logging.getLogger(__name__)
 
 LINE_PUSH_URL = "https://api.line.me/v2/bot/message/push"
 TIMEOUT = httpx.Timeout(10.0)
-_ENGINE = Engine(dirs=[], app_dirs=False, libraries={}, autoescape=False)
+# The mail templates' language, without escaping (chat text is plain text): no {% now %},
+# {% debug %}, {% load %} or |safe in a notice text.
+_ENGINE = mail_syntax.engine(autoescape=False)
 _FIELDS = [
     "status",
     "body_text",

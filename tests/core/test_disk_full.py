@@ -3,7 +3,8 @@ API) instead of a 500, and stores nothing.
 
 The full disk is the database driver's own error, raised for every write statement through
 Django's query hook (``connection.execute_wrapper``), as SQLite raises it when the file cannot
-grow and the operating system when a file cannot be written."""
+grow, PostgreSQL when it cannot extend a file, and the operating system when a file cannot be
+written."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg.errors
 import pytest
 from django.db import connection
 from django.test import Client
@@ -27,6 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 FULL: list[Callable[[], BaseException]] = [
     lambda: sqlite3.OperationalError("database or disk is full"),
+    lambda: psycopg.errors.DiskFull('could not extend file "base/16384/16390"'),
     lambda: OSError(errno.ENOSPC, "No space left on device"),
 ]
 WRITES = ("INSERT", "UPDATE", "DELETE")

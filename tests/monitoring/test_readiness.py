@@ -161,3 +161,8 @@ def test_the_bounds_come_from_the_settings(client: Client, roomy_disk: None, set
 def test_healthz_stays_liveness(client: Client) -> None:
     # no worker at all: alive, just not ready
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_head_request_gets_the_status_alone(client: Client, roomy_disk: None) -> None:
+    worker_heartbeat()
+    assert client.head("/readyz").status_code == 200

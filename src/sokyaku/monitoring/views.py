@@ -8,14 +8,14 @@ import hmac
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from sokyaku.monitoring import metrics
 from sokyaku.monitoring.readiness import is_ready, readiness_checks
 
 
-@require_GET
+@require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """Each check with its value and bound; 503 when any is not ok (for load balancers and
@@ -34,7 +34,7 @@ def _bearer(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-@require_GET
+@require_safe
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
     expected = settings.METRICS_TOKEN

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -351,6 +352,87 @@ def cmd_analytics_rebuild(args: argparse.Namespace) -> int:
     print(
         f"Rebuilt the daily rollups of {span}: {rows:,} rows in {time.monotonic() - started:.1f} s."
     )
+    return 0
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+def _sender(name: str) -> Any:
+    from sokyaku.messaging.models import SenderProfile
+
+    profile = SenderProfile.objects.filter(name=name).first()
+    if profile is None:
+        known = ", ".join(SenderProfile.objects.values_list("name", flat=True)) or "none"
+        raise CliError(f"no sender profile named {name!r} (there are: {known})")
+    return profile
+
+
+def cmd_sending(args: argparse.Namespace) -> int:
+    """Pause or resume all marketing sending, or one sender profile; or show what is paused."""
+    _django()
+    _migrated()
+    from sokyaku.messaging import selectors
+    from sokyaku.messaging.services import pausing
+
+    if args.action == "status":
+        switch = pausing.sending_pause_get()
+        if switch.marketing_paused_at is not None:
+            reason = f" ({switch.reason})" if switch.reason else ""
+            since = f"{switch.marketing_paused_at:%Y-%m-%d %H:%M %Z}"
+            print(f"Marketing sending: paused since {since}{reason}.")
+        else:
+            print("Marketing sending: on.")
+        print(f"Marketing messages waiting: {selectors.marketing_waiting_count()}.")
+        for profile in selectors.sender_profile_list(user=None):
+            state = f"paused: {profile.pause_reason}" if profile.paused_at else "on"
+            print(f"Sender profile {profile.name!r} ({profile.stream}): {state}")
+        return 0
+    if args.sender:
+        profile = _sender(args.sender)
+        if args.action == "pause":
+            pausing.sender_profile_pause(profile=profile, actor=None, reason=args.reason)
+            print(f"Sender profile {profile.name!r} is paused: its mail waits in the queue.")
+        else:
+            released = pausing.sender_profile_resume(profile=profile, actor=None)
+            print(f"Sender profile {profile.name!r} resumed; {released} waiting messages go now.")
+        return 0
+    if args.action == "pause":
+        pausing.marketing_sending_pause(actor=None, reason=args.reason)
+        print(
+            "All marketing sending is paused: marketing mail stays queued; transactional mail "
+            "and internal notices still go. Resume with `sokyaku sending resume`."
+        )
+    else:
+        waiting = pausing.marketing_sending_resume(actor=None)
+        print(f"Marketing sending resumed; {waiting} marketing messages are waiting to go.")
+    return 0
+
+
+def cmd_outbox_resend(args: argparse.Namespace) -> int:
+    """Queue failed messages again (same Message-ID; consent checked again at sending)."""
+    since = _day(args.failed_since, "--failed-since")
+    raw_ids = [raw.strip() for raw in (args.ids or "").split(",") if raw.strip()]
+    if not all(raw.isdigit() for raw in raw_ids):
+        raise CliError(f"--ids {args.ids!r} is not a list of message ids (1,2,3)")
+    ids = [int(raw) for raw in raw_ids] or None
+    if since is None and ids is None:
+        raise CliError("give --failed-since YYYY-MM-DD or --ids")
+    _django()
+    _migrated()
+    from datetime import datetime as _datetime
+    from datetime import time as _time
+
+    from sokyaku.core.clock import TOKYO
+    from sokyaku.messaging.services.resend import messages_resend
+
+    count = messages_resend(
+        ids=ids,
+        failed_since=_datetime.combine(since, _time(0, 0), tzinfo=TOKYO) if since else None,
+        sender=_sender(args.sender) if args.sender else None,
+        actor=None,
+    )
+    print(f"Queued {count} failed messages to be sent again.")
     return 0
 
 
@@ -693,6 +775,33 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="first day")
     rebuild.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day")
     rebuild.set_defaults(func=cmd_analytics_rebuild)
+
+    sending = sub.add_parser(
+        "sending",
+        help="pause or resume marketing sending (all of it, or one sender profile)",
+        description="pause: all marketing mail stays queued (transactional mail, sales alerts "
+        "and internal notices still go); a running broadcast stops within the batch on the "
+        "wire. resume: the queued mail goes out. With --sender: only that sender profile "
+        "(any stream). status: what is paused and how much marketing mail waits.",
+    )
+    sending.add_argument("action", choices=["pause", "resume", "status"])
+    sending.add_argument("--sender", metavar="NAME", help="a sender profile's name")
+    sending.add_argument("--reason", default="", help="why (shown on the sending page)")
+    sending.set_defaults(func=cmd_sending)
+
+    outbox = sub.add_parser("outbox", help="act on the outbox")
+    outbox_sub = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+    resend = outbox_sub.add_parser(
+        "resend",
+        help="send failed messages again (after a mail server outage)",
+        description="Queue failed messages again: those failed since --failed-since (a Tokyo "
+        "day), optionally of one --sender, or those given by --ids. Each keeps its Message-ID; "
+        "consent and the suppression list are checked again when it is sent.",
+    )
+    resend.add_argument("--failed-since", metavar="YYYY-MM-DD", help="failed on or after this day")
+    resend.add_argument("--sender", metavar="NAME", help="only this sender profile's messages")
+    resend.add_argument("--ids", metavar="ID,ID", help="these messages (comma-separated ids)")
+    resend.set_defaults(func=cmd_outbox_resend)
     return parser
 
 

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sokyaku.core.middleware.ApiGuardMiddleware",
+    "sokyaku.core.middleware.DiskFullMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -290,6 +291,17 @@ MAIL_COMPLAINT_MIN_VOLUME = int(os.environ.get("SOKYAKU_MAIL_COMPLAINT_MIN_VOLUM
 API_MAX_BODY_BYTES = int(os.environ.get("SOKYAKU_API_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 EVENT_BATCH_MAX = 1000
+
+# --- Operations: /readyz and /metrics ------------------------------------------------------
+# /readyz answers 503 when a check is out of these bounds (docs/operations.md, "Health").
+READY_HEARTBEAT_MAX_SECONDS = float(os.environ.get("SOKYAKU_READY_HEARTBEAT_MAX_SECONDS", "150"))
+READY_DUE_MAX_SECONDS = float(os.environ.get("SOKYAKU_READY_DUE_MAX_SECONDS", "300"))
+READY_DISK_MIN_BYTES = int(os.environ.get("SOKYAKU_READY_DISK_MIN_BYTES", str(1024**3)))
+READY_DISK_MIN_PERCENT = float(os.environ.get("SOKYAKU_READY_DISK_MIN_PERCENT", "5"))
+# 0: the queue's depth is reported, never a reason to be "not ready".
+READY_QUEUE_MAX = int(os.environ.get("SOKYAKU_READY_QUEUE_MAX", "0"))
+# Bearer token of /metrics (Prometheus); unset, /metrics does not exist (404).
+METRICS_TOKEN = os.environ.get("SOKYAKU_METRICS_TOKEN", "").strip()
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

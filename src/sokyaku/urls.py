@@ -1,12 +1,16 @@
-"""URL map: the UI (login required), the JSON API under /api/v1/, and health checks."""
+"""URL map: the UI (login required), the JSON API under /api/v1/, health checks (``/healthz``
+liveness, ``/readyz`` readiness) and Prometheus metrics (``/metrics``)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 from sokyaku.api import api
+from sokyaku.monitoring import views as monitoring_views
 
 urlpatterns = [
     path("", include("sokyaku.core.urls")),
+    path("readyz", monitoring_views.readyz, name="readyz"),
+    path("metrics", monitoring_views.metrics_view, name="metrics"),
     path("contacts/", include("sokyaku.contacts.urls")),
     path("capture/", include("sokyaku.capture.urls")),
     path("campaigns/", include("sokyaku.campaigns.urls")),

@@ -14,7 +14,7 @@ from sokyaku.core import services
 from sokyaku.core.models import ApiKey
 
 COMMANDS = ["demo", "serve", "worker", "migrate", "createadmin", "createuser", "createapikey",
-            "revokeapikey"]  # fmt: skip
+            "revokeapikey", "sending", "outbox"]  # fmt: skip
 
 
 def _cli(*args: str, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -173,3 +173,49 @@ def test_migrate_moves_an_untouched_first_scoring_preset_to_the_current_one(tmp_
     with sqlite3.connect(db) as conn:
         versions = conn.execute("SELECT max(version) FROM scoring_ruleset").fetchone()
     assert versions == (2,)
+
+
+@pytest.mark.django_db
+def test_sending_pause_and_resume_from_the_command_line(capsys):
+    from sokyaku.messaging.services import pausing
+
+    assert main(["sending", "pause", "--reason", "誤配信の確認"]) == 0
+    assert "All marketing sending is paused" in capsys.readouterr().out
+    assert pausing.sending_pause_get().reason == "誤配信の確認"
+    assert main(["sending", "status"]) == 0
+    assert "paused since" in capsys.readouterr().out
+
+    assert main(["sending", "resume"]) == 0
+    assert not pausing.marketing_paused()
+
+
+@pytest.mark.django_db
+def test_sending_pause_of_one_sender_and_an_unknown_one(capsys):
+    from tests.messaging.engine_factories import sender_make
+
+    profile = sender_make(name="ニュースレター")
+    assert main(["sending", "pause", "--sender", "ニュースレター"]) == 0
+    profile.refresh_from_db()
+    assert profile.paused_at is not None
+    assert main(["sending", "resume", "--sender", "ニュースレター"]) == 0
+    profile.refresh_from_db()
+    assert profile.paused_at is None
+
+    assert main(["sending", "pause", "--sender", "どこにもない"]) == 2
+    assert "no sender profile named" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_outbox_resend_queues_the_failed_messages_since_a_day(capsys):
+    from sokyaku.messaging.models import Message, MessageStatus
+    from tests.messaging.engine_factories import message_make
+
+    message = message_make()
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED)
+
+    assert main(["outbox", "resend", "--failed-since", "2000-01-01"]) == 0
+    assert "Queued 1 failed messages" in capsys.readouterr().out
+    assert Message.objects.get(pk=message.pk).status != MessageStatus.FAILED
+
+    assert main(["outbox", "resend"]) == 2
+    assert main(["outbox", "resend", "--ids", "1,x"]) == 2

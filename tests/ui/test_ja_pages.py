@@ -53,6 +53,8 @@ NOT_STAFF = ("api/", "admin/", "i18n/", "t/", "m/", "r/", "f/", "p/", "a/", "log
 # Patterns not rendered, each for a reason (none because its text is wrong).
 SKIPPED = {
     "healthz": "a health check, not a page",
+    "readyz": "a readiness check (JSON), not a page",
+    "metrics": "Prometheus metrics, not a page",
     "contacts:import_detail": "the demo has no import job",
     "contacts:import_mapping": "the demo has no import job",
     "contacts:import_preview": "the demo has no import job",

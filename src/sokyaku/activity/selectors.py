@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 
-from sokyaku.activity.models import Event
+from sokyaku.activity.models import Event, PendingReaction
 
 
 def timeline(
@@ -33,3 +33,14 @@ def timeline(
 def events_of_type(*, type: str, start: datetime, end: datetime) -> QuerySet[Event]:
     """Events of one type in ``[start, end)`` (analytics)."""
     return Event.objects.filter(type=type, occurred_at__gte=start, occurred_at__lt=end)
+
+
+def pending_reaction_oldest_due(*, at: datetime) -> datetime | None:
+    """The due time of the oldest after-commit work still owed at ``at`` (``None``: none)."""
+    return PendingReaction.objects.filter(due_at__lte=at).aggregate(oldest=Min("due_at"))["oldest"]
+
+
+def event_last_id() -> int:
+    """The highest event id: grows by one per stored event (an index read, whatever the
+    table's size), so it serves as a counter of events stored."""
+    return Event.objects.aggregate(last=Max("id"))["last"] or 0

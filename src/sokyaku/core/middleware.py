@@ -1,18 +1,32 @@
-"""Request-level guards for the JSON API that must run outside ninja.
+"""Request-level guards that must run outside the views.
 
 ``ApiGuardMiddleware`` answers 413 for API bodies larger than ``API_MAX_BODY_BYTES``
 (and 400 for an unreadable ``Content-Length``) before any view reads them, and gives the errors
 Django answers itself under ``/api/`` (an unknown route's 404, a 405, a 400 for a suspicious
 request, a 500) the API's one error shape ``{"detail": ...}`` instead of an HTML page.
+
+``DiskFullMiddleware`` answers a write that failed because the disk (or the database's
+storage) is full with 503 and ``Retry-After`` — a Japanese page in the UI, ``{"detail": ...}``
+under ``/api/`` — instead of a 500: nothing was stored (the transaction rolled back), and the
+same request succeeds once an operator has made room. Recognised: SQLite's "database or disk is
+full", PostgreSQL's ``disk_full`` (SQLSTATE 53100) and ``OSError`` ENOSPC / EDQUOT, also as the
+cause of another exception.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
 from collections.abc import Callable
 from http import HTTPStatus
 
 from django.conf import settings
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 # Headers of an error response that still mean something once its body is replaced.
@@ -75,3 +89,54 @@ class ApiGuardMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_PG_DISK_FULL = "53100"
+DISK_FULL_RETRY_AFTER = 300
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) says the disk or the database's storage is full."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+            return True
+        if isinstance(exc, OperationalError | sqlite3.OperationalError) and (
+            "disk is full" in str(exc).lower()
+        ):
+            return True
+        if getattr(exc, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class DiskFullMiddleware:
+    """503 instead of 500 for a request that failed on a full disk (see the module docstring)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_disk_full(exception):
+            return None
+        logger.error(
+            "storage.disk_full",
+            extra={"path": request.path, "method": request.method, "error": str(exception)},
+        )
+        response: HttpResponse
+        if request.path.startswith(API_PREFIX):
+            response = JsonResponse(
+                {"detail": "The server's storage is full; nothing was stored. Try again later."},
+                status=503,
+                json_dumps_params=_JSON_PARAMS,
+            )
+        else:
+            response = render(request, "core/disk_full.html", status=503)
+        response["Retry-After"] = str(DISK_FULL_RETRY_AFTER)
+        return response

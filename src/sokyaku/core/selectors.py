@@ -3,10 +3,12 @@ identities."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from datetime import datetime
 
-from sokyaku.core.models import StaffProfile
+from django.contrib.auth.models import User
+from django.db.models import Max, QuerySet
+
+from sokyaku.core.models import StaffProfile, WorkerHeartbeat
 
 
 def user_list(*, active_only: bool = True) -> QuerySet[User]:
@@ -20,3 +22,8 @@ def user_list(*, active_only: bool = True) -> QuerySet[User]:
 def staff_identity(*, user: User) -> StaffProfile | None:
     """``user``'s chat identities (Slack member id, LINE user id), or ``None`` when never set."""
     return StaffProfile.objects.filter(user=user).first()
+
+
+def worker_heartbeat_latest() -> datetime | None:
+    """When a worker last beat (any worker; ``None`` before the first beat)."""
+    return WorkerHeartbeat.objects.aggregate(latest=Max("beat_at"))["latest"]

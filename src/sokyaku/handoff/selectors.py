@@ -9,8 +9,22 @@ their teams. Anything else is not there for them (``NotFound``), whatever id the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core.errors import NotFound, PermissionDenied
@@ -25,8 +39,10 @@ from sokyaku.handoff.models import (
     HandoffTrigger,
     RoutingRule,
     SalesActivity,
+    SlaState,
 )
 from sokyaku.handoff.routing import RouteResult
+from sokyaku.messaging.models import Message, MessageStatus
 
 AnyUser = User | AnonymousUser
 
@@ -177,3 +193,60 @@ def routing_preview(*, contact: Contact) -> RouteResult:
 
     stage = lifecycle_selectors.stage_get(contact_id=contact.pk)
     return routing.route(contact, lock=False, stage=stage)
+
+
+# --- Operations (metrics) ----------------------------------------------------------------------
+
+
+def handoff_sla_counts() -> dict[str, int]:
+    """How many handoffs are in each SLA state (running, met, breached): one grouped count."""
+    counts = dict(Handoff.objects.values_list("sla_state").annotate(n=Count("id")).order_by())
+    return {state: counts.get(state, 0) for state in SlaState.values}
+
+
+@dataclass(frozen=True)
+class AlertSpeed:
+    """Speed to lead of the sent sales alerts of one channel, as a cumulative histogram:
+    ``buckets`` pairs each upper bound (seconds) with how many alerts went within it."""
+
+    channel: str
+    buckets: list[tuple[float, int]]
+    count: int
+    total_seconds: float
+
+
+def alert_speed(*, bounds: Sequence[float]) -> list[AlertSpeed]:
+    """From a handoff's creation to its alert being sent, per channel (mail, chat), over every
+    sent alert: one grouped query, bucketed in the database.
+
+    The alert is queued in the transaction that creates the handoff (``alerting.alert_send``,
+    keys ``handoff:<id>:alert:…``), so its message's ``created_at`` is the handoff's creation
+    and ``sent_at`` the moment the server accepted it. Follow-up alerts, reminders and
+    escalations are not alerts of a new lead and are left out.
+    """
+    lag = ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
+    per_bound = {
+        f"le_{i}": Count("id", filter=Q(lag__lte=timedelta(seconds=bound)))
+        for i, bound in enumerate(bounds)
+    }
+    rows = (
+        Message.objects.filter(
+            dedupe_key__startswith="handoff:",
+            dedupe_key__contains=":alert:",
+            status=MessageStatus.SENT,
+            sent_at__isnull=False,
+        )
+        .annotate(lag=lag)
+        .values("channel")
+        .annotate(count=Count("id"), total=Sum("lag"), **per_bound)
+        .order_by("channel")
+    )
+    return [
+        AlertSpeed(
+            channel=row["channel"],
+            buckets=[(bound, row[f"le_{i}"]) for i, bound in enumerate(bounds)],
+            count=row["count"],
+            total_seconds=row["total"].total_seconds() if row["total"] is not None else 0.0,
+        )
+        for row in cast(Iterable[dict[str, Any]], rows)
+    ]

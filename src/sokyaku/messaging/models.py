@@ -242,6 +242,9 @@ class Message(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When it last became ``failed`` (empty on rows from before this column: their ``created_at``
+    # stands in when failed mail is selected for a re-send).
+    failed_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
@@ -312,3 +315,28 @@ class FrequencyCap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.per_day}/day"
+
+
+class SendingPause(models.Model):
+    """One row: whether all marketing sending is paused (the operator's kill switch).
+
+    While ``marketing_paused_at`` is set, delivery claims no marketing-stream message and holds
+    back any already claimed one right before its batch goes on the wire; the messages stay
+    ``queued`` and go out after the resume. Transactional mail (sales alerts, confirmations,
+    download links) and internal notices are not held. A single sender profile is paused on the
+    profile itself (``SenderProfile.paused_at``).
+    """
+
+    marketing_paused_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sending pause")
+        verbose_name_plural = _("sending pauses")
+
+    def __str__(self) -> str:
+        return "paused" if self.marketing_paused_at else "sending"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Min, Q, QuerySet, When
+from django.db.models.functions import Coalesce
 
 from sokyaku.core.errors import NotFound, PermissionDenied
 from sokyaku.messaging.models import (
@@ -15,6 +17,7 @@ from sokyaku.messaging.models import (
     Message,
     MessageStatus,
     SenderProfile,
+    Stream,
     Template,
 )
 
@@ -212,3 +215,36 @@ def broadcast_first_recipient(*, broadcast: Broadcast) -> int | None:
         .values_list("contact_id", flat=True)
         .first()
     )
+
+
+def outbox_oldest_due(*, at: datetime, marketing: bool = True) -> datetime | None:
+    """When the longest-waiting due message became due, at ``at`` (``None``: nothing due).
+
+    Due: ``queued`` with its next attempt empty or past (due since that attempt, else since it
+    was queued), or ``sending`` with its lease run out (due since then). ``marketing=False``
+    leaves marketing mail out (while all marketing sending is paused it waits on purpose).
+    """
+    queued = Q(status=MessageStatus.QUEUED) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at)
+    )
+    abandoned = Q(status=MessageStatus.SENDING, lease_until__lt=at)
+    rows = Message.objects.filter(queued | abandoned)
+    if not marketing:
+        rows = rows.exclude(stream=Stream.MARKETING)
+    due_since = Case(
+        When(status=MessageStatus.SENDING, then=F("lease_until")),
+        default=Coalesce("next_attempt_at", "created_at"),
+    )
+    return rows.aggregate(oldest=Min(due_since))["oldest"]
+
+
+def sender_profiles_paused_count() -> int:
+    """How many sender profiles are paused (by hand or for their complaint rate)."""
+    return SenderProfile.objects.filter(paused_at__isnull=False).count()
+
+
+def marketing_waiting_count() -> int:
+    """Marketing messages still to go (queued or being sent): what a pause holds back."""
+    return Message.objects.filter(
+        stream=Stream.MARKETING, status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)
+    ).count()

@@ -1,5 +1,5 @@
 """Messaging UI under /messaging/: templates (the section's home), sender profiles,
-broadcasts, chat channels."""
+broadcasts, chat channels, the sending pause, the Outbox."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -18,6 +18,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("senders/", views.sender_list, name="sender_list"),
     path("senders/new/", views.sender_create, name="sender_create"),
     path("senders/<int:profile_id>/", views.sender_edit, name="sender_edit"),
+    path("senders/<int:profile_id>/pause/", views.sender_pause, name="sender_pause"),
+    path("senders/<int:profile_id>/resume/", views.sender_resume, name="sender_resume"),
+    # The kill switch: all marketing sending at once.
+    path("sending/", views.sending, name="sending"),
+    path("sending/pause/", views.sending_pause, name="sending_pause"),
+    path("sending/resume/", views.sending_resume, name="sending_resume"),
     path("broadcasts/", views.broadcast_list, name="broadcast_list"),
     path("broadcasts/new/", views.broadcast_create, name="broadcast_create"),
     path("broadcasts/<int:broadcast_id>/", views.broadcast_detail, name="broadcast_detail"),
@@ -35,4 +41,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # The sending engine's Outbox page.
     path("outbox/", outbox_views.outbox_list, name="outbox"),
     path("outbox/<int:message_id>/", outbox_views.outbox_detail, name="outbox_detail"),
+    path("outbox/resend/", outbox_views.outbox_resend, name="outbox_resend"),
 ]

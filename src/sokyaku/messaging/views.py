@@ -1,5 +1,6 @@
 """Mail content UI: templates (edit, preview as a contact, test send), sender profiles,
-broadcasts and chat channels, under /messaging/.
+broadcasts, chat channels and the sending pause (all marketing mail, or one sender profile),
+under /messaging/.
 
 Thin views: parse, call the permission-checked selectors and the services, render. Every role
 with ``view`` permissions may look (sales reps do); changes need the models' ``add`` /
@@ -37,7 +38,7 @@ from sokyaku.messaging.forms import (
 from sokyaku.messaging.frequency import frequency_cap_get
 from sokyaku.messaging.models import BroadcastStatus, Stream, Template
 from sokyaku.messaging.services import broadcasts as broadcast_services
-from sokyaku.messaging.services import content
+from sokyaku.messaging.services import content, pausing
 from sokyaku.messaging.services.frequency import frequency_cap_update
 
 PAGE_SIZE = 50
@@ -565,3 +566,82 @@ def frequency_cap_edit(request: HtmxHttpRequest) -> HttpResponse:
         "messaging/content/frequency.html",
         {"form": form, "tab": "frequency", "can_change": can_change},
     )
+
+
+# --- Sending pause ---------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+@domain_errors
+def sending(request: HtmxHttpRequest) -> HttpResponse:
+    """The kill switch: all marketing sending, and each sender profile, paused or sending."""
+    context = {
+        "tab": "sending",
+        "switch": pausing.sending_pause_get(),
+        "waiting": selectors.marketing_waiting_count(),
+        "profiles": selectors.sender_profile_list(user=request.user),
+        "can_switch": request.user.has_perm("messaging.change_sendingpause"),
+        "can_change_profiles": request.user.has_perm("messaging.change_senderprofile"),
+    }
+    return render(request, "messaging/content/sending.html", context)
+
+
+def _reason(request: HtmxHttpRequest) -> str:
+    return request.POST.get("reason", "").strip()[:300]
+
+
+@require_POST
+@login_required
+@permission_required("messaging.change_sendingpause", raise_exception=True)
+@domain_errors
+def sending_pause(request: HtmxHttpRequest) -> HttpResponse:
+    pausing.marketing_sending_pause(actor=actor(request), reason=_reason(request))
+    messages.warning(
+        request,
+        _("All marketing sending is paused. Queued mail waits; transactional mail still goes."),
+    )
+    return redirect("messaging:sending")
+
+
+@require_POST
+@login_required
+@permission_required("messaging.change_sendingpause", raise_exception=True)
+@domain_errors
+def sending_resume(request: HtmxHttpRequest) -> HttpResponse:
+    waiting = pausing.marketing_sending_resume(actor=actor(request))
+    messages.success(
+        request,
+        _("Marketing sending resumed; %(count)s waiting messages go out now.") % {"count": waiting},
+    )
+    return redirect("messaging:sending")
+
+
+@require_POST
+@login_required
+@permission_required("messaging.change_senderprofile", raise_exception=True)
+@domain_errors
+def sender_pause(request: HtmxHttpRequest, profile_id: int) -> HttpResponse:
+    profile = selectors.sender_profile_get(user=request.user, id=profile_id)
+    pausing.sender_profile_pause(profile=profile, actor=actor(request), reason=_reason(request))
+    messages.warning(request, _("Sending from “%(name)s” is paused.") % {"name": profile.name})
+    return redirect("messaging:sending")
+
+
+@require_POST
+@login_required
+@permission_required("messaging.change_senderprofile", raise_exception=True)
+@domain_errors
+def sender_resume(request: HtmxHttpRequest, profile_id: int) -> HttpResponse:
+    profile = selectors.sender_profile_get(user=request.user, id=profile_id)
+    try:
+        released = pausing.sender_profile_resume(profile=profile, actor=actor(request))
+    except ValidationError:
+        messages.info(request, _("“%(name)s” was not paused.") % {"name": profile.name})
+    else:
+        messages.success(
+            request,
+            _("Sending from “%(name)s” resumed; %(count)s waiting messages go out now.")
+            % {"name": profile.name, "count": released},
+        )
+    return redirect("messaging:sending")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.fields.json import KT
 
 from sokyaku.contacts.models import Contact
@@ -349,3 +349,10 @@ def preview_as_dicts(planned: Iterable[PlannedStep]) -> list[dict[str, Any]]:
 def sequence_choices() -> QuerySet[Any]:
     """``(id, name)`` of every sequence but archived ones (the exclusions picker)."""
     return Sequence.objects.exclude(status="archived").order_by("name").values_list("pk", "name")
+
+
+def enrollment_oldest_due(*, at: datetime) -> datetime | None:
+    """The ``next_run_at`` of the active enrolment most overdue at ``at`` (``None``: none)."""
+    return Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE, next_run_at__lte=at).aggregate(
+        oldest=Min("next_run_at")
+    )["oldest"]

@@ -126,8 +126,9 @@ def _bounce_record(message: Message, *, hard: bool) -> None:
         message.bounced_at = now
         if message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):
             message.status = MessageStatus.FAILED
+            message.failed_at = now
             message.last_error = "Hard bounce"
-        message.save(update_fields=["bounced_at", "status", "last_error"])
+        message.save(update_fields=["bounced_at", "status", "failed_at", "last_error"])
     if message.contact_id is None:
         return
     kind = "hard" if hard else "soft"

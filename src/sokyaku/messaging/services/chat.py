@@ -73,6 +73,7 @@ _FIELDS = [
     "next_attempt_at",
     "lease_until",
     "sent_at",
+    "failed_at",
 ]
 
 
@@ -337,6 +338,7 @@ def _chat_retry(message: Message, report: DeliveryReport, error: str, now: Any) 
 
 def _chat_fail(message: Message, report: DeliveryReport, error: str) -> None:
     message.status = MessageStatus.FAILED
+    message.failed_at = clock.now()
     message.last_error = error[:2000]
     message.next_attempt_at = None
     report.failed += 1

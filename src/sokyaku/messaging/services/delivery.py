@@ -34,6 +34,11 @@ Status writes are grouped by what changed (one ``UPDATE … WHERE id IN`` when t
 same, else one ``executemany``), links are one ``bulk_create`` and events one
 ``event_ingest_batch`` per flush.
 
+**Pauses** (``pausing``): while all marketing sending is paused the claim skips marketing rows
+(they stay ``queued``); right before a batch is handed to the server, the switch and the batch's
+sender profiles are read once more and mail paused since the claim is held back (``queued``,
+its rendering kept). So a running broadcast stops within the batch already on the wire.
+
 Batches overlap: while one batch is on the wire, the next is claimed, checked, rendered and
 stored; right before it goes out, its suppression list and consent are read once more (an
 opt-out, complaint or hard bounce recorded meanwhile stops its mail).
@@ -85,6 +90,7 @@ from sokyaku.messaging.models import (
     Stream,
 )
 from sokyaku.messaging.rendering import MessageRenderer, sender_profile_check
+from sokyaku.messaging.services.pausing import MARKETING_PAUSED, marketing_paused, paused_text
 from sokyaku.messaging.services.system_mail import system_sender_fallback
 from sokyaku.messaging.transport import Outcome, Outgoing, Result, mail_transmit, smtp_target
 
@@ -108,6 +114,7 @@ _MUTABLE = [
     "next_attempt_at",
     "lease_until",
     "sent_at",
+    "failed_at",
     "bounced_at",
 ]
 
@@ -170,6 +177,8 @@ def messages_claim(*, ids: Sequence[int] | None = None, limit: int | None = None
     lease = now + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
     limit = limit or settings.MAIL_BATCH
     candidates = Message.objects.filter(_due(now))
+    if marketing_paused():  # they stay queued until the resume (``pausing``)
+        candidates = candidates.exclude(stream=Stream.MARKETING)
     if ids is not None:
         candidates = candidates.filter(pk__in=list(ids))
     with transaction.atomic():
@@ -303,6 +312,8 @@ def _deliver(claims: Iterable[Sequence[int]]) -> DeliveryReport:
                     if overlapped or waited:
                         # Checked while another batch was on the wire: look once more.
                         _recheck(batch)
+                    # A pause since the claim holds the batch back (a broadcast stops here).
+                    _hold_paused(batch)
                 except BaseException:
                     wire_turns.give_back()
                     raise
@@ -479,6 +490,33 @@ def _recheck(batch: _Batch) -> None:
     if len(allowed) < len(batch.outgoing):
         batch.outgoing = allowed
         batch.flush()
+
+
+def _hold_paused(batch: _Batch) -> None:
+    """Right before ``batch`` is handed to the server: hold back its marketing mail when all
+    marketing sending was paused since it was claimed, and the mail of a sender profile paused
+    meanwhile. Held mail stays ``queued`` with its rendering (the same Message-ID later)."""
+    messages = [batch.by_id[item.message_id] for item in batch.outgoing]
+    marketing = any(m.stream == Stream.MARKETING for m in messages) and marketing_paused()
+    sender_ids = {m.sender.pk for m in messages if m.sender is not None and m.sender.pk}
+    paused = dict(
+        SenderProfile.objects.filter(pk__in=sender_ids, paused_at__isnull=False).values_list(
+            "pk", "pause_reason"
+        )
+    )
+    if not marketing and not paused:
+        return
+    allowed = []
+    for item, message in zip(batch.outgoing, messages, strict=True):
+        assert message.sender is not None
+        if marketing and message.stream == Stream.MARKETING:
+            _wait(message, batch, MARKETING_PAUSED, recheck=False)
+        elif message.sender.pk in paused:
+            _wait(message, batch, f"{paused_text(message.sender)}: {paused[message.sender.pk]}")
+        else:
+            allowed.append(item)
+    batch.outgoing = allowed
+    batch.flush()
 
 
 def _finish(batch: _Batch, sending: Future[list[Outcome]]) -> DeliveryReport:
@@ -665,9 +703,7 @@ def _check(messages: list[Message], batch: _Batch) -> list[Message]:
             )
             continue
         if sender.paused_at is not None:
-            _wait(
-                message, batch, f"Sender profile “{sender.name}” is paused: {sender.pause_reason}"
-            )
+            _wait(message, batch, f"{paused_text(sender)}: {sender.pause_reason}")
             continue
         message.sender = sender
         ready.append(message)
@@ -682,10 +718,12 @@ def _suppress(message: Message, batch: _Batch, reason: str) -> None:
     batch.touch(message)
 
 
-def _wait(message: Message, batch: _Batch, reason: str) -> None:
+def _wait(message: Message, batch: _Batch, reason: str, *, recheck: bool = True) -> None:
+    """Back to ``queued``: due again after ``PAUSED_RECHECK``, or (``recheck=False``, all
+    marketing paused: the claim skips it until the resume) due at once."""
     message.status = MessageStatus.QUEUED
     message.last_error = reason
-    message.next_attempt_at = batch.now + PAUSED_RECHECK
+    message.next_attempt_at = batch.now + PAUSED_RECHECK if recheck else None
     message.lease_until = None
     batch.report.waiting += 1
     batch.touch(message)
@@ -693,6 +731,7 @@ def _wait(message: Message, batch: _Batch, reason: str) -> None:
 
 def _fail(message: Message, batch: _Batch, error: str) -> None:
     message.status = MessageStatus.FAILED
+    message.failed_at = batch.now
     message.last_error = error
     message.lease_until = None
     message.next_attempt_at = None
@@ -894,6 +933,7 @@ def _record(message: Message, outcome: Outcome, batch: _Batch) -> None:
         batch.report.retrying += 1
     elif outcome.result == Result.REJECTED:
         message.status = MessageStatus.FAILED
+        message.failed_at = now
         message.bounced_at = now
         message.next_attempt_at = None
         message.last_error = f"Rejected (hard bounce): {outcome.detail}"
@@ -906,6 +946,7 @@ def _record(message: Message, outcome: Outcome, batch: _Batch) -> None:
             batch.events.append(event)
     else:  # FAILED, or RETRY with no attempts left
         message.status = MessageStatus.FAILED
+        message.failed_at = now
         message.next_attempt_at = None
         message.last_error = outcome.detail
         batch.report.failed += 1

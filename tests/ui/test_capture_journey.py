@@ -78,10 +78,10 @@ def _wait_for(query, count: int = 1, timeout: float = 30.0) -> list:  # type: ig
     """Rows of ``query`` once there are ``count`` (beacons and posts arrive on their own time;
     on SQLite a write may wait up to the 20 s busy timeout behind another connection)."""
     deadline = time.monotonic() + timeout
-    rows = list(query)
+    rows = list(query.all())
     while len(rows) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-        rows = list(query)
+        rows = list(query.all())  # a fresh query each time: a QuerySet keeps its first result
     return rows
 
 

@@ -8,7 +8,7 @@ calendar preview exact and the per-step metrics comparable); mail 2 (case study)
 business days** (middle of 5–7); mail 3 (demo CTA); then 10 business days in which a
 ``demo_requested`` event is the goal (conversion). Exits on MQL, SQL, customer, unsubscribe and
 bounce; weekdays 9:00–18:00, national holidays and 年末年始 skipped; topic ``product``. Notifying
-the owner when mail 3's CTA is clicked belongs to the sales hand-off (issue 5/6).
+the owner when mail 3's CTA is clicked belongs to the sales hand-off (a handoff trigger).
 
 **B2C** (window every day 9:00–21:00, holidays not skipped — consumers read mail on holidays;
 topic ``newsletter``): ウェルカム (on newsletter opt-in: welcome at once, coupon 3 days later;

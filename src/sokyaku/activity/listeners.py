@@ -157,7 +157,8 @@ def _owe(rows: Sequence[Event]) -> None:
     if owed is not None and owed.pending():
         owed.event_ids += ids
         owed.contact_ids |= contacts
-        names = [n for n in _by_name() if n in set(owed.row.reactions) | set(committed)]
+        owed_names = {*owed.row.reactions, *committed}
+        names = [reaction.name for reaction in table() if reaction.name in owed_names]
         owed.row.event_ids, owed.row.contact_ids = owed.event_ids, sorted(owed.contact_ids)
         owed.row.reactions = names
         owed.row.save(update_fields=["event_ids", "contact_ids", "reactions"])

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "sokyaku.handoff",
     "sokyaku.deals",
     "sokyaku.analytics",
+    "sokyaku.privacy",
 ]
 
 MIDDLEWARE = [

@@ -35,8 +35,10 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq fonts-noto-cjk >/dev/null) || \
 		echo "fonts-noto-cjk not installed: Japanese may show as boxes in browser tests"; }
 
+# The suite runs in one process per CPU (at most four): each has its own data dir, test
+# database and Redis database (tests/settings.py); a module's tests stay in one process.
 test: $(VENV)/.dev browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses=4 --dist loadscope
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

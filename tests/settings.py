@@ -6,8 +6,24 @@ its own SQLite files and secret key, and two runs at once never share a test dat
 
 import os
 import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("SOKYAKU_DATA_DIR", tempfile.mkdtemp(prefix="sokyaku-test-"))
+
+# The suite runs in parallel processes (pytest-xdist). Each one gets its own data dir (SQLite
+# files, the task queue, cached files, stored mails) under the run's, and its own Redis
+# database, so one process flushing its queue or cache never touches another's. pytest-django
+# gives each process its own test database.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker and not os.environ.get("SOKYAKU_TEST_WORKER_DIR"):
+    os.environ["SOKYAKU_TEST_WORKER_DIR"] = _worker
+    _dir = os.path.join(os.environ["SOKYAKU_DATA_DIR"], _worker)
+    os.makedirs(_dir, exist_ok=True)
+    os.environ["SOKYAKU_DATA_DIR"] = _dir
+    if os.environ.get("REDIS_URL"):
+        _url = urlsplit(os.environ["REDIS_URL"])
+        _db = int(_url.path.strip("/") or 0) + 1 + int(_worker.removeprefix("gw"))
+        os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
 os.environ.setdefault("SOKYAKU_TASKS_IMMEDIATE", "1")
 
 from sokyaku.settings import *  # noqa: E402,F403
@@ -16,3 +32,7 @@ from sokyaku.settings import *  # noqa: E402,F403
 # starts with none cached (tests/conftest.py) and saving a trigger drops the cache, so a reload
 # at an arbitrary second would only make query counts depend on the timing.
 HANDOFF_TRIGGER_RELOAD_SECONDS = 10**9
+
+# The product's password hasher costs about 0.3 s a password by design; the suite creates a user
+# in hundreds of tests. Passwords are still checked, only with a cheap hash.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

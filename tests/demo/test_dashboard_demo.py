@@ -22,11 +22,6 @@ NOW = datetime(2026, 4, 15, 0, 0, tzinfo=clock.TOKYO)
 SIZE = 1000
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_every_dashboard_card_of_the_demo_is_plausible() -> None:
     # given the demo loaded "today" (April 15)
     with clock.frozen(NOW):

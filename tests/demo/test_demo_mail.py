@@ -32,12 +32,6 @@ MAIL_EVENTS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    # The demo users get real (generated) passwords; hashing them properly is slow by design.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def loaded() -> Iterator[DemoSummary]:
     yield demo_load(contacts=SIZE, seed=7, now=NOW)

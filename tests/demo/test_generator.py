@@ -25,12 +25,6 @@ NOW = datetime(2026, 4, 15, 9, 30, tzinfo=clock.TOKYO)
 SIZE = 200
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    # The demo users get real (generated) passwords; hashing them properly is slow by design.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def loaded() -> Iterator[DemoSummary]:
     yield demo_load(contacts=SIZE, seed=7, now=NOW)

@@ -22,11 +22,6 @@ NOW = datetime(2026, 4, 15, 9, 30, tzinfo=clock.TOKYO)
 LATER = {Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.ADVOCATE}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _stages() -> dict[str, int]:
     return dict(ContactStage.objects.values_list("stage").annotate(n=Count("contact_id")))
 

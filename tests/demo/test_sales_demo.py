@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=clock.TOKYO)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_the_demo_has_handoffs_deals_orders_and_referrals_from_its_history() -> None:
     with clock.frozen(NOW):
         summary = demo_load(contacts=800, seed=11, now=NOW)

@@ -39,9 +39,7 @@ def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def demo(settings) -> DemoSummary:  # type: ignore[no-untyped-def]
-    # The demo users get real (generated) passwords; hashing them properly is slow by design.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def demo() -> DemoSummary:
     summary = demo_load(contacts=DEMO_CONTACTS, seed=7, months=DEMO_MONTHS)
     # The demo stores its events with the listeners paused; the rollups are built afterwards,
     # as after any bulk load.

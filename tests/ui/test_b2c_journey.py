@@ -46,9 +46,8 @@ def monday() -> Iterator[None]:
 
 
 @pytest.fixture
-def demo(settings, monday) -> str:  # type: ignore[no-untyped-def]
+def demo(monday) -> str:  # type: ignore[no-untyped-def]
     """The demo data as of Monday; returns the demo marketer's username."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     summary = demo_load(contacts=60, seed=7, months=2)
     rollups_rebuild()
     return next(user.username for user in summary.users if user.role == "marketer")

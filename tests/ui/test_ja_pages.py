@@ -461,8 +461,7 @@ def _rows_the_demo_lacks() -> None:
 
 
 @pytest.fixture
-def demo(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def demo():  # type: ignore[no-untyped-def]
     with clock.frozen(NOW):
         demo_load(contacts=SIZE, seed=7, now=NOW)
         _rows_the_demo_lacks()

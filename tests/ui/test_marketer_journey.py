@@ -57,9 +57,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def demo() -> Iterator[None]:
     """The demo data as of Monday morning (its forms, asset, sequences, consent and team)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with clock.frozen(MONDAY):
         demo_load(contacts=60, seed=13, months=2)
         yield

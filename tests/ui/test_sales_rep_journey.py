@@ -43,7 +43,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The demo data as of Tuesday morning (its team, routing, triggers and pipeline)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CHAT_ALLOW_PRIVATE = True  # the team's chat receiver listens on 127.0.0.1
     with clock.frozen(TUESDAY):
         demo_load(contacts=60, seed=11, months=2)

@@ -128,3 +128,13 @@ def smtp_server(settings) -> Iterator[SmtpSink]:  # type: ignore[no-untyped-def]
         yield SmtpSink(host="127.0.0.1", port=port, messages=messages)
     finally:
         controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_start_empty() -> None:
+    """Rate-limit counters (``core.ratelimit``) start at zero in every test. The database cache
+    needs no clearing: each test's transaction is rolled back."""
+    from django.core.cache import cache
+
+    if cache.__class__.__name__ != "DatabaseCache":
+        cache.clear()

@@ -117,6 +117,8 @@ def _migrate(verbosity: int = 1) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
+    # The rate-limit counters' table when the cache is the database (no REDIS_URL).
+    call_command("createcachetable", verbosity=verbosity)
     presets_install()
 
 

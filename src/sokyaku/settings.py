@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 import plotly
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 
@@ -84,6 +87,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "huey.contrib.djhuey",
+    "axes",
+    "csp",
     # Only for its static files and templates: the API docs page (/api/v1/docs) loads Swagger UI
     # from the installed package (served by whitenoise), never from a CDN, so it works offline.
     "ninja",
@@ -106,6 +111,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sokyaku.core.middleware.ApiGuardMiddleware",
     "sokyaku.core.middleware.DiskFullMiddleware",
@@ -117,6 +123,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in that axes refused into the lockout page (core.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sokyaku.urls"
@@ -133,6 +141,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -202,6 +211,39 @@ else:
         "consumer": {**_consumer, "initial_delay": 0.05, "max_delay": 0.25},
     }
 
+# --- Cache ----------------------------------------------------------------------------------
+# Shared by every web process; holds the rate-limit counters (core.ratelimit). Redis when
+# REDIS_URL is set; with PostgreSQL alone a table in the database (`sokyaku migrate` creates
+# it); in the embedded default files under the data dir, shared by the processes of the one
+# machine, so a request never turns into an SQLite write just to be counted.
+CACHES: dict[str, dict[str, Any]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "sokyaku",
+        }
+    }
+elif os.environ.get("DATABASE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "sokyaku_cache",
+            # Culling drops a third of the entries (expired ones first); with the default 300 it
+            # would reset live counters under load.
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+
 # The reactions table (who reacts to stored events, in order): see ``sokyaku.reactions``.
 SOKYAKU_REACTIONS = "sokyaku.reactions.REACTIONS"
 
@@ -215,6 +257,29 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes), for /login/ and the admin's login alike: after
+# SOKYAKU_LOGIN_FAILURE_LIMIT failed attempts for one username from one address, that pair is
+# locked out for SOKYAKU_LOGIN_COOLOFF_MINUTES, whatever password it sends. The lockout page
+# says the same for an existing and an unknown username (core.lockout). The address is read
+# as everywhere else (core.http.client_ip: X-Forwarded-For only behind SOKYAKU_BEHIND_PROXY).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("SOKYAKU_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SOKYAKU_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A locked-out pair stays locked for the cool-off after its last counted failure, not longer:
+# someone else's guesses cannot keep a person out indefinitely.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "sokyaku.core.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "sokyaku.core.lockout.lockout_response"
+# Successful sign-ins are not logged a second time (core's access log has them).
+AXES_DISABLE_ACCESS_LOG = True
+# Its start-up banner would print on every command; lockouts are still logged.
+AXES_VERBOSE = False
 
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
@@ -287,11 +352,41 @@ SOKYAKU_REFERRAL_LANDING_URL = os.environ.get("SOKYAKU_REFERRAL_LANDING_URL", ""
 # A sender profile is paused automatically only once it sent at least this many mails in 30 days.
 MAIL_COMPLAINT_MIN_VOLUME = int(os.environ.get("SOKYAKU_MAIL_COMPLAINT_MIN_VOLUME", "200"))
 
+# --- Content-Security-Policy ----------------------------------------------------------------
+# Every page (staff and public) gets this policy (django-csp). Scripts only from this site or
+# inline with the page's nonce; no plugins; no <base> elsewhere; never framed (public forms are
+# embedded with their embed script, not an iframe). Styles allow inline attributes: the
+# templates and the chart library set them. Images may come from any https site: mail previews
+# and landing pages show the pictures their authors linked.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Request limits -------------------------------------------------------------------------
 # A JSON API request body larger than this answers 413.
 API_MAX_BODY_BYTES = int(os.environ.get("SOKYAKU_API_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 EVENT_BATCH_MAX = 1000
+# JSON API: requests per API key per minute (0 = no limit); over it: 429 with Retry-After.
+API_RATE_LIMIT = int(os.environ.get("SOKYAKU_API_RATE_LIMIT", "600"))
+# Tracking (/t/collect, /t/pixel.gif), per window of SOKYAKU_TRACKING_WINDOW_SECONDS: page views
+# per client address, page views per visitor, new visitors per client address, and page views
+# from everyone together (protects the database). 0 = no limit. Over a limit the collector
+# answers 429 and the pixel still answers its image; nothing is stored.
+TRACKING_WINDOW_SECONDS = int(os.environ.get("SOKYAKU_TRACKING_WINDOW_SECONDS", "60"))
+TRACKING_IP_LIMIT = int(os.environ.get("SOKYAKU_TRACKING_IP_LIMIT", "300"))
+TRACKING_VISITOR_LIMIT = int(os.environ.get("SOKYAKU_TRACKING_VISITOR_LIMIT", "60"))
+TRACKING_NEW_VISITORS_PER_IP = int(os.environ.get("SOKYAKU_TRACKING_NEW_VISITORS_PER_IP", "20"))
+TRACKING_GLOBAL_LIMIT = int(os.environ.get("SOKYAKU_TRACKING_GLOBAL_LIMIT", "6000"))
 
 # --- Operations: /readyz and /metrics ------------------------------------------------------
 # /readyz answers 503 when a check is out of these bounds (docs/operations.md, "Health").

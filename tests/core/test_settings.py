@@ -124,3 +124,32 @@ def test_check_deploy_passes_under_production_settings(tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "django.core.cache.backends.filebased.FileBasedCache {data}/cache"),
+        (
+            {"DATABASE_URL": "postgres://u@db.example:5432/sokyaku"},
+            "django.core.cache.backends.db.DatabaseCache sokyaku_cache",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgres://u@db.example:5432/sokyaku",
+                "REDIS_URL": "redis://cache.example:6379/1",
+            },
+            "django.core.cache.backends.redis.RedisCache redis://cache.example:6379/1",
+        ),
+    ],
+)
+def test_the_rate_limit_counters_live_where_every_web_process_sees_them(
+    tmp_path: Path, env: dict[str, str], expected: str
+):
+    code = (
+        "import sokyaku.settings as s; c = s.CACHES['default']; print(c['BACKEND'], c['LOCATION'])"
+    )
+    environment = {"DATABASE_URL": "", "REDIS_URL": "", "SOKYAKU_DATA_DIR": str(tmp_path), **env}
+    result = _run(code, environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected.format(data=tmp_path.resolve())

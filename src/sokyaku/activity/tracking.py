@@ -11,12 +11,17 @@ A hit becomes a ``page_view`` event (source ``tracking``) through
 carries UTM parameters or comes from another site is also a marketing touch, which
 ``contacts.touches.page_views_record`` takes (``Hit.touch`` says what it is).
 Bots, link checkers and prefetches are answered but not stored (``request_is_automated``).
+
+``hits_admit`` keeps one client from writing without bound (``core.ratelimit``, settings
+``TRACKING_*``): page views per client address and per visitor, new visitors per client address,
+and page views from everyone together, each per window. A refused request stores nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,11 +29,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crawlerdetect import CrawlerDetect
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.activity import events, services
-from sokyaku.core import clock
+from sokyaku.activity.models import Visitor
+from sokyaku.core import clock, ratelimit
 from sokyaku.core.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -232,6 +239,42 @@ def hit_parse(data: Mapping[str, Any], *, visitor_id: str = "") -> Hit:
         if value:
             utm[key] = value
     return Hit(visitor_id=vid, url=url, title=values["title"], referrer=values["referrer"], utm=utm)
+
+
+# --- Limits ---------------------------------------------------------------------------------
+
+
+def hits_admit(*, ip: str | None, visitor_ids: Sequence[str]) -> ratelimit.Decision:
+    """Whether a request carrying page views of ``visitor_ids`` (one per view) from ``ip`` may
+    be stored, counting it if so. New visitors (ids not stored yet) count against the
+    address's budget of new visitors, so one client cannot mint visitors without bound."""
+    window = settings.TRACKING_WINDOW_SECONDS
+    per_visitor = Counter(visitor_ids)
+    charges = [
+        ratelimit.Charge(f"track:v:{vid}", settings.TRACKING_VISITOR_LIMIT, window, count)
+        for vid, count in per_visitor.items()
+    ]
+    if ip:
+        charges.append(
+            ratelimit.Charge(f"track:ip:{ip}", settings.TRACKING_IP_LIMIT, window, len(visitor_ids))
+        )
+        if settings.TRACKING_NEW_VISITORS_PER_IP > 0:
+            known = set(Visitor.objects.filter(id__in=per_visitor).values_list("id", flat=True))
+            if new := len(per_visitor.keys() - known):
+                charges.append(
+                    ratelimit.Charge(
+                        f"track:new:{ip}", settings.TRACKING_NEW_VISITORS_PER_IP, window, new
+                    )
+                )
+    charges.append(
+        ratelimit.Charge("track:all", settings.TRACKING_GLOBAL_LIMIT, window, len(visitor_ids))
+    )
+    decision = ratelimit.charge(charges)
+    if not decision.allowed and decision.refused is not None:
+        logger.warning(
+            "tracking.limited", extra={"limit": decision.refused.key.split(":")[1], "ip": ip}
+        )
+    return decision
 
 
 # --- Storing --------------------------------------------------------------------------------

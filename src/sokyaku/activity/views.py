@@ -9,6 +9,9 @@ the notice of what they send.
 - ``pixel.gif`` is the fallback without JavaScript (``<noscript><img>``): the page is the
   ``url`` parameter or the ``Referer`` header; the browser is known by the ``sk_vid`` cookie of
   this host, set on its first hit.
+- Both are limited per client address, per visitor, in new visitors per address and in total
+  (``tracking.hits_admit``): over a limit ``collect`` answers 429 with ``Retry-After`` and the
+  pixel still answers its image; neither stores anything then.
 - ``notice`` is the public notice required by 電気通信事業法 (外部送信規律).
 """
 
@@ -34,6 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from sokyaku.activity import tracking
 from sokyaku.contacts import touches
 from sokyaku.core.errors import ValidationError
+from sokyaku.core.http import client_ip
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _SNIPPET_MAX_AGE = 3600
@@ -128,6 +132,13 @@ def collect(request: HttpRequest) -> HttpResponse:
         hits = [tracking.hit_parse(item) for item in items]
     except ValidationError as exc:
         return _bad_request(exc.message)
+    decision = tracking.hits_admit(
+        ip=client_ip(request), visitor_ids=[hit.visitor_id for hit in hits]
+    )
+    if not decision.allowed:
+        response = _bad_request("Too many page views; try again later.", 429)
+        response["Retry-After"] = str(decision.retry_after)
+        return response
     touches.page_views_record(hits=hits)
     return _cors(HttpResponse(status=204))
 
@@ -148,6 +159,8 @@ def pixel(request: HttpRequest) -> HttpResponse:
         hit = tracking.hit_parse(data, visitor_id=cookie)
     except ValidationError:
         return response  # a pixel answers an image whatever it was given
+    if not tracking.hits_admit(ip=client_ip(request), visitor_ids=[hit.visitor_id]).allowed:
+        return response  # the image, with nothing stored and no new cookie
     touches.page_views_record(hits=[hit])
     if new_cookie:
         secure = request.is_secure()

@@ -12,7 +12,6 @@ everything else gets HTML pages. All pages show in the form's (or page's) langua
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -37,6 +36,7 @@ from sokyaku.capture.richtext import markdown_render
 from sokyaku.capture.services import confirmation
 from sokyaku.capture.services import submission as pipeline
 from sokyaku.core.errors import NotFound, SokyakuError, TooManyRequests, ValidationError
+from sokyaku.core.http import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +55,6 @@ _JSON = {"ensure_ascii": False}
 REFERRAL_COOKIE = "sk_ref"
 REFERRAL_COOKIE_SALT = "sokyaku.referral"
 REFERRAL_COOKIE_AGE = timedelta(days=90)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address: the proxy's last ``X-Forwarded-For`` hop behind a trusted proxy
-    (``SOKYAKU_BEHIND_PROXY``), else ``REMOTE_ADDR``."""
-    candidates = []
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            candidates.append(forwarded.split(",")[-1].strip())
-    candidates.append(request.META.get("REMOTE_ADDR", ""))
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -7,22 +7,42 @@ permissions ``perms`` (the same the UI view for that action requires): ``Permiss
 (403). A system key acts for the installation and holds every permission; its scopes alone
 limit it. All of this is decided before the request body is read, so a caller without access
 learns nothing about the input.
+
+Each key may make ``API_RATE_LIMIT`` requests a minute (``core.ratelimit``). Over it the request
+answers 429 (``TooManyRequests``) before anything runs; every answer to a known key carries the
+``RateLimit-Policy`` and ``RateLimit`` headers of the IETF draft (draft-ietf-httpapi-ratelimit-
+headers), which ``core.middleware`` adds from ``request.rate_limit``.
 """
 
 from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from ninja.security import HttpBearer
 
-from sokyaku.core.errors import PermissionDenied
+from sokyaku.core import ratelimit
+from sokyaku.core.errors import PermissionDenied, TooManyRequests
 from sokyaku.core.models import ApiKey, ApiScope
 from sokyaku.core.services import apikey_authenticate
 
 # What ``apikey_create`` hands out: ``sk_<8 hex>_<urlsafe base64>``. Anything else is refused
 # without a query (and never reaches the database, which may not store every character).
 _TOKEN_RE = re.compile(r"sk_[0-9a-f]{8}_[A-Za-z0-9_-]{1,200}")
+RATE_WINDOW_SECONDS = 60
+RATE_POLICY = "per-key"
+
+
+def rate_limit_headers(response: HttpResponse, decision: ratelimit.Decision) -> None:
+    """The draft's headers: the policy (quota per window) and where this key stands in it."""
+    if decision.tightest is None:
+        return
+    limit = decision.tightest
+    response["RateLimit-Policy"] = f'"{RATE_POLICY}";q={limit.limit};w={limit.window}'
+    response["RateLimit"] = f'"{RATE_POLICY}";r={decision.remaining};t={decision.reset}'
+    if not decision.allowed:
+        response["Retry-After"] = str(decision.retry_after)
 
 
 class ApiKeyAuth(HttpBearer):
@@ -47,6 +67,16 @@ class ApiKeyAuth(HttpBearer):
         user = key.created_by
         if user is not None and not user.is_active:
             raise PermissionDenied("The user this API key belongs to is deactivated.")
+        decision = ratelimit.charge(
+            [ratelimit.Charge(f"api:{key.prefix}", settings.API_RATE_LIMIT, RATE_WINDOW_SECONDS)]
+        )
+        request.rate_limit = decision  # type: ignore[attr-defined]
+        if not decision.allowed:
+            raise TooManyRequests(
+                f"Rate limit of {settings.API_RATE_LIMIT} requests per minute for this API key "
+                f"reached; retry in {decision.retry_after} seconds.",
+                retry_after=decision.retry_after,
+            )
         if self.scope is not None and self.scope not in key.scopes:
             raise PermissionDenied(f"This API key lacks the {self.scope.value} scope.")
         if user is not None and not user.has_perms(self.perms):

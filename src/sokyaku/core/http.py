@@ -1,16 +1,20 @@
-"""How the HTML UI meets the domain: typed htmx requests and domain errors as HTTP errors.
+"""How the HTML UI meets the domain: typed htmx requests, domain errors as HTTP errors and the
+client's address.
 
 Selectors and services raise ``core.errors``; a view wrapped in ``domain_errors`` turns
 ``NotFound`` into Django's 404 page and ``PermissionDenied`` into its 403 page, so views stay thin
-and never catch those two themselves.
+and never catch those two themselves. ``client_ip`` is the one reading of the client's address:
+consent records, rate limits and sign-in lockouts all use it.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Callable
 from typing import ParamSpec
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -48,3 +52,20 @@ def actor(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise DjangoPermissionDenied("Sign in first.")
     return user
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: the proxy's last ``X-Forwarded-For`` hop behind a trusted proxy
+    (``SOKYAKU_BEHIND_PROXY``), else ``REMOTE_ADDR``."""
+    candidates = []
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            candidates.append(forwarded.split(",")[-1].strip())
+    candidates.append(request.META.get("REMOTE_ADDR", ""))
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None

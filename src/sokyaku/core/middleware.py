@@ -4,6 +4,8 @@
 (and 400 for an unreadable ``Content-Length``) before any view reads them, and gives the errors
 Django answers itself under ``/api/`` (an unknown route's 404, a 405, a 400 for a suspicious
 request, a 500) the API's one error shape ``{"detail": ...}`` instead of an HTML page.
+An answer to a request with a known API key carries that key's rate-limit headers
+(``core.apikeys``).
 
 ``DiskFullMiddleware`` answers a write that failed because the disk (or the database's
 storage) is full with 503 and ``Retry-After`` — a Japanese page in the UI, ``{"detail": ...}``
@@ -26,11 +28,13 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from sokyaku.core.apikeys import rate_limit_headers
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 # Headers of an error response that still mean something once its body is replaced.
-_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy")
 _JSON_PARAMS = {"ensure_ascii": False}
 
 
@@ -70,6 +74,9 @@ class ApiGuardMiddleware:
                 {"detail": body_too_large_detail()}, status=413, json_dumps_params=_JSON_PARAMS
             )
         response = self.get_response(request)
+        decision = getattr(request, "rate_limit", None)
+        if decision is not None:
+            rate_limit_headers(response, decision)
         if response.status_code < 400 or _is_json(response):
             return response
         if response.status_code >= 500 and settings.DEBUG:

@@ -50,12 +50,22 @@ _DESCRIPTIONS = {
     413: "The request body is larger than the limit.",
     415: "The body is not JSON.",
     422: "Invalid input: `detail` lists each bad value with its location.",
+    429: "The API key's rate limit is reached: try again after `Retry-After` seconds.",
 }
+
+
+def _with_rate_limit(statuses: Iterable[int]) -> list[int]:
+    """Every operation that takes an API key (it may answer 401) may also answer 429."""
+    listed = list(statuses)
+    return [*listed, 429] if 401 in listed and 429 not in listed else listed
 
 
 def error_responses(*statuses: int) -> dict[int, type[Schema]]:
     """The error responses to declare on an operation, so the OpenAPI document lists them."""
-    return {status: ValidationErrorOut if status == 422 else Error for status in statuses}
+    return {
+        status: ValidationErrorOut if status == 422 else Error
+        for status in _with_rate_limit(statuses)
+    }
 
 
 def responses_extra(
@@ -64,7 +74,9 @@ def responses_extra(
     """``openapi_extra`` that gives each declared error response a meaningful description, and
     adds OpenAPI ``links`` (what a client can call next with this answer) to success statuses."""
     # Integer keys: ninja's own response keys are integers, and the two are merged.
-    responses: dict[int, dict[str, Any]] = {s: {"description": _DESCRIPTIONS[s]} for s in statuses}
+    responses: dict[int, dict[str, Any]] = {
+        s: {"description": _DESCRIPTIONS[s]} for s in _with_rate_limit(statuses)
+    }
     for status, status_links in (links or {}).items():
         responses.setdefault(status, {})["links"] = dict(status_links)
     return {"responses": responses}

@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sokyaku.capture.public_views import client_ip
 from sokyaku.core.errors import NotFound
+from sokyaku.core.http import client_ip
 from sokyaku.messaging import tokens
 from sokyaku.messaging.selectors import message_exists
 from sokyaku.messaging.services import tracking

@@ -25,7 +25,7 @@ from sokyaku.capture.api import router as forms_router
 from sokyaku.consent.api import router as consent_router
 from sokyaku.contacts.api import router as contacts_router
 from sokyaku.core.apikeys import ApiKeyAuth
-from sokyaku.core.errors import SokyakuError
+from sokyaku.core.errors import SokyakuError, TooManyRequests
 from sokyaku.core.middleware import body_too_large_detail
 from sokyaku.core.schemas import JsonParser, error_item, errors_located
 from sokyaku.deals.api import router as deals_router
@@ -67,7 +67,10 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 @api.exception_handler(SokyakuError)
 def _domain_error(request: HttpRequest, exc: SokyakuError) -> HttpResponse:
     if exc.status != 422 or not exc.field_errors:
-        return api.create_response(request, {"detail": exc.message}, status=exc.status)
+        response = api.create_response(request, {"detail": exc.message}, status=exc.status)
+        if isinstance(exc, TooManyRequests) and exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     # Services name the input field ("email", "custom_fields.size"); on the wire it sits in
     # the request body.
     prefix = ["body"] if request.method in _BODY_METHODS else []

@@ -378,6 +378,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 EVENT_BATCH_MAX = 1000
 # JSON API: requests per API key per minute (0 = no limit); over it: 429 with Retry-After.
 API_RATE_LIMIT = int(os.environ.get("SOKYAKU_API_RATE_LIMIT", "600"))
+# JSON API: requests with an invalid (malformed, unknown or revoked) key per client address per
+# minute (0 = no limit); over it every request from that address sending a key answers 429.
+API_AUTH_FAILURE_LIMIT = int(os.environ.get("SOKYAKU_API_AUTH_FAILURE_LIMIT", "30"))
 # Tracking (/t/collect, /t/pixel.gif), per window of SOKYAKU_TRACKING_WINDOW_SECONDS: page views
 # per client address, page views per visitor, new visitors per client address, and page views
 # from everyone together (protects the database). 0 = no limit. Over a limit the collector

@@ -87,3 +87,34 @@ def test_an_unknown_key_is_401_without_rate_limit_headers() -> None:
     # then it is 401, with nothing about a key's allowance
     assert response.status_code == 401
     assert "RateLimit" not in response
+
+
+def test_guessing_keys_from_one_address_is_refused_after_the_limit(
+    api_token: str, settings
+) -> None:
+    # given a limit of three invalid keys a minute per address
+    settings.API_AUTH_FAILURE_LIMIT = 3
+    guesser = Client(REMOTE_ADDR="203.0.113.7")
+    valid = {"Authorization": f"Bearer {api_token}"}
+    neighbour = Client(REMOTE_ADDR="198.51.100.20", headers=valid)
+    with clock.frozen(T0):
+        # when one address sends three unknown or malformed keys, then a fourth
+        wrong = [
+            guesser.get(URL, headers={"Authorization": f"Bearer {token}"})
+            for token in ("sk_0123abcd_guess", "sk_deadbeef_guess", "not-a-key")
+        ]
+        refused = guesser.get(URL, headers={"Authorization": "Bearer sk_0badc0de_guess"})
+        # and then a valid key from the same address, and from another address
+        same_address = guesser.get(URL, headers=valid)
+        elsewhere = neighbour.get(URL)
+    # then the three are 401, and from then on the address gets 429 with Retry-After (40 s
+    # to the end of the window), a valid key included, so a guesser learns nothing more
+    assert [r.status_code for r in wrong] == [401, 401, 401]
+    assert refused.status_code == same_address.status_code == 429
+    assert refused["Retry-After"] == "40"
+    assert "invalid API key" in refused.json()["detail"]
+    # and other addresses are not affected
+    assert elsewhere.status_code == 200
+    # when the window has passed, the address may try again
+    with clock.frozen(T0 + timedelta(seconds=40)):
+        assert guesser.get(URL, headers=valid).status_code == 200

@@ -97,6 +97,14 @@ def _wsgi_on_the_test_database(api_token: str) -> Iterator[None]:
         request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _invalid_keys_not_limited(settings):  # type: ignore[no-untyped-def]
+    """The ``ignored_auth`` check sends a wrong key to every operation, all from one address;
+    the limit on invalid keys per address (tested in test_rate_limit.py) would answer the rest
+    of the run with 429."""
+    settings.API_AUTH_FAILURE_LIMIT = 0
+
+
 def _authenticate(case: Any) -> None:
     # Cases of the examples and coverage phases are built at collection, before the test's
     # key exists: give them the current one.

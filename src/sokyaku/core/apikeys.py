@@ -11,7 +11,10 @@ learns nothing about the input.
 Each key may make ``API_RATE_LIMIT`` requests a minute (``core.ratelimit``). Over it the request
 answers 429 (``TooManyRequests``) before anything runs; every answer to a known key carries the
 ``RateLimit-Policy`` and ``RateLimit`` headers of the IETF draft (draft-ietf-httpapi-ratelimit-
-headers), which ``core.middleware`` adds from ``request.rate_limit``.
+headers), which ``core.middleware`` adds from ``request.rate_limit``. Requests that present a
+key which is not one (malformed, unknown or revoked) are counted per client address
+(``API_AUTH_FAILURE_LIMIT`` a minute): over it, every request from that address that sends a key
+answers 429 until the window ends, so keys cannot be guessed at speed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ninja.security import HttpBearer
 
 from sokyaku.core import ratelimit
 from sokyaku.core.errors import PermissionDenied, TooManyRequests
+from sokyaku.core.http import client_ip
 from sokyaku.core.models import ApiKey, ApiScope
 from sokyaku.core.services import apikey_authenticate
 
@@ -59,10 +63,21 @@ class ApiKeyAuth(HttpBearer):
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        if not _TOKEN_RE.fullmatch(token):
-            return None
-        key = apikey_authenticate(token=token)
+        failures = ratelimit.Charge(
+            f"api-auth-failures:{client_ip(request)}",
+            settings.API_AUTH_FAILURE_LIMIT,
+            RATE_WINDOW_SECONDS,
+        )
+        wait = ratelimit.exhausted(failures)
+        if wait is not None:
+            raise TooManyRequests(
+                "Too many requests with an invalid API key from this address; "
+                f"retry in {wait} seconds.",
+                retry_after=wait,
+            )
+        key = apikey_authenticate(token=token) if _TOKEN_RE.fullmatch(token) else None
         if key is None:
+            ratelimit.charge([failures])
             return None
         user = key.created_by
         if user is not None and not user.is_active:

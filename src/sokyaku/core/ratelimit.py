@@ -90,3 +90,16 @@ def charge(charges: Sequence[Charge]) -> Decision:
     return Decision(
         allowed=True, refused=None, tightest=tightest[0], remaining=remaining, reset=tightest[1]
     )
+
+
+def exhausted(c: Charge) -> int | None:
+    """Seconds until ``c``'s counter has room for its cost again, or ``None`` if it has room now.
+
+    Counts nothing: for a limit on failures, which the caller charges only once it knows the
+    request failed, but checks before doing the work."""
+    if c.limit <= 0 or c.window <= 0:
+        return None
+    key, reset = _window(c, clock.now().timestamp())
+    if int(cache.get(key, 0)) + c.cost > c.limit:
+        return reset
+    return None

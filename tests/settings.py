@@ -16,3 +16,6 @@ from sokyaku.settings import *  # noqa: E402,F403
 # starts with none cached (tests/conftest.py) and saving a trigger drops the cache, so a reload
 # at an arbitrary second would only make query counts depend on the timing.
 HANDOFF_TRIGGER_RELOAD_SECONDS = 10**9
+
+# The same for the event types that have a webhook subscription (``webhooks.services.publishing``).
+WEBHOOKS_RELOAD_SECONDS = 10**9

@@ -87,3 +87,22 @@ def subscribe(receiver: Receiver, *types: str, path: str = "/hooks") -> Created:
     return subscription_create(
         url=receiver.url + path, event_types=list(types), description="CRM", actor=None
     )
+
+
+def band_changed(contact_id: int, to: str, *, score: int = 40) -> None:
+    """A ``score_band_changed`` of the contact, stored through the event stream (relayed as
+    ``score.band_changed``)."""
+    from sokyaku.activity import services as activity_services
+    from sokyaku.activity.events import event_build
+    from sokyaku.activity.models import EventSource
+    from sokyaku.core import clock
+
+    activity_services.event_ingest(
+        event=event_build(
+            type="score_band_changed",
+            occurred_at=clock.now(),
+            source=EventSource.SYSTEM,
+            properties={"from": "cold", "to": to, "score": score},
+            contact_id=contact_id,
+        )
+    )

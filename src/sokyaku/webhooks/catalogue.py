@@ -79,9 +79,9 @@ def webhook_type_of(event_type: str, properties: Mapping[str, object]) -> str | 
     return key
 
 
-def choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The types grouped for a form's checkboxes: ``[(group, [(key, "key — label")])]``."""
-    groups: dict[str, list[tuple[str, str]]] = {}
+def choices() -> list[tuple[str, list[tuple[str, Promise]]]]:
+    """The types grouped for a form's checkboxes: ``[(group, [(key, label)])]``."""
+    groups: dict[str, list[tuple[str, Promise]]] = {}
     for t in TYPES:
-        groups.setdefault(str(t.group), []).append((t.key, f"{t.key} — {t.label}"))
+        groups.setdefault(str(t.group), []).append((t.key, t.label))
     return list(groups.items())

@@ -26,7 +26,7 @@ from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
 from sokyaku.messaging.services.chat import address_forbidden
 from sokyaku.webhooks import catalogue, signing
-from sokyaku.webhooks.models import UNDELIVERED, Subscription
+from sokyaku.webhooks.models import UNDELIVERED, DeliveryStatus, Subscription
 from sokyaku.webhooks.services.publishing import send_after_commit, subscriptions_changed
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def subscription_update(
 
 def subscription_enable(*, subscription: Subscription, actor: User | None) -> Subscription:
     """Turn a disabled subscription on: its failure streak starts afresh, and the messages that
-    waited (undelivered) are sent after commit."""
+    waited (undelivered) are due at once, each with a fresh retry budget, sent after commit."""
     now = clock.now()
     with transaction.atomic():
         subscription.is_active = True
@@ -195,6 +195,10 @@ def subscription_enable(*, subscription: Subscription, actor: User | None) -> Su
                 "failing_since",
                 "updated_at",
             ]
+        )
+        # What waited is due now, with a fresh retry budget.
+        subscription.deliveries.filter(status=DeliveryStatus.PENDING).update(
+            next_attempt_at=now, attempts=0
         )
         waiting = list(
             subscription.deliveries.filter(status__in=UNDELIVERED).values_list("pk", flat=True)

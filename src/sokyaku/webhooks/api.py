@@ -44,11 +44,12 @@ VIEW = "webhooks.view_subscription"
 CHANGE = "webhooks.change_subscription"
 DELETE = "webhooks.delete_subscription"
 
-_LIST_ERRORS = (401, 403, 422)
+_LIST_ERRORS = (401, 403)
 _GET_ERRORS = (401, 403, 404, 422)
 _WRITE_ERRORS = (401, 403, 413, 415, 422)
 _CHANGE_ERRORS = (401, 403, 404, 413, 415, 422)
 _REPLAY_ERRORS = (401, 403, 404, 409, 413, 415, 422)
+_REPLAY_ONE_ERRORS = (401, 403, 404, 409, 422)
 
 
 def _read(scope_perm: str) -> ApiKeyAuth:
@@ -270,12 +271,12 @@ def webhook_delivery_get(
 
 @router.post(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
-    response={200: DeliveryOut, **error_responses(*_REPLAY_ERRORS)},
+    response={200: DeliveryOut, **error_responses(*_REPLAY_ONE_ERRORS)},
     auth=_read(CHANGE),
     operation_id="webhook_delivery_replay",
     summary="Send one delivery again, with the same webhook-id and body",
     description="409 when the webhook is disabled or the delivery is being sent.",
-    openapi_extra=responses_extra(_REPLAY_ERRORS),
+    openapi_extra=responses_extra(_REPLAY_ONE_ERRORS),
 )
 def webhook_delivery_replay(
     request: HttpRequest, webhook_id: WebhookId, delivery_id: DeliveryId

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.core import clock
@@ -46,12 +46,12 @@ class SubscriptionForm(forms.Form):
 
 class ReplayForm(forms.Form):
     since = forms.DateTimeField(
-        label=_("From"),
+        label=pgettext_lazy("period", "From"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
     until = forms.DateTimeField(
-        label=_("Until"),
+        label=pgettext_lazy("period", "Until"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Subscription(models.Model):
@@ -46,10 +47,10 @@ class Subscription(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENDING = "sending", _("Sending")
-    DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed")
+    PENDING = "pending", pgettext_lazy("webhook delivery", "Pending")
+    SENDING = "sending", pgettext_lazy("webhook delivery", "Sending")
+    DELIVERED = "delivered", pgettext_lazy("webhook delivery", "Delivered")
+    FAILED = "failed", pgettext_lazy("webhook delivery", "Failed")
 
 
 # Statuses of a delivery that still holds back later ones of the same ordering key.

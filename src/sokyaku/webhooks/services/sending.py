@@ -114,7 +114,8 @@ def deliveries_claim(*, ids: Sequence[int] | None = None, limit: int = BATCH) ->
     """Move due deliveries (all, or among ``ids``) of active subscriptions, whose turn it is,
     to ``sending`` with a lease; returns their ids, oldest first."""
     now = clock.now()
-    lease = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS * 3 + 60)
+    # Long enough for the whole batch to time out one request after another.
+    lease = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS * limit + 60)
     candidates = Delivery.objects.filter(_due(now), _in_turn(), subscription__is_active=True)
     if ids is not None:
         candidates = candidates.filter(pk__in=list(ids))

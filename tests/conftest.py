@@ -37,6 +37,14 @@ def _no_handoff_triggers_cached() -> None:
     triggers_forget_all()
 
 
+@pytest.fixture(autouse=True)
+def _no_webhook_subscriptions_cached() -> None:
+    """Every test database starts without webhook subscriptions; making one drops this."""
+    from sokyaku.webhooks.services.publishing import subscriptions_forget_all
+
+    subscriptions_forget_all()
+
+
 @pytest.fixture
 def english(client: Client) -> Iterator[None]:
     """Pages and messages in English (the msgids) for tests that assert UI text; the default

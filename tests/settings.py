@@ -33,6 +33,9 @@ from sokyaku.settings import *  # noqa: E402,F403
 # at an arbitrary second would only make query counts depend on the timing.
 HANDOFF_TRIGGER_RELOAD_SECONDS = 10**9
 
+# The same for the event types that have a webhook subscription (``webhooks.services.publishing``).
+WEBHOOKS_RELOAD_SECONDS = 10**9
+
 # The product's password hasher costs about 0.3 s a password by design; the suite creates a user
 # in hundreds of tests. Passwords are still checked, only with a cheap hash.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -35,6 +35,7 @@ from sokyaku.lifecycle.api import router as lifecycle_router
 from sokyaku.messaging.api import router as messages_router
 from sokyaku.segments.api import router as segments_router
 from sokyaku.sequences.api import router as sequences_router
+from sokyaku.webhooks.api import router as webhooks_router
 
 
 class _Renderer(JSONRenderer):
@@ -48,7 +49,7 @@ api = NinjaAPI(
     description=(
         "Contacts and their event stream (timelines), consent, forms, costs, scores and "
         "lifecycle stages, BANT, segments, sequences, mail bounces, handoffs to sales, deals, "
-        "orders and referrals in sokyaku.\n\n"
+        "orders and referrals in sokyaku; outgoing webhooks and their delivery log.\n\n"
         "Authenticate with `Authorization: Bearer <key>`; an administrator creates keys with "
         "`sokyaku createapikey --name NAME --scopes contacts:read,contacts:write,...`. "
         'Every error is `{"detail": ...}`: a message, or for 422 a list of '
@@ -135,3 +136,4 @@ api.add_router("", aftersale_router)
 api.add_router("/analytics", analytics_router)
 api.add_router("/analytics", reports_router)
 api.add_router("/analytics", attribution_router)
+api.add_router("", webhooks_router)

@@ -27,9 +27,14 @@ from sokyaku.messaging import reactions as messaging
 from sokyaku.scoring import reactions as scoring
 from sokyaku.segments import reactions as segments
 from sokyaku.sequences import reactions as sequences
+from sokyaku.webhooks import reactions as webhooks
 
 REACTIONS: tuple[Reaction, ...] = (
     # --- in the transaction ------------------------------------------------------------------
+    # Outgoing webhooks: a delivery per subscription, committed with the event. First, so that a
+    # contact's deliveries are written in the order of its events (the reactions below store
+    # further events: a band, a handoff).
+    Reaction("webhooks", stored=webhooks.events_stored, types=webhooks.TYPES),
     # Points with exact decay, fit from attribute changes: the score commits with its event.
     Reaction("scoring", stored=scoring.events_stored, types=scoring.TYPES),
     # A new contact's first stage; a subscriber who converts becomes a lead.

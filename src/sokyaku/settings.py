@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "sokyaku.handoff",
     "sokyaku.deals",
     "sokyaku.analytics",
+    "sokyaku.webhooks",
     "sokyaku.privacy",
 ]
 
@@ -347,6 +348,17 @@ DKIM_DOMAIN = os.environ.get("SOKYAKU_DKIM_DOMAIN", "")
 BOUNCE_MAILDIR = os.environ.get("SOKYAKU_BOUNCE_MAILDIR", "")
 # Chat webhooks to private/loopback addresses: refused unless this is set (tests only).
 CHAT_ALLOW_PRIVATE = _env_bool("SOKYAKU_CHAT_ALLOW_PRIVATE")
+# Outgoing webhooks (``webhooks``): targets on private/loopback addresses and http:// URLs are
+# refused unless this is set (a receiver on the same network; tests).
+WEBHOOKS_ALLOW_PRIVATE = _env_bool("SOKYAKU_WEBHOOKS_ALLOW_PRIVATE")
+# Attempts before a delivery fails (1, 2, 4 … minutes apart, at most 12 hours: about 3 days).
+WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("SOKYAKU_WEBHOOKS_MAX_ATTEMPTS", "16"))
+# A subscription whose every attempt failed for this long is disabled (admins are told).
+WEBHOOKS_DISABLE_AFTER_HOURS = int(os.environ.get("SOKYAKU_WEBHOOKS_DISABLE_AFTER_HOURS", "72"))
+# After a secret rotation the previous secret also signs for this long.
+WEBHOOKS_ROTATION_GRACE_HOURS = int(os.environ.get("SOKYAKU_WEBHOOKS_ROTATION_GRACE_HOURS", "24"))
+# Seconds one request may take (connect, send, answer).
+WEBHOOKS_TIMEOUT_SECONDS = int(os.environ.get("SOKYAKU_WEBHOOKS_TIMEOUT_SECONDS", "10"))
 # Where a customer's referral link (/r/<code>) leads; empty: the site's front page.
 SOKYAKU_REFERRAL_LANDING_URL = os.environ.get("SOKYAKU_REFERRAL_LANDING_URL", "").strip()
 # A sender profile is paused automatically only once it sent at least this many mails in 30 days.

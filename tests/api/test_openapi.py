@@ -71,6 +71,23 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/analytics/forecast"): {401, 403, 422},
     ("get", "/api/v1/analytics/attribution"): {401, 403, 422},
     ("post", "/api/v1/referrals/{referral_id}/reward"): {401, 403, 404, 409, 413, 415, 422},
+    ("get", "/api/v1/webhooks/event-types"): {401, 403},
+    ("get", "/api/v1/webhooks"): {401, 403},
+    ("post", "/api/v1/webhooks"): {401, 403, 413, 415, 422},
+    ("get", "/api/v1/webhooks/{webhook_id}"): {401, 403, 404, 422},
+    ("patch", "/api/v1/webhooks/{webhook_id}"): {401, 403, 404, 413, 415, 422},
+    ("delete", "/api/v1/webhooks/{webhook_id}"): {401, 403, 404, 422},
+    ("post", "/api/v1/webhooks/{webhook_id}/rotate-secret"): {401, 403, 404, 422},
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): {401, 403, 404, 422},
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}"): {401, 403, 404, 422},
+    ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): {
+        401,
+        403,
+        404,
+        409,
+        422,
+    },  # fmt: skip
+    ("post", "/api/v1/webhooks/{webhook_id}/replay"): {401, 403, 404, 409, 413, 415, 422},
 }
 
 

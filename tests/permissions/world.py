@@ -310,6 +310,25 @@ def nothing(world: World) -> None:
     """For endpoints that are about a role, not a record."""
 
 
+@dataclass
+class Hook:
+    subscription_id: int
+    delivery_id: int
+
+
+def webhook_with_a_delivery(world: World) -> Hook:
+    """A webhook subscription (made by the admin) with one delivery waiting."""
+    from sokyaku.webhooks.services import publish
+    from sokyaku.webhooks.services.subscriptions import subscription_create
+
+    created = subscription_create(
+        url="https://hooks.example.com/in", event_types=["deal.won"], actor=world.users[ADMIN]
+    )
+    publish("deal.won", {"deal": 1, "amount_jpy": 1_000_000})
+    delivery = created.subscription.deliveries.get()
+    return Hook(subscription_id=created.subscription.pk, delivery_id=delivery.pk)
+
+
 # --- Cases ----------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ class ApiScope(models.TextChoices):
     DEALS_WRITE = "deals:write", _("Create and move deals")
     ORDERS_WRITE = "orders:write", _("Record purchases and referrals")
     ANALYTICS_READ = "analytics:read", _("Read KPIs and reports")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks, their deliveries and replays")
 
 
 class ApiKey(models.Model):

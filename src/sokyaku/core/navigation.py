@@ -324,6 +324,13 @@ SETTINGS = _Group(
             ("deals:settings", "deals:pipeline_", "deals:stage_", "deals:product_"),
         ),
         _Entry(
+            "webhooks",
+            _m("Webhooks"),
+            "webhooks:list",
+            ("webhooks.change_subscription",),
+            ("webhooks:",),
+        ),
+        _Entry(
             "access_log",
             _m("Access log"),
             "core:access_log",

@@ -35,6 +35,8 @@ _APPS = (
     "handoff",
     "deals",
     "analytics",
+    # Outgoing webhooks send contacts' data to other systems: admins only.
+    "webhooks",
 )
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {

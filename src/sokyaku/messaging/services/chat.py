@@ -81,11 +81,12 @@ class RefusedTarget(Exception):
     """The webhook URL resolves to an address we must not call (SSRF guard)."""
 
 
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def address_forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is not a public one (private, loopback, link-local, …)."""
     if isinstance(address, ipaddress.IPv6Address):
         mapped = address.ipv4_mapped or address.sixtofour
         if mapped is not None:
-            return _forbidden(mapped)
+            return address_forbidden(mapped)
     return (
         address.is_private
         or address.is_loopback
@@ -103,8 +104,12 @@ class Target:
     host: str  # the original host name (Host header, SNI)
 
 
-def target_check(url: str) -> Target:
-    """Resolve ``url``'s host and refuse non-public addresses; ``RefusedTarget`` explains."""
+def target_check(url: str, *, allow_private: bool | None = None) -> Target:
+    """Resolve ``url``'s host and refuse non-public addresses; ``RefusedTarget`` explains.
+
+    ``allow_private`` lifts the guard (default: ``SOKYAKU_CHAT_ALLOW_PRIVATE``); outgoing
+    webhooks pass their own operator setting.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget(f"Not an http(s) URL: {url}")
@@ -115,8 +120,10 @@ def target_check(url: str) -> Target:
     except socket.gaierror as exc:
         raise RefusedTarget(f"Cannot resolve {host}: {exc}") from exc
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not settings.CHAT_ALLOW_PRIVATE:
-        bad = [a for a in addresses if _forbidden(a)]
+    if allow_private is None:
+        allow_private = settings.CHAT_ALLOW_PRIVATE
+    if not allow_private:
+        bad = [a for a in addresses if address_forbidden(a)]
         if bad:
             raise RefusedTarget(f"{host} resolves to a non-public address ({bad[0]}).")
     chosen = addresses[0]

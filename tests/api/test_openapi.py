@@ -70,6 +70,7 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/analytics/forecast"): {401, 403, 422},
     ("get", "/api/v1/analytics/attribution"): {401, 403, 422},
     ("post", "/api/v1/referrals/{referral_id}/reward"): {401, 403, 404, 409, 413, 415, 422},
+    ("get", "/api/v1/contacts/{contact_id}/export"): {401, 403, 404, 422},
 }
 
 

@@ -248,6 +248,14 @@ UI_CASES = [
         lambda s: reverse("sequences:detail", args=[s.sequence_id]) + f"?contact={s.contact.pk}",
         target=sequence_for_a,
     ),
+    Case(
+        "invalidate the contact's mail links",
+        "ui",
+        "post",
+        lambda c: reverse("messaging:contact_links_rotate", args=[c.pk]),
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
     # --- lists and pickers: they answer, without A's contact ---------------------------------
     Case("contact list", "ui", "get", lambda c: reverse("contacts:list"), refused=HIDDEN),
     Case(

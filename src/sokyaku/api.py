@@ -33,6 +33,7 @@ from sokyaku.deals.api_aftersale import router as aftersale_router
 from sokyaku.handoff.api import router as handoffs_router
 from sokyaku.lifecycle.api import router as lifecycle_router
 from sokyaku.messaging.api import router as messages_router
+from sokyaku.privacy.api_export import router as privacy_export_router
 from sokyaku.segments.api import router as segments_router
 from sokyaku.sequences.api import router as sequences_router
 from sokyaku.webhooks.api import router as webhooks_router
@@ -49,7 +50,8 @@ api = NinjaAPI(
     description=(
         "Contacts and their event stream (timelines), consent, forms, costs, scores and "
         "lifecycle stages, BANT, segments, sequences, mail bounces, handoffs to sales, deals, "
-        "orders and referrals in sokyaku; outgoing webhooks and their delivery log.\n\n"
+        "orders and referrals in sokyaku; outgoing webhooks and their delivery log; and "
+        "everything held on one person (a data-subject export).\n\n"
         "Authenticate with `Authorization: Bearer <key>`; an administrator creates keys with "
         "`sokyaku createapikey --name NAME --scopes contacts:read,contacts:write,...`. "
         'Every error is `{"detail": ...}`: a message, or for 422 a list of '
@@ -137,3 +139,4 @@ api.add_router("/analytics", analytics_router)
 api.add_router("/analytics", reports_router)
 api.add_router("/analytics", attribution_router)
 api.add_router("", webhooks_router)
+api.add_router("", privacy_export_router)

@@ -270,8 +270,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the contacts (optionally searched and filtered) as CSV or XLSX."""
+    """Write the contacts (optionally searched and filtered) as CSV or XLSX, or one person."""
     _django()
+    if args.entity == "person":
+        return _export_person(args)
     from sokyaku.contacts import export, selectors
     from sokyaku.contacts.prefectures import prefecture_code
 
@@ -294,6 +296,27 @@ def cmd_export(args: argparse.Namespace) -> int:
             out.writelines(chunks)
     else:
         sys.stdout.buffer.writelines(chunks)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def _export_person(args: argparse.Namespace) -> int:
+    """Write everything held on the person with ``--email`` as one JSON document."""
+    from sokyaku.contacts import selectors
+    from sokyaku.privacy import export
+
+    if not args.email.strip():
+        raise CliError("say whose data to export: --email ADDRESS")
+    _migrated()
+    contact = selectors.contact_find(email=args.email)
+    if contact is None:
+        raise CliError(f"no contact with the email address {args.email.strip()!r}")
+    if args.output:
+        with open(args.output, "wb") as out:
+            out.writelines(export.person_export(contact=contact))
+        print(f"Exported contact {contact.pk} to {args.output}.", file=sys.stderr)
+    else:
+        sys.stdout.buffer.writelines(export.person_export(contact=contact))
         sys.stdout.buffer.flush()
     return 0
 
@@ -746,8 +769,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=cmd_import)
 
-    exp = sub.add_parser("export", help="export contacts as CSV or XLSX (to stdout or a file)")
-    exp.add_argument("entity", choices=["contacts"], help="what to export")
+    exp = sub.add_parser(
+        "export",
+        help="export contacts as CSV or XLSX, or everything held on one person as JSON",
+        description="contacts: the contacts (optionally searched and filtered) as CSV or XLSX. "
+        "person --email E: everything held on the person with that email as one JSON "
+        "document (docs/privacy.md, Export).",
+    )
+    exp.add_argument("entity", choices=["contacts", "person"], help="what to export")
+    exp.add_argument("--email", default="", help="person: the person's email address")
     exp.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="(%(default)s)")
     exp.add_argument("--q", default="", help="search (name, kana, romaji, email, phone …)")
     exp.add_argument("--tag", default="", help="only contacts with this tag")

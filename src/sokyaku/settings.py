@@ -338,6 +338,10 @@ MAIL_MAX_ATTEMPTS = int(os.environ.get("SOKYAKU_MAIL_MAX_ATTEMPTS", "8"))
 MAIL_BATCH = int(os.environ.get("SOKYAKU_MAIL_BATCH", "100"))
 # A worker holds claimed messages this long; after it, another worker takes them again.
 MAIL_LEASE_SECONDS = int(os.environ.get("SOKYAKU_MAIL_LEASE_SECONDS", "300"))
+# Unsubscribe and preference-centre links in mail open the person's settings for this many days
+# after they were made; raising the version invalidates every link made before (a key rotation).
+MAIL_LINK_MAX_AGE_DAYS = int(os.environ.get("SOKYAKU_MAIL_LINK_MAX_AGE_DAYS", "90"))
+MAIL_LINK_VERSION = int(os.environ.get("SOKYAKU_MAIL_LINK_VERSION", "1"))
 # Envelope sender for VERP (bounces+m<id>@domain) so a bounce names its message; blank: From.
 BOUNCE_ADDRESS = os.environ.get("SOKYAKU_BOUNCE_ADDRESS", "")
 # DKIM signing (dkimpy) when all three are set; the key file holds the PEM private key.

@@ -24,6 +24,7 @@ urlpatterns = [
     path("deals/", include("sokyaku.deals.urls")),
     path("analytics/", include("sokyaku.analytics.urls")),
     path("webhooks/", include("sokyaku.webhooks.urls")),
+    path("privacy/", include("sokyaku.privacy.export_urls")),
     # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
     path("", include("sokyaku.capture.public_urls")),
     path("t/", include("sokyaku.activity.public_urls")),

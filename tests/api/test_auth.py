@@ -27,6 +27,7 @@ OPERATIONS = [
     ("get", "/api/v1/contacts/1", ApiScope.CONTACTS_READ, None),
     ("patch", "/api/v1/contacts/1", ApiScope.CONTACTS_WRITE, {"title": "部長"}),
     ("get", "/api/v1/contacts/1/timeline", ApiScope.EVENTS_READ, None),
+    ("get", "/api/v1/contacts/1/export", ApiScope.CONTACTS_EXPORT, None),
     (
         "post",
         "/api/v1/events",

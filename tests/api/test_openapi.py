@@ -88,6 +88,7 @@ EXPECTED_ERRORS = {
         422,
     },  # fmt: skip
     ("post", "/api/v1/webhooks/{webhook_id}/replay"): {401, 403, 404, 409, 413, 415, 422},
+    ("get", "/api/v1/contacts/{contact_id}/export"): {401, 403, 404, 422},
 }
 
 

@@ -249,6 +249,14 @@ UI_CASES = [
         lambda s: reverse("sequences:detail", args=[s.sequence_id]) + f"?contact={s.contact.pk}",
         target=sequence_for_a,
     ),
+    Case(
+        "invalidate the contact's mail links",
+        "ui",
+        "post",
+        lambda c: reverse("messaging:contact_links_rotate", args=[c.pk]),
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
     # --- lists and pickers: they answer, without A's contact ---------------------------------
     Case("contact list", "ui", "get", lambda c: reverse("contacts:list"), refused=HIDDEN),
     Case(
@@ -298,6 +306,14 @@ UI_CASES = [
         "ui",
         "get",
         lambda c: reverse("contacts:export") + "?format=csv",
+        allowed=MARKETING,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "everything held on the person",
+        "ui",
+        "get",
+        lambda c: reverse("privacy_export:person", args=[c.pk]),
         allowed=MARKETING,
         refused=FORBIDDEN,
     ),
@@ -447,6 +463,14 @@ API_CASES = [
     Case("GET contact", "api", "get", _api("")),
     Case("PATCH contact", "api", "patch", _api(""), data=lambda c: {"title": "部長"}),
     Case("GET timeline", "api", "get", _api("/timeline")),
+    Case(
+        "GET everything held on the person",
+        "api",
+        "get",
+        _api("/export"),
+        allowed=MARKETING,
+        refused=FORBIDDEN,
+    ),
     Case("GET consents", "api", "get", _api("/consents")),
     Case(
         "POST consent",
@@ -625,6 +649,8 @@ OPERATIONS = [
     Op("contact_update", "patch", _api(""), ApiScope.CONTACTS_WRITE, NO_ONE, _C,
        data=lambda _: {"title": "部長"}),
     Op("contact_timeline", "get", _api("/timeline"), ApiScope.EVENTS_READ, NO_ONE, _C),
+    # a whole person (mails, notes, deals, consent proofs) is an export: not for reps
+    Op("contact_export", "get", _api("/export"), ApiScope.CONTACTS_EXPORT, NOT_REPS, _C),
     Op("events_ingest", "post", lambda _: "/api/v1/events", ApiScope.EVENTS_WRITE, NO_ONE,
        data=lambda _: {"type": "page_view", "visitor_id": "v1",
                        "properties": {"url": "https://sample.example/"}}),

@@ -396,6 +396,7 @@ def _params(owner_id: int | None) -> dict[str, Callable[[], dict[str, Any] | Non
         "sequences:contact": one(contact_id=contact),
         "sequences:remove": one(enrollment_id=lambda: _first("sequences.Enrollment")),
         "sequences:": one(sequence_id=sequence),
+        "messaging:contact": one(contact_id=contact),
         "messaging:template": one(template_id=lambda: _first("messaging.Template")),
         "messaging:sender": one(profile_id=lambda: _first("messaging.SenderProfile")),
         "messaging:broadcast": one(broadcast_id=lambda: _first("messaging.Broadcast")),
@@ -420,6 +421,7 @@ def _params(owner_id: int | None) -> dict[str, Callable[[], dict[str, Any] | Non
         "deals:pipeline": one(pipeline_id=pipeline),
         "deals:product": one(product_id=lambda: _first("deals.Product")),
         "deals:": one(deal_id=lambda: _first("deals.Deal", **mine)),
+        "privacy_export:": one(contact_id=contact),
     }
 
 

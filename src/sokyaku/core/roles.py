@@ -76,6 +76,12 @@ _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
 # Permissions a role's actions would grant but it does not get: (app_label, codename).
 # Importing files of contacts (with a legal basis for all of them) is for marketers and admins.
 _WITHHELD: dict[str, tuple[tuple[str, str], ...]] = {
+    # Invalidating a person's mail links is a security action: admins only.
+    MARKETER: (
+        ("messaging", "add_maillinkrotation"),
+        ("messaging", "change_maillinkrotation"),
+        ("messaging", "delete_maillinkrotation"),
+    ),
     SALES_REP: (
         ("contacts", "add_importjob"),
         ("contacts", "change_importjob"),

@@ -174,6 +174,7 @@ class SystemMail(models.TextChoices):
     ASSET_LINK = "asset_link", _("Download link")
     OPTIN_CONFIRMATION = "optin_confirmation", _("Opt-in confirmation request")
     WEBINAR_CONFIRMATION = "webinar_confirmation", _("Webinar registration confirmation")
+    PREFERENCES_LINK = "preferences_link", _("Mail settings link")
 
 
 class MessageStatus(models.TextChoices):
@@ -289,6 +290,28 @@ class MessageLink(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class MailLinkRotation(models.Model):
+    """When a contact's unsubscribe and preference-centre links were last invalidated: a link
+    made before ``rotated_at`` no longer opens the person's settings
+    (``selectors.mail_link_state``). One row per contact, written by
+    ``services.links.mail_links_rotate``."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    rotated_at = models.DateTimeField(_("links invalidated"))
+    rotated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("mail link rotation")
+        verbose_name_plural = _("mail link rotations")
+
+    def __str__(self) -> str:
+        return f"links of {self.contact_id} invalidated {self.rotated_at:%Y-%m-%d %H:%M}"
 
 
 class FrequencyCap(models.Model):

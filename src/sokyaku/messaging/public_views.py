@@ -8,6 +8,12 @@ credential (``tokens.py``); a changed token is 404 and changes nothing.
   posts it with no session or cookie. ``GET`` only shows the confirmation page (link scanners
   follow GETs, so a GET must never unsubscribe).
 - ``GET|POST /m/p/<token>/`` — the preference centre (per topic; the form carries the token).
+
+Unsubscribe and preference links expire and can be invalidated (``selectors.mail_link_state``).
+Such a link shows only the expired-link page (410): it names nobody and shows no topic, and
+offers a button that mails a fresh link to the person it was made for (``resend=1``) and one
+that still unsubscribes — an opt-out through an authentic link is honoured whatever its age,
+one-click included, because refusing it would keep mailing someone who asked to stop.
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from django.views.decorators.http import require_http_methods
 from sokyaku.core.errors import NotFound
 from sokyaku.core.http import client_ip
 from sokyaku.messaging import tokens
-from sokyaku.messaging.selectors import message_exists
-from sokyaku.messaging.services import tracking
+from sokyaku.messaging.selectors import LinkState, mail_link_max_age, mail_link_state
+from sokyaku.messaging.services import links, tracking
 
 # The smallest transparent GIF (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -79,28 +85,61 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+def _link_state(purpose: str, token: str) -> LinkState:
+    try:
+        return mail_link_state(link=tokens.link_read(purpose, token))
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+def _unsubscribe(request: HttpRequest, state: LinkState, method: str) -> None:
+    try:
+        tracking.message_unsubscribe(
+            message_id=state.message_id,
+            ip=client_ip(request),
+            user_agent=_agent(request),
+            method=method,
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+def _expired(request: HttpRequest, action: str, optout: dict[str, str]) -> HttpResponse:
+    """The page of a link that no longer opens anyone's settings: nothing about the person."""
+    response = _page(
+        request,
+        "messaging/public/link_expired.html",
+        {"action": action, "optout": optout, "days": mail_link_max_age().days},
+    )
+    response.status_code = 410
+    return response
+
+
+def _fresh_link(request: HttpRequest, state: LinkState) -> HttpResponse:
+    try:
+        links.preferences_link_send(message_id=state.message_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    return _page(request, "messaging/public/link_sent.html", {})
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    message_id, _position = _read(tokens.UNSUBSCRIBE, token)
+    state = _link_state(tokens.UNSUBSCRIBE, token)
     if request.method == "POST":
+        if request.POST.get("resend") == "1":
+            return _fresh_link(request, state)
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
-        try:
-            tracking.message_unsubscribe(
-                message_id=message_id,
-                ip=client_ip(request),
-                user_agent=_agent(request),
-                method="one-click" if one_click else "page",
-            )
-        except NotFound as exc:
-            raise Http404 from exc
+        _unsubscribe(request, state, "one-click" if one_click else "page")
         if one_click:
             return HttpResponse(status=200)  # RFC 8058: the provider reads only the status
         return _page(request, "messaging/public/unsubscribed.html", {"token": token})
-    if not message_exists(message_id=message_id):
-        raise Http404
+    if not state.valid:
+        return _expired(request, request.path, optout={})
     preferences_path = reverse(
-        "mail:preferences", args=[tokens.token_make(tokens.PREFERENCES, message_id)]
+        "mail:preferences",
+        args=[tokens.token_make(tokens.PREFERENCES, state.message_id, issued_at=state.issued_at)],
     )
     return _page(
         request,
@@ -112,7 +151,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    message_id, _position = _read(tokens.PREFERENCES, token)
+    state = _link_state(tokens.PREFERENCES, token)
+    message_id = state.message_id
+    if request.method == "POST" and request.POST.get("resend") == "1":
+        return _fresh_link(request, state)
+    if not state.valid:
+        if request.method == "POST" and request.POST.get("all") == "1":
+            _unsubscribe(request, state, "preferences")
+            return _page(request, "messaging/public/unsubscribed.html", {"token": token})
+        return _expired(request, request.path, optout={"all": "1"})
     saved = False
     try:
         if request.method == "POST":

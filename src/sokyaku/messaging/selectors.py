@@ -1,19 +1,25 @@
-"""Messaging reads: the outbox (list, detail), per-step and per-broadcast metrics."""
+"""Messaging reads: the outbox (list, detail), per-step and per-broadcast metrics, and whether a
+mail's unsubscribe or preference-centre link still works."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, Count, F, Min, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 
+from sokyaku.contacts.selectors import contact_live_ids
+from sokyaku.core import clock
 from sokyaku.core.errors import NotFound, PermissionDenied
+from sokyaku.messaging import tokens
 from sokyaku.messaging.models import (
     Broadcast,
     ChatChannel,
+    MailLinkRotation,
     Message,
     MessageStatus,
     SenderProfile,
@@ -28,6 +34,74 @@ AnyUser = User | AnonymousUser
 
 def message_exists(*, message_id: int) -> bool:
     return Message.objects.filter(pk=message_id).exists()
+
+
+# --- Mail links ------------------------------------------------------------------------------
+
+VALID, EXPIRED, ROTATED = "valid", "expired", "rotated"
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """Whether a mail link still opens the person's settings (``state`` ``valid``), or not:
+    ``expired`` (older than ``MAIL_LINK_MAX_AGE_DAYS``) or ``rotated`` (made under an older link
+    key version, or before the contact's links were invalidated). ``issued_at`` is when the link
+    was made (for a link from before links carried a time: when its message was sent)."""
+
+    message_id: int
+    contact_id: int | None
+    issued_at: datetime
+    state: str
+
+    @property
+    def valid(self) -> bool:
+        return self.state == VALID
+
+
+def mail_link_max_age() -> timedelta:
+    return timedelta(days=settings.MAIL_LINK_MAX_AGE_DAYS)
+
+
+def mail_link_state(*, link: tokens.MailLink, at: datetime | None = None) -> LinkState:
+    """The state of an unsubscribe or preference-centre link at ``at`` (now). Raises
+    ``NotFound`` for a link to a message that does not exist."""
+    row = (
+        Message.objects.filter(pk=link.message_id)
+        .values("contact_id", "sent_at", "created_at")
+        .first()
+    )
+    if row is None:
+        raise NotFound("Unknown link.")
+    issued = link.issued_at or row["sent_at"] or row["created_at"]
+    at = at or clock.now()
+    contact_id = row["contact_id"]
+    if link.version != tokens.link_version():
+        state = ROTATED
+    elif at - issued > mail_link_max_age():
+        state = EXPIRED
+    elif contact_id is not None and _invalidated_since(contact_id, issued):
+        state = ROTATED
+    else:
+        state = VALID
+    return LinkState(
+        message_id=link.message_id, contact_id=contact_id, issued_at=issued, state=state
+    )
+
+
+def _invalidated_since(contact_id: int, issued: datetime) -> bool:
+    # The message's own contact, and the contact it was merged into (whose page has the
+    # button). A link carries its time to the second: one made within the second of an
+    # invalidation counts as made before it (when in doubt, the link is refused).
+    ids = {contact_id, *contact_live_ids(ids=[contact_id]).values()}
+    return MailLinkRotation.objects.filter(
+        contact_id__in=ids, rotated_at__gt=issued.replace(microsecond=0)
+    ).exists()
+
+
+def mail_links_rotated_at(*, contact_id: int) -> datetime | None:
+    """When the contact's mail links were last invalidated, if ever."""
+    row = MailLinkRotation.objects.filter(contact_id=contact_id).first()
+    return row.rotated_at if row else None
 
 
 def message_list(*, status: str = "", query: str = "") -> QuerySet[Message]:

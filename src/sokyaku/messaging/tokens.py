@@ -4,17 +4,26 @@ Every public mail URL carries a token signed with the site's secret key and a pu
 salt, so a token for one purpose is useless for another and a changed digit gives 404
 (``token_read`` raises ``NotFound``). The Message-ID is derived from the message row only, so a
 retry after a crash sends the same Message-ID.
+
+The two links that act for the person — unsubscribe and the preference centre — also carry
+when they were made and the link key version: ``<message>.<issued, base 36 seconds>.<version>``
+(``link_read``). Whether such a link still works (expiry, rotation) is decided from those and
+the database (``selectors.mail_link_state``). Links made before they carried a time
+(``<message>`` alone) read as version 1, made when their message was sent.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
 from django.urls import get_script_prefix, get_urlconf, reverse
 
+from sokyaku.core import clock
 from sokyaku.core.errors import NotFound
 
 OPEN = "open"
@@ -22,6 +31,21 @@ CLICK = "click"
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 _PURPOSES = frozenset({OPEN, CLICK, UNSUBSCRIBE, PREFERENCES})
+# The links that act for the person: they expire and can be rotated.
+LINKS = frozenset({UNSUBSCRIBE, PREFERENCES})
+# The version links made before they carried one are read as.
+_LEGACY_VERSION = 1
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class MailLink:
+    """What an unsubscribe or preference-centre token says: which message, made when (``None``
+    for a link from before links carried a time), under which link key version."""
+
+    message_id: int
+    issued_at: datetime | None
+    version: int
 
 
 def _signer(purpose: str) -> signing.Signer:
@@ -30,21 +54,76 @@ def _signer(purpose: str) -> signing.Signer:
     return signing.Signer(salt=f"sokyaku.messaging.{purpose}")
 
 
-def token_make(purpose: str, message_id: int, position: int = 0) -> str:
-    """A URL-safe token for ``(message_id, position)`` (position: the link's, for clicks)."""
-    value = f"{message_id}.{position}" if purpose == CLICK else str(message_id)
+def _base36(number: int) -> str:
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = _DIGITS[digit] + text
+        if not number:
+            return text
+
+
+def link_version() -> int:
+    """The link key version new links are made with (``SOKYAKU_MAIL_LINK_VERSION``)."""
+    return int(settings.MAIL_LINK_VERSION)
+
+
+def token_make(
+    purpose: str, message_id: int, position: int = 0, *, issued_at: datetime | None = None
+) -> str:
+    """A URL-safe token for ``(message_id, position)`` (position: the link's, for clicks).
+
+    An unsubscribe or preferences token also carries ``issued_at`` (now by default, to the
+    second) and the current link key version.
+    """
+    if purpose == CLICK:
+        value = f"{message_id}.{position}"
+    elif purpose in LINKS:
+        issued = int((issued_at or clock.now()).timestamp())
+        value = f"{message_id}.{_base36(issued)}.{link_version()}"
+    else:
+        value = str(message_id)
     return _signer(purpose).sign(value).replace(":", "-")
+
+
+def _unsign(purpose: str, token: str) -> str:
+    # The value is digits, letters and dots; the signature (URL-safe base64) may itself
+    # contain "-".
+    head, sep, sig = token.partition("-")
+    if not sep:
+        raise NotFound("Unknown link.")
+    try:
+        return _signer(purpose).unsign(f"{head}:{sig}")
+    except signing.BadSignature as exc:
+        raise NotFound("Unknown link.") from exc
+
+
+def link_read(purpose: str, token: str) -> MailLink:
+    """What an unsubscribe or preferences token says; ``NotFound`` when it was changed or is
+    not one. Says nothing about whether the link still works (``selectors.mail_link_state``)."""
+    if purpose not in LINKS:
+        raise ValueError(purpose)
+    parts = _unsign(purpose, token).split(".")
+    try:
+        if len(parts) == 1:
+            return MailLink(message_id=int(parts[0]), issued_at=None, version=_LEGACY_VERSION)
+        message_part, issued_part, version_part = parts
+        issued_at = datetime.fromtimestamp(int(issued_part, 36), tz=UTC)
+        version = int(version_part)
+        return MailLink(message_id=int(message_part), issued_at=issued_at, version=version)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise NotFound("Unknown link.") from exc
 
 
 def token_read(purpose: str, token: str) -> tuple[int, int]:
     """``(message_id, position)`` from a token; ``NotFound`` when it was changed or is not one."""
-    # The value is digits and a dot; the signature (URL-safe base64) may itself contain "-".
-    head, sep, sig = token.partition("-")
+    if purpose in LINKS:
+        return link_read(purpose, token).message_id, 0
+    value = _unsign(purpose, token)
+    message_part, _dot, position_part = value.partition(".")
     try:
-        value = _signer(purpose).unsign(f"{head}:{sig}") if sep else ""
-        message_part, _dot, position_part = value.partition(".")
         return int(message_part), int(position_part or 0)
-    except (signing.BadSignature, ValueError) as exc:
+    except ValueError as exc:
         raise NotFound("Unknown link.") from exc
 
 
@@ -84,8 +163,8 @@ def unsubscribe_url_for(token: str) -> str:
     return _site("mail:unsubscribe", token)
 
 
-def preferences_url(message_id: int) -> str:
-    return _site("mail:preferences", token_make(PREFERENCES, message_id))
+def preferences_url(message_id: int, *, issued_at: datetime | None = None) -> str:
+    return _site("mail:preferences", token_make(PREFERENCES, message_id, issued_at=issued_at))
 
 
 def mail_domain() -> str:

@@ -38,6 +38,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("chat/", views.chat_list, name="chat_list"),
     path("chat/new/", views.chat_create, name="chat_create"),
     path("chat/<int:channel_id>/", views.chat_edit, name="chat_edit"),
+    # A contact's unsubscribe and preference-centre links (from the contact page).
+    path(
+        "contacts/<int:contact_id>/links/rotate/",
+        views.contact_links_rotate,
+        name="contact_links_rotate",
+    ),
     # The sending engine's Outbox page.
     path("outbox/", outbox_views.outbox_list, name="outbox"),
     path("outbox/<int:message_id>/", outbox_views.outbox_detail, name="outbox_detail"),

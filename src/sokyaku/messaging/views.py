@@ -1,6 +1,6 @@
 """Mail content UI: templates (edit, preview as a contact, test send), sender profiles,
 broadcasts, chat channels and the sending pause (all marketing mail, or one sender profile),
-under /messaging/.
+under /messaging/; and the contact page's button that invalidates a person's mail links.
 
 Thin views: parse, call the permission-checked selectors and the services, render. Every role
 with ``view`` permissions may look (sales reps do); changes need the models' ``add`` /
@@ -38,7 +38,7 @@ from sokyaku.messaging.forms import (
 from sokyaku.messaging.frequency import frequency_cap_get
 from sokyaku.messaging.models import BroadcastStatus, Stream, Template
 from sokyaku.messaging.services import broadcasts as broadcast_services
-from sokyaku.messaging.services import content, pausing
+from sokyaku.messaging.services import content, links, pausing
 from sokyaku.messaging.services.frequency import frequency_cap_update
 
 PAGE_SIZE = 50
@@ -645,3 +645,25 @@ def sender_resume(request: HtmxHttpRequest, profile_id: int) -> HttpResponse:
             % {"name": profile.name, "count": released},
         )
     return redirect("messaging:sending")
+
+
+# --- A contact's mail links -----------------------------------------------------------------
+
+
+@require_POST
+@login_required
+@permission_required("messaging.add_maillinkrotation", raise_exception=True)
+@domain_errors
+def contact_links_rotate(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
+    """Invalidate the unsubscribe and preference-centre links of every mail sent to the contact
+    (the contact page's button; admins)."""
+    contact = contact_selectors.contact_get(user=request.user, id=contact_id)
+    links.mail_links_rotate(contact=contact, actor=actor(request))
+    messages.success(
+        request,
+        _(
+            "The links in mails sent to this contact no longer open their mail settings. "
+            "Mails sent from now on carry new links."
+        ),
+    )
+    return redirect(reverse("contacts:detail", args=[contact.pk]) + "#mail-links")

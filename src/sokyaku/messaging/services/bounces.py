@@ -5,7 +5,8 @@
 - an **ARF complaint** (``multipart/report; report-type=feedback-report``): ``complained_at``,
   ``email_complained``, a ``complaint`` suppression and a withdrawal of all marketing (the
   person said "spam"), then the sender profile's complaint rate is checked;
-- a mail to ``unsubscribe+<token>@…`` (the ``mailto:`` of ``List-Unsubscribe``): unsubscribes;
+- a mail to ``unsubscribe+<token>@…`` (the ``mailto:`` of ``List-Unsubscribe``): unsubscribes
+  (also when the link has expired: an opt-out is always honoured);
 - a **DSN** parsed with flufl.bounce: permanent failures are hard bounces (``bounced_at``,
   ``email_bounced`` ``{kind: hard}``, ``hard_bounce`` suppression), temporary ones are recorded
   as ``email_bounced`` ``{kind: soft}`` only.
@@ -49,7 +50,10 @@ logger = logging.getLogger(__name__)
 COMPLAINT_WINDOW = timedelta(days=30)
 _MESSAGE_ID = re.compile(rb"<m(\d+)\.[A-Za-z0-9]+@[^>\s]+>")
 _VERP = re.compile(r"\+m(\d+)@", re.IGNORECASE)
-_MAILTO_UNSUBSCRIBE = re.compile(r"unsubscribe\+([0-9]+-[A-Za-z0-9_-]+)@", re.IGNORECASE)
+# The token: the message id (with the link's time and key version), "-", the signature.
+_MAILTO_UNSUBSCRIBE = re.compile(
+    r"unsubscribe\+([0-9]+(?:\.[0-9a-z]+)*-[A-Za-z0-9_-]+)@", re.IGNORECASE
+)
 
 
 @dataclass

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -27,6 +32,35 @@ def skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded (SQLite) installation as ``sokyaku migrate`` leaves it, made once a run."""
+    data_dir = tmp_path_factory.mktemp("migrated")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    subprocess.run(
+        [sys.executable, "-m", "sokyaku.cli", "migrate", "-v", "0"],
+        env={**env, "SOKYAKU_DATA_DIR": str(data_dir)},
+        check=True,
+    )
+    database = data_dir / "sokyaku.sqlite3"
+    with sqlite3.connect(database) as db:  # everything in the one file, to be copied
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return database
+
+
+@pytest.fixture
+def migrated_data_dir(_migrated_template: Path) -> Callable[[Path], Path]:
+    """Put a freshly migrated embedded installation into a data dir (returned): the database
+    ``sokyaku migrate`` writes on a new machine, copied instead of migrated once more."""
+
+    def install(data_dir: Path) -> Path:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_template, data_dir / "sokyaku.sqlite3")
+        return data_dir
+
+    return install
 
 
 @pytest.fixture(autouse=True)

@@ -41,9 +41,9 @@ def test_every_command_has_help(command, capsys):
     assert "usage: sokyaku" in capsys.readouterr().out
 
 
-def test_migrate_then_createapikey_prints_a_working_key_once(tmp_path: Path):
-    # given a fresh data dir
-    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+def test_migrate_then_createapikey_prints_a_working_key_once(tmp_path: Path, migrated_data_dir):
+    # given a freshly migrated data dir
+    migrated_data_dir(tmp_path)
     # when an operator creates a key
     result = _cli("createapikey", "--name", "crm", "--scopes", "contacts:read,events:write",
                   data_dir=tmp_path)  # fmt: skip
@@ -54,8 +54,8 @@ def test_migrate_then_createapikey_prints_a_working_key_once(tmp_path: Path):
     assert "contacts:read, events:write" in result.stdout
 
 
-def test_createapikey_with_an_unknown_scope_fails_with_a_message(tmp_path: Path):
-    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+def test_createapikey_with_an_unknown_scope_fails_with_a_message(tmp_path: Path, migrated_data_dir):
+    migrated_data_dir(tmp_path)
     result = _cli("createapikey", "--name", "x", "--scopes", "everything", data_dir=tmp_path)
     assert result.returncode != 0
     assert "Unknown scope" in result.stderr
@@ -139,12 +139,14 @@ def test_a_new_installation_starts_with_consent_topics_that_are_then_left_alone(
     assert rows == (3, 0)
 
 
-def test_migrate_moves_an_untouched_first_scoring_preset_to_the_current_one(tmp_path: Path):
+def test_migrate_moves_an_untouched_first_scoring_preset_to_the_current_one(
+    tmp_path: Path, migrated_data_dir
+):
     import sqlite3
 
     # given an installation whose active rule set is the first shipped preset: v1 without the
     # demo, quote, trial, pricing and contact-page rules, installed before the upgrade's key
-    assert _cli("migrate", "-v", "0", data_dir=tmp_path).returncode == 0
+    migrated_data_dir(tmp_path)
     db = tmp_path / "sokyaku.sqlite3"
     newer = ("デモ申し込み", "見積依頼", "トライアル開始", "料金ページ閲覧", "問い合わせページ閲覧")
     with sqlite3.connect(db) as conn:

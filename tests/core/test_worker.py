@@ -32,7 +32,6 @@ def _heartbeats(data_dir: Path) -> int:
 def _run_worker_and_enqueue(data_dir: Path, redis_url: str = "") -> int:
     env = _env(data_dir, redis_url)
     cli = [sys.executable, "-m", "sokyaku.cli"]
-    subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True)
     worker = subprocess.Popen([*cli, "worker", "--threads", "1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -52,12 +51,13 @@ def _run_worker_and_enqueue(data_dir: Path, redis_url: str = "") -> int:
         worker.wait(timeout=20)
 
 
-def test_sqlite_queue_worker_runs_an_enqueued_task(tmp_path: Path):
+def test_sqlite_queue_worker_runs_an_enqueued_task(tmp_path: Path, migrated_data_dir):
+    migrated_data_dir(tmp_path)
     assert _run_worker_and_enqueue(tmp_path) >= 1
 
 
 @pytest.mark.redis
-def test_redis_queue_worker_runs_an_enqueued_task(tmp_path: Path):
+def test_redis_queue_worker_runs_an_enqueued_task(tmp_path: Path, migrated_data_dir):
     url = os.environ.get("REDIS_URL", "")
     if not url:
         skip_or_fail("REDIS_URL is not set: the Redis queue is not tested")
@@ -67,4 +67,5 @@ def test_redis_queue_worker_runs_an_enqueued_task(tmp_path: Path):
         redis.Redis.from_url(url).ping()
     except redis.RedisError as exc:
         skip_or_fail(f"Redis at {url} is not reachable: {exc}")
+    migrated_data_dir(tmp_path)
     assert _run_worker_and_enqueue(tmp_path, redis_url=url) >= 1

@@ -94,7 +94,9 @@ def _wait(condition: Any, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def test_a_killed_worker_loses_nothing_and_duplicates_at_most_what_was_in_flight(tmp_path: Path):
+def test_a_killed_worker_loses_nothing_and_duplicates_at_most_what_was_in_flight(
+    tmp_path: Path, migrated_data_dir
+):
     from aiosmtpd.controller import Controller
 
     received: list[str] = []
@@ -124,7 +126,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_at_most_what_was_in_flight
     cli = [sys.executable, "-m", "sokyaku.cli"]
     try:
         # given COUNT queued messages and a worker whose threads deliver them share by share
-        subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True)
+        migrated_data_dir(tmp_path)
         subprocess.run([sys.executable, "-c", _SETUP % {"count": COUNT}], env=env, check=True)
         worker = _worker(env)
         subprocess.run([sys.executable, "-c", _DELIVER % {"share": SHARE}], env=env, check=True)

@@ -53,6 +53,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# The key of the hash an erased person's email and phone are kept as (consent.keyed_hash).
+# Empty: derived from SECRET_KEY. Back it up with the secret key (docs/operations.md).
+SOKYAKU_ERASURE_KEY = os.environ.get("SOKYAKU_ERASURE_KEY", "")
 DEBUG = _env_bool("SOKYAKU_DEBUG")
 ALLOWED_HOSTS = _env_list("SOKYAKU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("SOKYAKU_CSRF_TRUSTED_ORIGINS", "")

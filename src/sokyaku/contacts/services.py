@@ -106,6 +106,8 @@ _CLEARABLE = ("prefecture", "owner_id", "first_touch_channel_id")
 _KANA_FIELDS = frozenset({"family_name_kana", "given_name_kana"})
 _NAME_FIELDS = frozenset({"family_name", "given_name", "family_name_kana", "given_name_kana"})
 NAME_CONTROL_ERROR = "Line breaks and control characters are not allowed in a name."
+# An erased contact is an anonymous row kept for the numbers: nothing is written to it again.
+ERASED_ERROR = "This person was erased at their request; their contact cannot be changed."
 _PHONE_WRITTEN_MAX = int(getattr(Contact._meta.get_field("phone_written"), "max_length", 100))
 _PHONE_EXTENSION_MAX = int(getattr(Contact._meta.get_field("phone_extension"), "max_length", 10))
 # The columns one phone number is kept in; they change together.
@@ -589,9 +591,12 @@ def contact_update(
 ) -> UpsertResult:
     """Edit a contact explicitly (UI or API): given values replace what it has, blanks clear.
 
-    Raises ``ValidationError`` for bad input and ``Conflict`` when the new email (or name +
-    company, or phone) already belongs to another contact: merge them instead.
+    Raises ``ValidationError`` for bad input or an erased contact, and ``Conflict`` when the
+    new email (or name + company, or phone) already belongs to another contact: merge them
+    instead.
     """
+    if contact.erased_at is not None:
+        raise ValidationError(ERASED_ERROR)
     clean = _clean(data)
     company = _company_for(clean.company_name, actor=actor)
     try:
@@ -793,12 +798,15 @@ def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None)
     are combined; all the loser's events and visitors move to the winner; the winner keeps the
     earlier creation time (and so the first touch). The loser stays as a hidden row pointing at
     the winner. Returns the ``MergeRecord`` that ``contact_merge_undo`` takes.
-    Raises ``ValidationError`` when either side is already merged or both are the same.
+    Raises ``ValidationError`` when either side is already merged or erased, or both are the
+    same.
     """
     if winner.pk == loser.pk:
         raise ValidationError("A contact cannot be merged with itself.")
     if winner.merged_into_id or loser.merged_into_id:
         raise ValidationError("One of these contacts was already merged.")
+    if winner.erased_at is not None or loser.erased_at is not None:
+        raise ValidationError(ERASED_ERROR)
     now = clock.now()
     with transaction.atomic():
         winner_before = _contact_snapshot(winner)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 class ApiScope(models.TextChoices):
     CONTACTS_READ = "contacts:read", _("Read contacts")
     CONTACTS_WRITE = "contacts:write", _("Create and update contacts")
+    CONTACTS_ERASE = "contacts:erase", _("Erase a person's data (delete contacts)")
     EVENTS_READ = "events:read", _("Read events and timelines")
     EVENTS_WRITE = "events:write", _("Send events")
     FORMS_READ = "forms:read", _("Read forms and their submissions")

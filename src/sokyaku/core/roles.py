@@ -35,6 +35,7 @@ _APPS = (
     "handoff",
     "deals",
     "analytics",
+    "privacy",
 )
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {

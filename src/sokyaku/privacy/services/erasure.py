@@ -133,11 +133,13 @@ def person_gather(contact_ids: Sequence[int]) -> Person:
             if family and given:
                 strong.update({f"{family}{given}", f"{family} {given}"})
             weak.update(part for part in (family, given) if part)
-        romaji = normalize.kana_romaji(row.family_name_kana) + normalize.kana_romaji(
-            row.given_name_kana
-        )
-        if len(romaji) >= 6:
-            strong.add(romaji)
+        romaji = [
+            normalize.kana_romaji(row.family_name_kana),
+            normalize.kana_romaji(row.given_name_kana),
+        ]
+        if all(romaji) and len("".join(romaji)) >= 6:
+            strong.update({"".join(romaji), " ".join(romaji), " ".join(reversed(romaji))})
+        weak.update(part for part in romaji if part)
         weak.update(
             value
             for value in (

@@ -23,6 +23,7 @@ urlpatterns = [
     path("handoffs/", include("sokyaku.handoff.urls")),
     path("deals/", include("sokyaku.deals.urls")),
     path("analytics/", include("sokyaku.analytics.urls")),
+    path("privacy/", include("sokyaku.privacy.erasure_urls")),
     # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
     path("", include("sokyaku.capture.public_urls")),
     path("t/", include("sokyaku.activity.public_urls")),

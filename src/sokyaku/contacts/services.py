@@ -586,6 +586,13 @@ def _columns(changed: Iterable[str]) -> list[str]:
     return columns
 
 
+def _refuse_erased(contact_ids: list[int]) -> None:
+    """Raise ``ValidationError`` when one of these contacts was erased (read from the database:
+    the caller's object may be older than the erasure)."""
+    if Contact.objects.filter(pk__in=contact_ids, erased_at__isnull=False).exists():
+        raise ValidationError(ERASED_ERROR)
+
+
 def contact_update(
     *, contact: Contact, data: ContactInput, actor: User | None = None
 ) -> UpsertResult:
@@ -595,8 +602,6 @@ def contact_update(
     new email (or name + company, or phone) already belongs to another contact: merge them
     instead.
     """
-    if contact.erased_at is not None:
-        raise ValidationError(ERASED_ERROR)
     clean = _clean(data)
     company = _company_for(clean.company_name, actor=actor)
     try:
@@ -623,6 +628,7 @@ def _update(
         changed.append("company")
     try:
         with transaction.atomic():
+            _refuse_erased([contact.pk])
             if changed:
                 contact.updated_at = now
                 _refresh_keys(contact)
@@ -805,10 +811,9 @@ def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None)
         raise ValidationError("A contact cannot be merged with itself.")
     if winner.merged_into_id or loser.merged_into_id:
         raise ValidationError("One of these contacts was already merged.")
-    if winner.erased_at is not None or loser.erased_at is not None:
-        raise ValidationError(ERASED_ERROR)
     now = clock.now()
     with transaction.atomic():
+        _refuse_erased([winner.pk, loser.pk])
         winner_before = _contact_snapshot(winner)
         loser_before = _contact_snapshot(loser)
         # The loser leaves the live set first, so its identity is free for the winner.

@@ -329,6 +329,13 @@ SETTINGS = _Group(
             "core:access_log",
             ("core.view_dataaccesslog",),
         ),
+        _Entry(
+            "erasures",
+            _m("Erasure log"),
+            "erasure:log",
+            ("privacy.view_erasurelog",),
+            ("erasure:",),
+        ),
     ),
 )
 

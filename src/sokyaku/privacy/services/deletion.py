@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
@@ -27,6 +28,8 @@ from sokyaku.segments.models import Segment, SegmentKind, SegmentMembership
 
 logger = logging.getLogger(__name__)
 
+MSG_NOT_EVALUATED = gettext_noop("This segment has not been evaluated yet.")
+MSG_EMPTY = gettext_noop("This segment has no one to erase.")
 # People erased between two saves of a job's progress (and two renewals of its claim).
 BATCH = 25
 # A run holds its job this long after each batch; a run that stopped frees it then.
@@ -56,10 +59,10 @@ def segment_erasure_start(*, segment: Segment, by: User | None, reason: str) -> 
     queued after commit. Raises ``ValidationError`` for a segment without people, and for a
     dynamic segment never evaluated."""
     if segment.kind == SegmentKind.DYNAMIC and segment.refreshed_at is None:
-        raise ValidationError("This segment has not been evaluated yet.")
+        raise ValidationError(MSG_NOT_EVALUATED)
     ids = segment_members_for_erasure(segment=segment)
     if not ids:
-        raise ValidationError("This segment has no one to erase.")
+        raise ValidationError(MSG_EMPTY)
     from sokyaku.privacy import tasks
 
     with transaction.atomic():

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from sokyaku.activity.models import Event, EventType
 from sokyaku.contacts.models import Contact
@@ -75,16 +75,26 @@ def retention_cutoff(*, years: int, at: datetime) -> datetime:
 
 def retention_candidates(*, cutoff: datetime, limit: int) -> list[int]:
     """Live, not erased contacts with no activity since ``cutoff`` (oldest first)."""
+    rows = _inactive(cutoff).order_by("updated_at", "pk")
+    return list(rows.values_list("pk", flat=True)[:limit])
+
+
+def _inactive(cutoff: datetime) -> QuerySet[Contact]:
     recent = Event.objects.filter(contact=OuterRef("pk"), occurred_at__gte=cutoff).exclude(
         type__in=NOT_ACTIVITY
     )
-    rows = Contact.objects.filter(
+    return Contact.objects.filter(
         merged_into__isnull=True,
         erased_at__isnull=True,
         created_at__lt=cutoff,
         updated_at__lt=cutoff,
     ).exclude(Exists(recent))
-    return list(rows.order_by("updated_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def retention_due_count(*, years: int, at: datetime | None = None) -> int:
+    """How many contacts a run with ``years`` would erase now (for the settings page)."""
+    cutoff = retention_cutoff(years=years, at=at or clock.now())
+    return _inactive(cutoff).count()
 
 
 def retention_run(*, at: datetime | None = None, limit: int | None = None) -> int:

@@ -160,11 +160,14 @@ else:
                 # Writers queue behind one another instead of failing with "database is locked".
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
+                # secure_delete: deleted and overwritten values are zeroed in the file, so an
+                # erased person (docs/privacy.md) does not linger in its free space.
                 "init_command": (
                     "PRAGMA journal_mode=WAL;"
                     "PRAGMA synchronous=FULL;"
                     "PRAGMA busy_timeout=20000;"
                     "PRAGMA foreign_keys=ON;"
+                    "PRAGMA secure_delete=ON;"
                 ),
             },
             # Tests use a real file too, so WAL and concurrent connections behave as in production.

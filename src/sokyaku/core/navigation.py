@@ -336,6 +336,12 @@ SETTINGS = _Group(
             ("privacy.view_erasurelog",),
             ("erasure:",),
         ),
+        _Entry(
+            "retention",
+            _m("Data retention"),
+            "erasure:retention",
+            ("privacy.change_retentionpolicy",),
+        ),
     ),
 )
 

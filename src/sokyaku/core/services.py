@@ -198,14 +198,14 @@ def data_access_log(
 
 
 def data_access_log_erase(*, redactor: Redactor) -> int:
-    """Take an erased person's strings out of the access log's filters (a search for their
-    email or full name): the entry stays — who read how much, when — without them. Uses only
-    the strings that name the person alone (``Redactor.strong``): the log is everyone's.
-    Returns how many entries changed."""
+    """Take an erased person's strings out of the access log's searches (for their email or
+    full name): the entry stays — who read how much, when — without them. Uses only the strings
+    that name the person alone (``Redactor.strong``): the log is everyone's. Returns how many
+    entries changed."""
     changed = []
-    for entry in (
-        DataAccessLog.objects.exclude(filters={}).only("pk", "filters").iterator(chunk_size=2000)
-    ):
+    # Only a search (``q``) holds what someone typed; the other filters are ids and choices.
+    searched = DataAccessLog.objects.filter(filters__has_key="q").exclude(filters__q="")
+    for entry in searched.only("pk", "filters").iterator(chunk_size=2000):
         filters = redactor.json(entry.filters, weak=False)
         if filters != entry.filters:
             entry.filters = filters

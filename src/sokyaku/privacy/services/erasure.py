@@ -225,8 +225,13 @@ def erase_contact(
         if locked is None:
             raise NotFound(f"No contact with id {contact.pk}.")
         root_id, ids = person_contact_ids(locked)
-        rows = Contact.objects.select_for_update().filter(pk__in=ids)
-        if not rows.filter(erased_at__isnull=True).exists():
+        # Every row of the person locked: an edit or a second erasure waits for this one.
+        rows = list(
+            Contact.objects.select_for_update()
+            .filter(pk__in=ids)
+            .values_list("erased_at", flat=True)
+        )
+        if all(erased is not None for erased in rows):
             earlier = ErasureLog.objects.filter(contact_id__in=ids).order_by("-erased_at").first()
             if earlier is not None:
                 return earlier

@@ -34,6 +34,7 @@ from sokyaku.handoff.api import router as handoffs_router
 from sokyaku.lifecycle.api import router as lifecycle_router
 from sokyaku.messaging.api import router as messages_router
 from sokyaku.privacy.api_export import router as privacy_export_router
+from sokyaku.privacy.erasure_api import router as erasure_router
 from sokyaku.segments.api import router as segments_router
 from sokyaku.sequences.api import router as sequences_router
 from sokyaku.webhooks.api import router as webhooks_router
@@ -124,6 +125,7 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 
 api.add_router("/contacts", contacts_router)
+api.add_router("/contacts", erasure_router)
 api.add_router("/events", events_router)
 api.add_router("/forms", forms_router)
 api.add_router("/costs", costs_router)

@@ -321,6 +321,34 @@ def _export_person(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- privacy --------------------------------------------------------------------------------
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase the person with this email (docs/privacy.md); exit 2 when there is none."""
+    _django()
+    from sokyaku.contacts import normalize
+    from sokyaku.privacy.erasure_selectors import contacts_by_email
+    from sokyaku.privacy.models import ErasureVia
+    from sokyaku.privacy.services.deletion import contact_delete
+
+    try:
+        email = normalize.email_normalize(args.email)
+    except normalize.InvalidValue as exc:
+        raise CliError(f"{args.email!r} is not an email address: {exc}") from exc
+    contacts = contacts_by_email(email=email)
+    if not contacts:
+        raise CliError(f"no contact with the email {email} (nothing was erased)")
+    logs = {}
+    for contact in contacts:
+        log = contact_delete(contact=contact, by=None, reason=args.reason, via=ErasureVia.CLI)
+        logs[log.pk] = log
+    for log in logs.values():
+        rows = sum(log.counts.values())
+        print(f"Erased contact #{log.contact_id}: {rows} rows changed (erasure log #{log.pk}).")
+    return 0
+
+
 # --- analytics ------------------------------------------------------------------------------
 
 
@@ -794,6 +822,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument("example", choices=["channels"], help="which example")
     example.set_defaults(func=cmd_loadexample)
+
+    erase = sub.add_parser(
+        "erase",
+        help="erase a person (the right to be forgotten)",
+        description="Erase the person with this email from every table and stored file, as an "
+        "admin's deletion does (docs/privacy.md): the contact stays as an anonymous row for the "
+        "reports, the consent records keep their proof under a keyed hash, and the address "
+        "stays unmailable until the person opts in again. Exits 2 when no contact has it.",
+    )
+    erase.add_argument("--email", required=True, help="the person's email address")
+    erase.add_argument("--reason", default="", help="why (kept in the erasure log)")
+    erase.set_defaults(func=cmd_erase)
 
     analytics = sub.add_parser("analytics", help="maintain the analytics rollups")
     analytics_sub = analytics.add_subparsers(dest="action", metavar="ACTION", required=True)

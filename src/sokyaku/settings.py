@@ -56,6 +56,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# The key of the hash an erased person's email and phone are kept as (consent.keyed_hash).
+# Empty: derived from SECRET_KEY. Back it up with the secret key (docs/operations.md).
+SOKYAKU_ERASURE_KEY = os.environ.get("SOKYAKU_ERASURE_KEY", "")
 DEBUG = _env_bool("SOKYAKU_DEBUG")
 ALLOWED_HOSTS = _env_list("SOKYAKU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("SOKYAKU_CSRF_TRUSTED_ORIGINS", "")
@@ -167,11 +170,14 @@ else:
                 # Writers queue behind one another instead of failing with "database is locked".
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
+                # secure_delete: deleted and overwritten values are zeroed in the file, so an
+                # erased person (docs/privacy.md) does not linger in its free space.
                 "init_command": (
                     "PRAGMA journal_mode=WAL;"
                     "PRAGMA synchronous=FULL;"
                     "PRAGMA busy_timeout=20000;"
                     "PRAGMA foreign_keys=ON;"
+                    "PRAGMA secure_delete=ON;"
                 ),
             },
             # Tests use a real file too, so WAL and concurrent connections behave as in production.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("analytics/", include("sokyaku.analytics.urls")),
     path("webhooks/", include("sokyaku.webhooks.urls")),
     path("privacy/", include("sokyaku.privacy.export_urls")),
+    path("privacy/", include("sokyaku.privacy.erasure_urls")),
     # Public endpoints (no login): hosted forms, landing pages, assets, tracking.
     path("", include("sokyaku.capture.public_urls")),
     path("t/", include("sokyaku.activity.public_urls")),

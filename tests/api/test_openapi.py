@@ -19,6 +19,7 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/contacts/{contact_id}"): {401, 403, 404, 422},
     ("patch", "/api/v1/contacts/{contact_id}"): {401, 403, 404, 409, 413, 415, 422},
     ("get", "/api/v1/contacts/{contact_id}/timeline"): {401, 403, 404, 422},
+    ("post", "/api/v1/contacts/{contact_id}/erasure"): {401, 403, 404, 413, 415, 422},
     ("post", "/api/v1/events"): {401, 403, 413, 415, 422},
     ("get", "/api/v1/contacts/{contact_id}/consents"): {401, 403, 404, 422},
     ("post", "/api/v1/contacts/{contact_id}/consents"): {401, 403, 404, 413, 415, 422},

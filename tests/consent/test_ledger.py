@@ -10,6 +10,7 @@ from django.db import IntegrityError, InternalError, connection, transaction
 from django.db.utils import DatabaseError
 
 from sokyaku.consent import selectors, services
+from sokyaku.consent.keyed_hash import keyed_hash
 from sokyaku.consent.models import (
     AppendOnlyError,
     ConsentRecord,
@@ -21,6 +22,7 @@ from sokyaku.consent.models import (
 )
 from sokyaku.contacts.services import ContactInput, contact_upsert
 from sokyaku.core import clock
+from sokyaku.core.redaction import Redactor
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +182,66 @@ def test_a_grant_without_a_legal_basis_is_refused(contact_id, topic):
 
     with pytest.raises(ValidationError):
         _record(contact_id, topic, ConsentStatus.GRANTED, "")
+
+
+# --- Erasure: the proof kept under keyed hashes --------------------------------------------
+
+
+def test_the_erasure_door_lets_an_update_through_and_closes_behind_it(contact_id, topic):
+    # given a record
+    record = services.consent_record(
+        contact_id=contact_id, topic=topic, status=ConsentStatus.GRANTED,
+        legal_basis=LegalBasis.OPT_IN, evidence=FORM,
+    )  # fmt: skip
+    # when the erasure path updates it through the door, then the database lets it
+    with services.ledger_erasure(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE consent_consentrecord SET user_agent = '' WHERE id = %s", [record.pk]
+        )
+    assert ConsentRecord.objects.get(pk=record.pk).user_agent == ""
+    # and refuses again once the door is shut
+    refused = (IntegrityError, InternalError, DatabaseError)
+    with pytest.raises(refused), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE consent_consentrecord SET source = 'ui' WHERE id = %s", [record.pk])
+    assert ConsentRecord.objects.get(pk=record.pk).source == ConsentSource.FORM
+
+
+def test_an_erased_persons_records_keep_the_decision_under_keyed_hashes(contact_id, topic):
+    # given an opt-in and an opt-out of a person, from a form with an IP and a browser
+    services.consent_record(
+        contact_id=contact_id, topic=topic, status=ConsentStatus.GRANTED,
+        legal_basis=LegalBasis.OPT_IN, evidence=FORM,
+    )  # fmt: skip
+    _record(contact_id, None, ConsentStatus.WITHDRAWN, minutes=1)
+    # when their records are erased
+    erased = services.consent_records_erase(
+        contact_ids=[contact_id],
+        email_hash=keyed_hash("consent@example.jp"),
+        phone_hash="",
+        redactor=Redactor(strong={"consent@example.jp"}),
+    )
+    # then the decisions, topics and times stay, the person's fields are keyed hashes
+    assert erased == 2
+    records = list(ConsentRecord.objects.filter(contact_id=contact_id).order_by("recorded_at"))
+    assert [r.status for r in records] == [ConsentStatus.GRANTED, ConsentStatus.WITHDRAWN]
+    assert {r.email_hash for r in records} == {keyed_hash("consent@example.jp")}
+    assert (records[0].ip, records[0].user_agent) == (None, "")
+    assert records[0].ip_hash == keyed_hash("203.0.113.7")
+    assert records[0].user_agent_hash == keyed_hash("Mozilla/5.0")
+    assert selectors.may_send(contact_id=contact_id, topic_key="newsletter") is False
+    # and erasing again changes nothing
+    assert (
+        services.consent_records_erase(
+            contact_ids=[contact_id], email_hash="x", phone_hash="", redactor=Redactor()
+        )
+        == 0
+    )
+
+
+def test_the_keyed_hash_needs_the_key(settings):
+    # the same address gives another hash under another key: without the key, nobody can
+    # tell whether an address is on the list
+    first = keyed_hash("taro@example.jp")
+    settings.SOKYAKU_ERASURE_KEY = "another key"
+    assert keyed_hash("taro@example.jp") not in (first, "")
+    assert len(first) == 64

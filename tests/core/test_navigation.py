@@ -34,6 +34,7 @@ def test_a_marketer_gets_contacts_and_the_five_menus(marketer) -> None:  # type:
     assert keys["sales"] == ["inbox", "board", "forecast", "referrals"]
     # admins' settings are not a marketer's
     assert "access_log" not in keys["settings"] and "routing" not in keys["settings"]
+    assert "erasures" not in keys["settings"] and "retention" not in keys["settings"]
     assert [g.key for g in menu.groups if g.current] == ["analyse"]
     assert [e.key for g in menu.groups for e in g.links if e.current] == ["funnel_report"]
 
@@ -44,6 +45,15 @@ def test_a_page_below_an_entry_marks_that_entry(admin_user) -> None:  # type: ig
     current = [link.key for group in menu.groups for link in group.links if link.current]
     assert current == ["triggers"]
     assert "access_log" in _keys(menu)["settings"]
+
+
+def test_an_admin_finds_the_erasure_log_and_the_retention_policy_under_settings(  # type: ignore[no-untyped-def]
+    admin_user,
+) -> None:
+    menu = menu_for(user=admin_user, match=resolve("/privacy/retention/"))
+
+    assert {"erasures", "retention"} <= set(_keys(menu)["settings"])
+    assert [link.key for g in menu.groups for link in g.links if link.current] == ["retention"]
 
 
 def test_a_rep_given_a_marketing_permission_finds_that_page(sales_rep) -> None:  # type: ignore[no-untyped-def]

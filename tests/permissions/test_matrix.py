@@ -335,6 +335,51 @@ UI_CASES = [
         allowed=ADMINS,
         refused=FORBIDDEN,
     ),
+    # --- erasing people, its log and the retention policy are admins' --------------------------
+    Case(
+        "erase page",
+        "ui",
+        "get",
+        lambda c: reverse("erasure:contact", args=[c.pk]),
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "erase a person",
+        "ui",
+        "post",
+        lambda c: reverse("erasure:contact", args=[c.pk]),
+        data=lambda c: {"confirm": c.display_name, "reason": ""},
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "delete everyone in a segment: the confirm page",
+        "ui",
+        "get",
+        lambda s: reverse("erasure:segment", args=[s.segment_id]),
+        target=listed_contact_of_a,
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "erasure log",
+        "ui",
+        "get",
+        lambda _: reverse("erasure:log"),
+        target=nothing,
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
+    Case(
+        "retention policy",
+        "ui",
+        "get",
+        lambda _: reverse("erasure:retention"),
+        target=nothing,
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
     # --- reports are marketing's, by role -----------------------------------------------------
     *(
         Case(
@@ -461,6 +506,15 @@ API_CASES = [
         forbidden=WORKERS_REFUSED,
     ),
     Case("GET contact", "api", "get", _api("")),
+    Case(
+        "erase a person",
+        "api",
+        "post",
+        _api("/erasure"),
+        data=lambda c: {"reason": ""},
+        allowed=ADMINS,
+        refused=FORBIDDEN,
+    ),
     Case("PATCH contact", "api", "patch", _api(""), data=lambda c: {"title": "部長"}),
     Case("GET timeline", "api", "get", _api("/timeline")),
     Case(
@@ -651,6 +705,8 @@ OPERATIONS = [
     Op("contact_timeline", "get", _api("/timeline"), ApiScope.EVENTS_READ, NO_ONE, _C),
     # a whole person (mails, notes, deals, consent proofs) is an export: not for reps
     Op("contact_export", "get", _api("/export"), ApiScope.CONTACTS_EXPORT, NOT_REPS, _C),
+    Op("contact_erase", "post", _api("/erasure"), ApiScope.CONTACTS_ERASE, ADMINS_ONLY, _C,
+       data=lambda _: {"reason": ""}),
     Op("events_ingest", "post", lambda _: "/api/v1/events", ApiScope.EVENTS_WRITE, NO_ONE,
        data=lambda _: {"type": "page_view", "visitor_id": "v1",
                        "properties": {"url": "https://sample.example/"}}),

@@ -123,6 +123,13 @@ class ConsentRecord(models.Model):
     confirms = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Set once, when the person was erased: their email and phone, IP and user agent are then
+    # kept only as keyed hashes (``keyed_hash``), ``ip`` and ``user_agent`` emptied.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    email_hash = models.CharField(max_length=64, blank=True)
+    phone_hash = models.CharField(max_length=64, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent_hash = models.CharField(max_length=64, blank=True)
 
     objects = ConsentRecordQuerySet.as_manager()
 
@@ -167,3 +174,22 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email_sha256[:12]}… ({self.reason})"
+
+
+class HashedSuppression(models.Model):
+    """A person erased at their request, kept only as keyed hashes (``keyed_hash``) of their
+    normalised email and phone. Marketing mail to that address, or to a contact with that phone,
+    is refused — whoever re-enters the person (an import, the API, a form) — until the person
+    opts in again themselves: a form's opt-in or a confirmed double opt-in removes the row."""
+
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("erased person")
+        verbose_name_plural = _("erased people")
+
+    def __str__(self) -> str:
+        return f"{(self.email_hash or self.phone_hash)[:12]}…"

@@ -11,22 +11,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 
 from sokyaku.activity import events as event_factories
 from sokyaku.activity import services as activity_services
 from sokyaku.activity.models import EventType
 from sokyaku.consent.defaults import DEFAULT_TOPICS
+from sokyaku.consent.keyed_hash import keyed_hash
 from sokyaku.consent.models import (
     ConsentRecord,
     ConsentSource,
     ConsentStatus,
     ConsentTopic,
+    HashedSuppression,
     LegalBasis,
     PurposeText,
 )
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
+from sokyaku.core.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +40,11 @@ _UNLOCK_TABLE = "consent_ledger_unlock"
 
 @contextmanager
 def ledger_erasure(*, using: str = "default") -> Iterator[None]:
-    """Open the ledger to deletes for the duration of one transaction: the data-subject erasure
-    path, and the ``flush`` command that empties a whole database. The only door through the
-    database's own refusal (PostgreSQL: ``sokyaku.ledger_erase`` set for this transaction;
-    SQLite: the row of ``consent_ledger_unlock``, taken out again before commit).
+    """Open the ledger to updates and deletes for the duration of one transaction: the
+    data-subject erasure path (``consent_records_erase``), and the ``flush`` command that empties
+    a whole database. The only door through the database's own refusal (PostgreSQL:
+    ``sokyaku.ledger_erase`` set for this transaction; SQLite: the row of
+    ``consent_ledger_unlock``, taken out again before commit).
 
     Runs inside ``transaction.atomic``; nothing else is changed.
     """
@@ -295,3 +299,81 @@ def topics_default_install() -> int:
         ignore_conflicts=True,
     )
     return len(DEFAULT_TOPICS)
+
+
+# --- Erasure: the ledger's proof kept under keyed hashes, the hashed suppression list -------
+
+_CHUNK = 500
+
+
+def consent_records_erase(
+    *, contact_ids: Sequence[int], email_hash: str, phone_hash: str, redactor: Redactor
+) -> int:
+    """Keep the consent records of erased contacts as the proof the law asks for (特定電子メール法:
+    until a month after the last mail), without the person: each record gets the keyed hashes
+    of their email and phone, its IP address and user agent are replaced by their keyed
+    hashes, a source detail that names the person by its keyed hash. Decisions, topics, times,
+    purpose-of-use versions and sources stay. Goes through ``ledger_erasure``, the only door
+    through the ledger's refusal to change. Records already erased are left as they are, so
+    erasing twice changes nothing. Returns how many records were erased.
+    """
+    rows = list(
+        ConsentRecord.objects.filter(contact_id__in=contact_ids, erased_at__isnull=True).values(
+            "pk", "ip", "user_agent", "source_detail"
+        )
+    )
+    if not rows:
+        return 0
+    # One UPDATE per distinct (IP, user agent, detail): a person has few of them.
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for row in rows:
+        detail = row["source_detail"]
+        if redactor.hits(detail):
+            detail = keyed_hash(detail)
+        key = (keyed_hash(row["ip"] or ""), keyed_hash(row["user_agent"]), detail)
+        groups.setdefault(key, []).append(row["pk"])
+    now = clock.now()
+    with ledger_erasure():
+        for (ip_hash, user_agent_hash, detail), ids in groups.items():
+            for start in range(0, len(ids), _CHUNK):
+                # The base class's update: ConsentRecordQuerySet.update refuses every caller
+                # but this one, inside the open door.
+                models.QuerySet.update(
+                    ConsentRecord.objects.filter(pk__in=ids[start : start + _CHUNK]),
+                    ip=None,
+                    user_agent="",
+                    ip_hash=ip_hash,
+                    user_agent_hash=user_agent_hash,
+                    source_detail=detail,
+                    email_hash=email_hash,
+                    phone_hash=phone_hash,
+                    erased_at=now,
+                )
+    logger.info("consent.records_erased", extra={"records": len(rows)})
+    return len(rows)
+
+
+def hashed_suppression_add(*, email_hash: str, phone_hash: str) -> bool:
+    """Put an erased person on the hashed suppression list (``HashedSuppression``); whether a
+    row was added (``False``: they are on it already, or there is nothing to hash)."""
+    if not email_hash and not phone_hash:
+        return False
+    _row, created = HashedSuppression.objects.get_or_create(
+        email_hash=email_hash, phone_hash=phone_hash, defaults={"created_at": clock.now()}
+    )
+    return created
+
+
+def hashed_suppression_lift(*, email_hash: str, phone_hash: str) -> int:
+    """Take a person off the hashed suppression list because they opted in again themselves
+    (a form's opt-in, a confirmed double opt-in): every row with their email's or their phone's
+    hash goes. Returns how many rows went."""
+    match = models.Q(pk__in=[])
+    if email_hash:
+        match |= models.Q(email_hash=email_hash)
+    if phone_hash:
+        match |= models.Q(phone_hash=phone_hash)
+    deleted, _ = HashedSuppression.objects.filter(match).delete()
+    if deleted:
+        logger.info("consent.hashed_suppression_lifted", extra={"rows": deleted})
+    return deleted

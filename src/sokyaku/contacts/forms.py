@@ -56,6 +56,9 @@ _SERVICE_MESSAGES: dict[str, Promise] = {
     "The merged-away contact's identity now belongs to another contact; it cannot be restored.": _(
         "The merged-away contact's identity now belongs to another contact; it cannot be restored."
     ),
+    "This person was erased at their request; their contact cannot be changed.": _(
+        "This person was erased at their request; their contact cannot be changed."
+    ),
 }
 
 # For messages that carry details (``Enter a valid email address (reason).``): one per field.

@@ -240,6 +240,9 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(_("created"), db_index=True)
     updated_at = models.DateTimeField(_("updated"))
+    # Set when the person was erased at their request (``privacy``): the row stays, without
+    # anything that says who they were, so the numbers that count them stay right.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

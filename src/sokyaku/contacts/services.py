@@ -106,6 +106,8 @@ _CLEARABLE = ("prefecture", "owner_id", "first_touch_channel_id")
 _KANA_FIELDS = frozenset({"family_name_kana", "given_name_kana"})
 _NAME_FIELDS = frozenset({"family_name", "given_name", "family_name_kana", "given_name_kana"})
 NAME_CONTROL_ERROR = "Line breaks and control characters are not allowed in a name."
+# An erased contact is an anonymous row kept for the numbers: nothing is written to it again.
+ERASED_ERROR = "This person was erased at their request; their contact cannot be changed."
 _PHONE_WRITTEN_MAX = int(getattr(Contact._meta.get_field("phone_written"), "max_length", 100))
 _PHONE_EXTENSION_MAX = int(getattr(Contact._meta.get_field("phone_extension"), "max_length", 10))
 # The columns one phone number is kept in; they change together.
@@ -584,13 +586,21 @@ def _columns(changed: Iterable[str]) -> list[str]:
     return columns
 
 
+def _refuse_erased(contact_ids: list[int]) -> None:
+    """Raise ``ValidationError`` when one of these contacts was erased (read from the database:
+    the caller's object may be older than the erasure)."""
+    if Contact.objects.filter(pk__in=contact_ids, erased_at__isnull=False).exists():
+        raise ValidationError(ERASED_ERROR)
+
+
 def contact_update(
     *, contact: Contact, data: ContactInput, actor: User | None = None
 ) -> UpsertResult:
     """Edit a contact explicitly (UI or API): given values replace what it has, blanks clear.
 
-    Raises ``ValidationError`` for bad input and ``Conflict`` when the new email (or name +
-    company, or phone) already belongs to another contact: merge them instead.
+    Raises ``ValidationError`` for bad input or an erased contact, and ``Conflict`` when the
+    new email (or name + company, or phone) already belongs to another contact: merge them
+    instead.
     """
     clean = _clean(data)
     company = _company_for(clean.company_name, actor=actor)
@@ -618,6 +628,7 @@ def _update(
         changed.append("company")
     try:
         with transaction.atomic():
+            _refuse_erased([contact.pk])
             if changed:
                 contact.updated_at = now
                 _refresh_keys(contact)
@@ -793,7 +804,8 @@ def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None)
     are combined; all the loser's events and visitors move to the winner; the winner keeps the
     earlier creation time (and so the first touch). The loser stays as a hidden row pointing at
     the winner. Returns the ``MergeRecord`` that ``contact_merge_undo`` takes.
-    Raises ``ValidationError`` when either side is already merged or both are the same.
+    Raises ``ValidationError`` when either side is already merged or erased, or both are the
+    same.
     """
     if winner.pk == loser.pk:
         raise ValidationError("A contact cannot be merged with itself.")
@@ -801,6 +813,7 @@ def contact_merge(*, winner: Contact, loser: Contact, actor: User | None = None)
         raise ValidationError("One of these contacts was already merged.")
     now = clock.now()
     with transaction.atomic():
+        _refuse_erased([winner.pk, loser.pk])
         winner_before = _contact_snapshot(winner)
         loser_before = _contact_snapshot(loser)
         # The loser leaves the live set first, so its identity is free for the winner.

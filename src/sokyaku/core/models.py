@@ -14,6 +14,7 @@ class ApiScope(models.TextChoices):
     CONTACTS_READ = "contacts:read", _("Read contacts")
     CONTACTS_WRITE = "contacts:write", _("Create and update contacts")
     CONTACTS_EXPORT = "contacts:export", _("Export everything held on one person")
+    CONTACTS_ERASE = "contacts:erase", _("Erase a person's data (delete contacts)")
     EVENTS_READ = "events:read", _("Read events and timelines")
     EVENTS_WRITE = "events:write", _("Send events")
     FORMS_READ = "forms:read", _("Read forms and their submissions")

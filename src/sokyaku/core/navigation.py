@@ -336,6 +336,19 @@ SETTINGS = _Group(
             "core:access_log",
             ("core.view_dataaccesslog",),
         ),
+        _Entry(
+            "erasures",
+            _m("Erasure log"),
+            "erasure:log",
+            ("privacy.view_erasurelog",),
+            ("erasure:",),
+        ),
+        _Entry(
+            "retention",
+            _m("Data retention"),
+            "erasure:retention",
+            ("privacy.change_retentionpolicy",),
+        ),
     ),
 )
 

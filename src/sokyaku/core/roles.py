@@ -37,6 +37,7 @@ _APPS = (
     "analytics",
     # Outgoing webhooks send contacts' data to other systems: admins only.
     "webhooks",
+    "privacy",
 )
 _GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETER: {

@@ -22,6 +22,7 @@ from django.db.models import Q
 from sokyaku.core import clock, roles
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.core.models import ApiKey, ApiScope, DataAccessLog, StaffProfile, WorkerHeartbeat
+from sokyaku.core.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,23 @@ def data_access_log(
         extra={"kind": kind, "resource": resource, "rows": rows, "user": entry.user_id},
     )
     return entry
+
+
+def data_access_log_erase(*, redactor: Redactor) -> int:
+    """Take an erased person's strings out of the access log's searches (for their email or
+    full name): the entry stays — who read how much, when — without them. Uses only the strings
+    that name the person alone (``Redactor.strong``): the log is everyone's. Returns how many
+    entries changed."""
+    changed = []
+    # Only a search (``q``) holds what someone typed; the other filters are ids and choices.
+    searched = DataAccessLog.objects.filter(filters__has_key="q").exclude(filters__q="")
+    for entry in searched.only("pk", "filters").iterator(chunk_size=2000):
+        filters = redactor.json(entry.filters, weak=False)
+        if filters != entry.filters:
+            entry.filters = filters
+            changed.append(entry)
+    DataAccessLog.objects.bulk_update(changed, ["filters"], batch_size=500)
+    return len(changed)
 
 
 def staff_identity_save(

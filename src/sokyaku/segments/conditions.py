@@ -563,16 +563,21 @@ def definition_q(
     return compiler.group(definition), compiler.aliases
 
 
+# Contacts a definition can match: not merged into another one, not erased.
+_LIVE = {"merged_into__isnull": True, "erased_at__isnull": True}
+
+
 def definition_queryset(
     definition: Mapping[str, Any], *, at: datetime | None = None
 ) -> QuerySet[Contact]:
-    """Live contacts matching ``definition`` at ``at`` (now by default), as one query.
+    """Live contacts matching ``definition`` at ``at`` (now by default), as one query. A contact
+    merged away or erased is not live.
 
     Raises ``ValidationError`` for a definition ``definition_validate`` would refuse.
     """
     clean = definition_validate(definition)
     q, aliases = definition_q(clean, at=at)
-    return Contact.objects.filter(merged_into__isnull=True).alias(**aliases).filter(q)
+    return Contact.objects.filter(**_LIVE).alias(**aliases).filter(q)
 
 
 def definition_matches(
@@ -588,7 +593,7 @@ def definition_matches(
     for start in range(0, len(ids), 5000):
         part = ids[start : start + 5000]
         found.update(
-            Contact.objects.filter(merged_into__isnull=True, pk__in=part)
+            Contact.objects.filter(**_LIVE, pk__in=part)
             .alias(**aliases)
             .filter(q)
             .values_list("pk", flat=True)

@@ -25,6 +25,7 @@ from sokyaku.capture.models import Submission
 from sokyaku.consent import selectors as consent_selectors
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentSource, ConsentStatus, LegalBasis
+from sokyaku.contacts import identity
 from sokyaku.core import clock
 from sokyaku.messaging.models import SystemMail
 from sokyaku.messaging.services.system_mail import system_mail_enqueue
@@ -165,5 +166,8 @@ def confirmation_confirm(*, token: str, ip: str | None, user_agent: str) -> Conf
             )
         submission.confirmed_at = now
         submission.save(update_fields=["confirmed_at"])
+        if records and submission.contact is not None:
+            # A confirmed opt-in is the person's own: an erased person may be mailed again.
+            identity.hashed_suppression_lift(contact=submission.contact)
     logger.info("capture.confirmed", extra={"submission": submission.pk, "records": len(records)})
     return Confirmation(status=CONFIRMED, submission=submission)

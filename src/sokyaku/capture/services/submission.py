@@ -39,10 +39,11 @@ from sokyaku.capture.models import Form, Submission
 from sokyaku.capture.services import confirmation
 from sokyaku.consent import services as consent_services
 from sokyaku.consent.models import ConsentSource, ConsentStatus, LegalBasis, PurposeText
-from sokyaku.contacts import pending, touches
+from sokyaku.contacts import identity, pending, touches
 from sokyaku.contacts import services as contact_services
 from sokyaku.core import clock
 from sokyaku.core.errors import TooManyRequests, ValidationError
+from sokyaku.core.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +304,9 @@ def _store(
             for consent in answers.consents
         ]
         outcome["pending_consent_ids" if form.double_opt_in else "consent_ids"] = record_ids
+        if record_ids and not form.double_opt_in:
+            # The person's own opt-in: an erased person who came back may be mailed again.
+            identity.hashed_suppression_lift(contact=contact)
 
         touches.contact_touch_record(
             contact_id=contact.pk,
@@ -347,14 +351,37 @@ def _store(
     )
 
 
-def submissions_erase(*, contact_id: int) -> int:
-    """Blank what a person sent in every submission of theirs (a data-subject erasure); the rows
-    stay, without contact, data, IP or user agent, so counts per form stay right. Returns how
-    many submissions were blanked."""
-    return Submission.objects.filter(contact_id=contact_id).update(
-        contact=None, data={}, utm={}, ip=None, user_agent="", page_url="", referrer="",
-        visitor_id="",
-    )  # fmt: skip
+def submissions_erase(*, contact_ids: Sequence[int], redactor: Redactor) -> int:
+    """Blank what a person sent in their submissions (a data-subject erasure): the answers, IP
+    address, user agent and visitor id go; the page, referrer and UTM parameters stay where they
+    hold nothing of the person, and so does the outcome. The rows stay with their (anonymous)
+    contact, so counts per form stay right. Idempotent; returns how many rows changed."""
+    changed: list[Submission] = []
+    rows = Submission.objects.filter(contact_id__in=contact_ids).only(
+        "pk", "data", "utm", "ip", "user_agent", "page_url", "referrer", "visitor_id", "outcome"
+    )
+    for row in rows:
+        new = {
+            "data": {},
+            "utm": redactor.json(row.utm or {}),
+            "ip": None,
+            "user_agent": "",
+            "page_url": redactor.url(row.page_url),
+            "referrer": redactor.url(row.referrer),
+            "visitor_id": "",
+            "outcome": redactor.json(row.outcome or {}),
+        }
+        if any(getattr(row, name) != value for name, value in new.items()):
+            for name, value in new.items():
+                setattr(row, name, value)
+            changed.append(row)
+    Submission.objects.bulk_update(changed, list(_ERASED_COLUMNS), batch_size=500)
+    return len(changed)
+
+
+_ERASED_COLUMNS = (
+    "data", "utm", "ip", "user_agent", "page_url", "referrer", "visitor_id", "outcome"
+)  # fmt: skip
 
 
 def submission_bulk_record(*, submissions: Sequence[Submission]) -> list[Submission]:

@@ -7,8 +7,10 @@ Contract (DESIGN.md, "Sending that is exactly-once where it can be"):
   crashed worker's) move rows to ``sending`` with ``lease_until``: one read and one ``UPDATE …
   WHERE id IN (…) AND <still due>`` in one transaction (PostgreSQL: ``SELECT … FOR UPDATE SKIP
   LOCKED``; SQLite: its transactions are serialisable). Two workers never hold the same row.
-- **Check at the moment of sending.** Contact live, address present, address not suppressed,
-  consent/legal basis for the topic (marketing stream), sender profile complete → otherwise the
+- **Check at the moment of sending.** Contact live (not merged away, not erased), address
+  present, address not suppressed, consent/legal basis for the topic and, for marketing mail,
+  not a person erased at their request who has not opted in again (the hashed suppression
+  list, ``consent.HashedSuppression``), sender profile complete → otherwise the
   row becomes ``suppressed`` with a reason a marketer can read. A *paused* sender profile makes its
   messages wait (``queued``, retried later, the reason in ``last_error``), not disappear.
 - **Render once.** Subject, HTML, text, headers (with the Date) and links are stored on the row
@@ -27,8 +29,9 @@ Contract (DESIGN.md, "Sending that is exactly-once where it can be"):
 
 Per claimed batch, not per message: one query loads the messages with their contacts (company,
 owner), sender profiles and templates, one more the contacts' tags; the suppression list is one
-query over the addresses' hashes and consent is ``consent.selectors.may_send_many`` (two
-queries); every message is still checked on its own. One ``MessageRenderer`` and one
+query over the addresses' hashes, the hashed suppression list one over their keyed hashes, and
+consent is ``consent.selectors.may_send_many`` (two queries); every message is still checked on
+its own. One ``MessageRenderer`` and one
 ``MimePolicy`` serve the whole batch (templates compiled, footers and shared headers built once).
 Status writes are grouped by what changed (one ``UPDATE … WHERE id IN`` when the values are the
 same, else one ``executemany``), links are one ``bulk_create`` and events one
@@ -58,7 +61,7 @@ import functools
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,7 +77,9 @@ from sokyaku.activity import services as activity_services
 from sokyaku.activity.events import NewEvent, event_build
 from sokyaku.activity.models import EventSource, EventType
 from sokyaku.consent.models import Suppression, SuppressionReason
-from sokyaku.consent.selectors import may_send_many
+from sokyaku.consent.selectors import hashed_suppressed, may_send_many
+from sokyaku.contacts import identity
+from sokyaku.contacts.models import Contact
 from sokyaku.contacts.normalize import InvalidValue, email_normalize
 from sokyaku.core import clock
 from sokyaku.messaging import tokens
@@ -95,6 +100,11 @@ from sokyaku.messaging.services.system_mail import system_sender_fallback
 from sokyaku.messaging.transport import Outcome, Outgoing, Result, mail_transmit, smtp_target
 
 logger = logging.getLogger(__name__)
+
+# Why marketing mail to an erased person who came back (re-imported, re-created) is refused.
+ERASED_REFUSAL = (
+    "The person was erased at their request; marketing mail needs their new opt-in first."
+)
 
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=6)
@@ -572,28 +582,37 @@ class _Senders:
 
 @dataclass(frozen=True)
 class _Permissions:
-    """The suppression list and consent for a batch's recipients, read at once."""
+    """The suppression lists and consent for a batch's recipients, read at once. ``erased``:
+    the keys of marketing recipients who were erased at their request and have not opted in
+    again (their address or own phone is on the hashed suppression list)."""
 
     hashes: dict[int, str]
     suppressed: dict[str, str]
     consent: dict[tuple[int, str], bool]
+    erased: frozenset[int] = frozenset()
 
 
 def _permissions_read(messages: Sequence[Message], batch: _Batch) -> _Permissions:
-    """One query over the addresses' hashes, and ``may_send_many`` (topics, records)."""
+    """One query over the addresses' hashes, one over their keyed hashes (erased people), and
+    ``may_send_many`` (topics, records)."""
     for message in messages:
         if message.to_address and message.pk not in batch.hashes:
             batch.hashes[message.pk] = address_hash(message.to_address)
     hashes = {m.pk: batch.hashes[m.pk] for m in messages if m.to_address}
-    pairs = {
-        (m.contact.pk, m.topic_key)
-        for m in messages
-        if m.stream == Stream.MARKETING and m.contact is not None and m.topic_key
-    }
-    return _permissions_for(hashes=hashes, pairs=pairs)
+    marketing = [
+        (m, m.contact) for m in messages if m.stream == Stream.MARKETING and m.contact is not None
+    ]
+    pairs = {(contact.pk, m.topic_key) for m, contact in marketing if m.topic_key}
+    identities = {m.pk: (m.to_address, contact.phone) for m, contact in marketing}
+    return _permissions_for(hashes=hashes, pairs=pairs, identities=identities)
 
 
-def _permissions_for(*, hashes: dict[int, str], pairs: set[tuple[int, str]]) -> _Permissions:
+def _permissions_for(
+    *,
+    hashes: dict[int, str],
+    pairs: set[tuple[int, str]],
+    identities: Mapping[int, tuple[str, str]],
+) -> _Permissions:
     suppressed: dict[str, str] = {}
     wanted = sorted(set(hashes.values()))
     for start in range(0, len(wanted), 500):
@@ -602,7 +621,26 @@ def _permissions_for(*, hashes: dict[int, str], pairs: set[tuple[int, str]]) -> 
                 "email_sha256", "reason"
             )
         )
-    return _Permissions(hashes=hashes, suppressed=suppressed, consent=may_send_many(pairs=pairs))
+    return _Permissions(
+        hashes=hashes,
+        suppressed=suppressed,
+        consent=may_send_many(pairs=pairs),
+        erased=_erased(identities),
+    )
+
+
+def _erased(identities: Mapping[int, tuple[str, str]]) -> frozenset[int]:
+    """The keys whose ``(address, phone)`` belong to an erased person who has not opted in
+    again (``consent.HashedSuppression``, by keyed hash)."""
+    emails = {key: identity.email_hash(address) for key, (address, _p) in identities.items()}
+    phones = {key: identity.personal_phone_hash(phone) for key, (_a, phone) in identities.items()}
+    found_emails, found_phones = hashed_suppressed(
+        email_hashes=emails.values(), phone_hashes=phones.values()
+    )
+    return frozenset(
+        {key for key, digest in emails.items() if digest and digest in found_emails}
+        | {key for key, digest in phones.items() if digest and digest in found_phones}
+    )
 
 
 def _refusal(message: Message, permissions: _Permissions) -> str | None:
@@ -629,6 +667,8 @@ def _refusal_of(
         return f"The address is on the suppression list: {SuppressionReason(reason).label}."
     if not marketing:
         return None
+    if key in permissions.erased:
+        return ERASED_REFUSAL
     if not topic_key:
         return "Marketing mail without a consent topic."
     assert contact_id is not None
@@ -644,7 +684,13 @@ def marketing_refusals(*, recipients: Sequence[tuple[int, str]], topic_key: str)
     mailed. Broadcasts count and queue their recipients with this."""
     hashes = {contact_id: address_hash(address) for contact_id, address in recipients if address}
     pairs = {(contact_id, topic_key) for contact_id in hashes} if topic_key else set()
-    permissions = _permissions_for(hashes=hashes, pairs=pairs)
+    phones = dict(Contact.objects.filter(pk__in=list(hashes)).values_list("pk", "phone"))
+    identities = {
+        contact_id: (address, phones.get(contact_id, ""))
+        for contact_id, address in recipients
+        if address
+    }
+    permissions = _permissions_for(hashes=hashes, pairs=pairs, identities=identities)
     refused: dict[int, str] = {}
     for contact_id, address in recipients:
         if not address:
@@ -676,6 +722,9 @@ def _check(messages: list[Message], batch: _Batch) -> list[Message]:
         contact = message.contact
         if contact is not None and contact.merged_into_id is not None:
             _suppress(message, batch, "The contact was merged into another contact.")
+            continue
+        if contact is not None and contact.erased_at is not None:
+            _suppress(message, batch, "The person was erased at their request.")
             continue
         if contact is None and marketing:
             _suppress(message, batch, "The contact no longer exists.")

@@ -1,0 +1,2 @@
+"""Every write of the privacy app, one module per workflow (``erasure``, ``deletion``,
+``retention``)."""

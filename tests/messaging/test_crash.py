@@ -123,7 +123,6 @@ def test_a_killed_worker_loses_nothing_and_duplicates_at_most_what_was_in_flight
         SOKYAKU_MAIL_CONNECTIONS="2",
         SOKYAKU_MAIL_DOMAIN_RATE="0",
     )
-    cli = [sys.executable, "-m", "sokyaku.cli"]
     try:
         # given COUNT queued messages and a worker whose threads deliver them share by share
         migrated_data_dir(tmp_path)

@@ -78,6 +78,9 @@ ALLOWED = frozenset(
     [
         "URL",
         "CSV",
+        "Standard",  # Standard Webhooks, the signing scheme's name
+        "Webhooks",
+        "webhook-id",  # its header, named as the receiver sees it
         "XLSX",
         "Excel",
         "API",
@@ -422,6 +425,14 @@ def _params(owner_id: int | None) -> dict[str, Callable[[], dict[str, Any] | Non
         "deals:product": one(product_id=lambda: _first("deals.Product")),
         "deals:": one(deal_id=lambda: _first("deals.Deal", **mine)),
         "privacy_export:": one(contact_id=contact),
+        "erasure:contact": one(contact_id=contact),
+        "erasure:segment": one(segment_id=lambda: _first("segments.Segment")),
+        "erasure:job": one(job_id=lambda: _first("privacy.ErasureJob")),
+        "webhooks:delivery": one(
+            subscription_id=lambda: _first("webhooks.Subscription"),
+            delivery_id=lambda: _first("webhooks.Delivery"),
+        ),
+        "webhooks:": one(subscription_id=lambda: _first("webhooks.Subscription")),
     }
 
 
@@ -438,12 +449,17 @@ def _url(route: str, name: str, params: dict[str, Callable[[], dict[str, Any] | 
 
 
 def _rows_the_demo_lacks() -> None:
-    """A draft broadcast, a chat channel and a product, so their pages are rendered too."""
+    """A draft broadcast, a chat channel, a product, a webhook subscription with a delivery and
+    a segment's erasure job, so their pages are rendered too."""
+    from sokyaku.core import clock
     from sokyaku.deals.services.pipelines import product_save
     from sokyaku.messaging.models import SenderProfile, Stream, Template
     from sokyaku.messaging.services.broadcasts import broadcast_create
     from sokyaku.messaging.services.content import ChatChannelInput, chat_channel_create
+    from sokyaku.privacy.models import ErasureJob
     from sokyaku.segments.models import Segment
+    from sokyaku.webhooks.models import Delivery
+    from sokyaku.webhooks.services.subscriptions import subscription_create
 
     broadcast_create(
         name="12月のお知らせ",
@@ -460,6 +476,18 @@ def _rows_the_demo_lacks() -> None:
         actor=None,
     )
     product_save(product=None, name="MAスタンダードプラン", sku="MA-STD", unit_price=50000)
+    created = subscription_create(
+        url="https://crm.example.co.jp/hooks/sokyaku", event_types=["handoff.created"], actor=None
+    )
+    Delivery.objects.create(
+        subscription=created.subscription,
+        webhook_id="msg_demo",
+        dedupe_key="demo",
+        event_type="handoff.created",
+        body="{}",
+        created_at=clock.now(),
+    )
+    ErasureJob.objects.create(segment_name="退会希望者", contact_ids=[], requested_at=clock.now())
 
 
 @pytest.fixture

@@ -18,10 +18,14 @@ def _keys(menu) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     }
 
 
+# A rep's reports (their own numbers, a manager's team's).
+REP_MENUS = {"analyse": ["handoffs_report", "forecast_report"]}
+
+
 def test_a_sales_rep_gets_their_pages_and_no_marketing_menus(sales_rep) -> None:  # type: ignore[no-untyped-def]
     menu = menu_for(user=sales_rep, match=resolve("/deals/forecast/"))
 
-    assert _keys(menu) == {"": ["inbox", "board", "contacts", "forecast"]}
+    assert _keys(menu) == {"": ["inbox", "board", "contacts", "forecast"], **REP_MENUS}
     assert [link.key for link in menu.links if link.current] == ["forecast"]
 
 
@@ -53,4 +57,8 @@ def test_a_rep_given_a_marketing_permission_finds_that_page(sales_rep) -> None: 
 
     menu = menu_for(user=type(sales_rep).objects.get(pk=sales_rep.pk), match=None)
 
-    assert _keys(menu) == {"": ["inbox", "board", "contacts", "forecast"], "nurture": ["segments"]}
+    assert _keys(menu) == {
+        "": ["inbox", "board", "contacts", "forecast"],
+        "nurture": ["segments"],
+        **REP_MENUS,
+    }

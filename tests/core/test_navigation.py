@@ -18,8 +18,8 @@ def _keys(menu) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     }
 
 
-# A rep's reports (their own numbers, a manager's team's).
-REP_MENUS = {"analyse": ["handoffs_report", "forecast_report"]}
+# A rep's reports (their own numbers, a manager's team's) and their own API keys.
+REP_MENUS = {"analyse": ["handoffs_report", "forecast_report"], "settings": ["api_keys"]}
 
 
 def test_a_sales_rep_gets_their_pages_and_no_marketing_menus(sales_rep) -> None:  # type: ignore[no-untyped-def]
@@ -38,6 +38,7 @@ def test_a_marketer_gets_contacts_and_the_five_menus(marketer) -> None:  # type:
     assert keys["sales"] == ["inbox", "board", "forecast", "referrals"]
     # admins' settings are not a marketer's
     assert "access_log" not in keys["settings"] and "routing" not in keys["settings"]
+    assert keys["settings"][-1] == "api_keys"
     assert [g.key for g in menu.groups if g.current] == ["analyse"]
     assert [e.key for g in menu.groups for e in g.links if e.current] == ["funnel_report"]
 

@@ -24,8 +24,8 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 REP_LINKS = ["inbox", "board", "contacts", "forecast"]
-# Beside them, a rep's own reports (no marketing menu).
-REP_GROUPS = {"analyse": ["handoffs_report", "forecast_report"]}
+# Beside them, a rep's own reports and API keys (no marketing menu).
+REP_GROUPS = {"analyse": ["handoffs_report", "forecast_report"], "settings": ["api_keys"]}
 # Marketing setup a rep may look at by URL but does not meet in the menu.
 MARKETING_ENTRIES = ["forms", "sequences", "segments", "scoring", "lifecycle", "consent"]
 

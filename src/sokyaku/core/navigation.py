@@ -3,11 +3,11 @@
 Marketing and admins get a few direct links and five menus — 集客 (acquire), 育成 (nurture),
 営業 (sales), 分析 (analyse), 設定 (settings). A user whose work is sales (``roles.sales_first``)
 gets their own pages first as direct links — inbox, board, contacts, forecast — then only the
-menu of their reports (handoff and forecast reports, narrowed to their own numbers or their
-team's), no marketing menus. Each entry needs permissions; a marketing page needs the
-permission to *change* what it lists, so a rep who may only look at forms or rules does not
-meet them in the menu (the pages stay reachable by URL with their own checks). An entry whose
-URL is not installed is left out.
+menus of their reports (handoff and forecast reports, narrowed to their own numbers or their
+team's) and their settings (API keys), no marketing menus. Each entry needs permissions; a
+marketing page needs the permission to *change* what it lists, so a rep who may only look at
+forms or rules does not meet them in the menu (the pages stay reachable by URL with their own
+checks). An entry whose URL is not installed is left out.
 """
 
 from __future__ import annotations
@@ -331,6 +331,8 @@ SETTINGS = _Group(
             "core:access_log",
             ("core.view_dataaccesslog",),
         ),
+        # Everyone's own keys (admins see all of them there).
+        _Entry("api_keys", _m("API keys"), "core:apikeys", (), ("core:apikey",)),
     ),
 )
 

@@ -53,8 +53,10 @@ api = NinjaAPI(
         "lifecycle stages, BANT, segments, sequences, mail bounces, handoffs to sales, deals, "
         "orders and referrals in sokyaku; outgoing webhooks and their delivery log; and "
         "everything held on one person (a data-subject export).\n\n"
-        "Authenticate with `Authorization: Bearer <key>`; an administrator creates keys with "
-        "`sokyaku createapikey --name NAME --scopes contacts:read,contacts:write,...`. "
+        "Authenticate with `Authorization: Bearer <key>`. Every user makes their own keys on "
+        "the API keys page of the settings (a key acts as its user and may carry only scopes "
+        "the user's role allows); an operator also makes them with `sokyaku createapikey "
+        "--name NAME --scopes contacts:read,contacts:write,... [--user USERNAME]`. "
         'Every error is `{"detail": ...}`: a message, or for 422 a list of '
         "`{loc, msg, type}` items naming each bad value."
     ),

@@ -174,8 +174,7 @@ def cmd_createapikey(args: argparse.Namespace) -> int:
     if args.user:
         user = get_user_model().objects.filter(username=args.user).first()
         if user is None:
-            print(f"No user {args.user}.", file=sys.stderr)
-            return 2
+            raise CliError(f"no user {args.user!r}")
     new = services.apikey_create(
         name=args.name, scopes=scopes, created_by=user, system=user is None
     )
@@ -742,8 +741,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     key.add_argument(
         "--user",
-        help="the user the key acts as (it dies with them); without it, a system key that acts "
-        "for the installation",
+        help="the user the key acts as (it dies with them; only scopes their role allows are "
+        "accepted); without it, a system key that acts for the installation",
     )
     key.set_defaults(func=cmd_createapikey)
 

@@ -253,6 +253,8 @@ else:
 
 # The reactions table (who reacts to stored events, in order): see ``sokyaku.reactions``.
 SOKYAKU_REACTIONS = "sokyaku.reactions.REACTIONS"
+# The JSON API, whose operations declare the scope and permissions each needs (core.apiscopes).
+SOKYAKU_API = "sokyaku.api.api"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

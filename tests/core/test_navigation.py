@@ -18,10 +18,14 @@ def _keys(menu) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     }
 
 
+# A rep's reports (their own numbers, a manager's team's) and their own API keys.
+REP_MENUS = {"analyse": ["handoffs_report", "forecast_report"], "settings": ["api_keys"]}
+
+
 def test_a_sales_rep_gets_their_pages_and_no_marketing_menus(sales_rep) -> None:  # type: ignore[no-untyped-def]
     menu = menu_for(user=sales_rep, match=resolve("/deals/forecast/"))
 
-    assert _keys(menu) == {"": ["inbox", "board", "contacts", "forecast"]}
+    assert _keys(menu) == {"": ["inbox", "board", "contacts", "forecast"], **REP_MENUS}
     assert [link.key for link in menu.links if link.current] == ["forecast"]
 
 
@@ -35,6 +39,7 @@ def test_a_marketer_gets_contacts_and_the_five_menus(marketer) -> None:  # type:
     # admins' settings are not a marketer's
     assert "access_log" not in keys["settings"] and "routing" not in keys["settings"]
     assert "erasures" not in keys["settings"] and "retention" not in keys["settings"]
+    assert keys["settings"][-1] == "api_keys"
     assert [g.key for g in menu.groups if g.current] == ["analyse"]
     assert [e.key for g in menu.groups for e in g.links if e.current] == ["funnel_report"]
 
@@ -63,4 +68,8 @@ def test_a_rep_given_a_marketing_permission_finds_that_page(sales_rep) -> None: 
 
     menu = menu_for(user=type(sales_rep).objects.get(pk=sales_rep.pk), match=None)
 
-    assert _keys(menu) == {"": ["inbox", "board", "contacts", "forecast"], "nurture": ["segments"]}
+    assert _keys(menu) == {
+        "": ["inbox", "board", "contacts", "forecast"],
+        "nurture": ["segments"],
+        **REP_MENUS,
+    }

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from sokyaku.core import apiscopes
 from sokyaku.core import services as core_services
 from sokyaku.core.models import ApiScope
 from sokyaku.deals.models import Deal
@@ -18,12 +19,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _client(user: User | None = None, scopes: list[str] | None = None) -> Client:
-    token = core_services.apikey_create(
-        name="deals",
-        scopes=scopes or list(ApiScope.values),
-        created_by=user,
-        system=user is None,
-    ).token
+    if user is None:
+        token = core_services.apikey_create(
+            name="deals", scopes=scopes or list(ApiScope.values), system=True
+        ).token
+    else:
+        allowed = [scope.value for scope in apiscopes.scopes_allowed(user)]
+        token = core_services.apikey_create(
+            name="deals", scopes=scopes or allowed, created_by=user
+        ).token
     return Client(headers={"Authorization": f"Bearer {token}"})
 
 

@@ -13,6 +13,7 @@ from sokyaku.core import services as core_services
 from sokyaku.core.models import ApiScope, DataAccessLog
 from sokyaku.handoff import services
 from sokyaku.handoff.models import Handoff, RuleKind
+from tests.api.factories import key_beyond_role
 from tests.handoff.factories import (
     act,
     lead_make,
@@ -117,7 +118,9 @@ def test_a_rep_key_sees_only_that_reps_handoffs(two_reps) -> None:  # type: igno
 def test_a_marketer_key_reads_but_cannot_change_handoffs(two_reps) -> None:  # type: ignore[no-untyped-def]
     marketer = rep_make("広報", role=roles.MARKETER)
     handoff = open_handoff(two_reps[2][0])
-    client = _client(marketer)
+    # a key with the write scope, made before a marketer could not give it one
+    token = key_beyond_role(user=marketer, scopes=_SCOPES)
+    client = Client(headers={"Authorization": f"Bearer {token}"})
     assert client.get("/api/v1/handoffs").json()["count"] == 4
     response = client.post(
         f"/api/v1/handoffs/{handoff.pk}/reject",

@@ -4,8 +4,10 @@ Each row is an endpoint that reads or changes a record of sales rep A (or a list
 it). Marketers and admins reach everything; rep A, the rep whose team shares records with A and
 the manager of A's team reach A's records; rep B gets the same 404 as for an id that does not
 exist, however the id is put in the URL or the body. Bulk exports and the access log are refused
-by role (403). API keys act as the user who created them; a key without creator acts for the
-installation. See ``world.py`` for the people, the targets and how to add a row.
+by role (403). The handoff and forecast reports answer everyone who sees handoffs and deals,
+with rep A's numbers for marketing, A and A's manager only. API keys act as the user who created
+them; a key without creator acts for the installation. See ``world.py`` for the people, the
+targets and how to add a row.
 """
 
 from __future__ import annotations
@@ -20,18 +22,23 @@ from django.test import Client
 from django.urls import reverse
 
 from sokyaku.capture.services.forms import FormInput, form_create
+from sokyaku.core import apiscopes
 from sokyaku.core import services as core_services
 from sokyaku.core.models import ApiScope
 from tests.permissions.world import (
     ADMIN,
     ADMINS,
+    API_ROLES,
     CONFLICT,
     FORBIDDEN,
     HIDDEN,
+    MANAGER,
     MARK,
     MARKETER,
     MARKETING,
     REP_A,
+    SYSTEM,
+    UI_ROLES,
     UNPROCESSABLE,
     Case,
     World,
@@ -381,6 +388,7 @@ UI_CASES = [
         refused=FORBIDDEN,
     ),
     # --- reports are marketing's, by role -----------------------------------------------------
+    # --- reports are marketing's, by role (the sales reports: ``test_the_sales_reports…``) ---
     *(
         Case(
             f"report {name}",
@@ -391,7 +399,7 @@ UI_CASES = [
             allowed=MARKETING,
             refused=FORBIDDEN,
         )
-        for name in ("dashboard", "funnel", "channels", "attribution", "sequences", "handoffs")
+        for name in ("dashboard", "funnel", "channels", "attribution", "sequences")
     ),
     # --- webhooks send contacts' data out: admins only ----------------------------------------
     Case(
@@ -618,7 +626,7 @@ API_CASES = [
             allowed=MARKETING,
             refused=FORBIDDEN,
         )
-        for path in ("kpis", "channels", "funnel", "attribution", "sequences", "handoffs")
+        for path in ("kpis", "channels", "funnel", "attribution", "sequences")
     ),
 ]
 
@@ -641,6 +649,39 @@ def test_the_matrix(case: Case, role: str) -> None:
     response = case.send(world, role, target)
     # then it answers as the matrix says
     assert case.observed(response) == case.expected(role), response.content[:300]
+
+
+# Whose numbers the handoff and forecast reports show: rep A's are seen by marketing, by A and by
+# the manager of A's team — not by rep B, nor by a rep who only shares records with A.
+SEES_A_NUMBERS = frozenset({ADMIN, MARKETER, REP_A, MANAGER, SYSTEM})
+SALES_REPORTS = [
+    ("ui", "handoffs", handoff_of_a),
+    ("ui", "forecast", deal_of_a),
+    ("api", "handoffs", handoff_of_a),
+    ("api", "forecast", deal_of_a),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "report", "build", "role"),
+    [
+        pytest.param(kind, report, build, role, id=f"{kind}: {report} report · {role}")
+        for kind, report, build in SALES_REPORTS
+        for role in (UI_ROLES if kind == "ui" else API_ROLES)
+    ],
+)
+def test_the_sales_reports_show_rep_a_to_whom_they_concern(
+    kind: str, report: str, build: Callable[[World], Any], role: str
+) -> None:
+    # given rep A's handoff (or deal) of this month
+    world = world_build()
+    build(world)
+    url = reverse(f"analytics:{report}") if kind == "ui" else f"/api/v1/analytics/{report}"
+    # when the role opens the report
+    response = world.client(role, kind).get(url)
+    # then it answers, with rep A's numbers only for those they concern
+    assert response.status_code == 200, response.content[:300]
+    assert (world.rep_a.username in response.content.decode()) == (role in SEES_A_NUMBERS)
 
 
 @pytest.mark.parametrize(
@@ -831,11 +872,17 @@ OPERATIONS = [
        ApiScope.WEBHOOKS_MANAGE, ADMINS_ONLY, webhook_with_a_delivery,
        data=lambda _: {"since": "2026-01-01T00:00:00+09:00"}),
     # reports: marketing's
+    # reports: marketing's; the sales reports are also a rep's (their own numbers) and a
+    # manager's (their team's), see test_the_sales_reports_show_rep_a_to_whom_they_concern
     *(
         Op(f"analytics_{path}", "get", lambda _, path=path: f"/api/v1/analytics/{path}",
            ApiScope.ANALYTICS_READ, NOT_REPS)
-        for path in ("kpis", "channels", "funnel", "attribution", "sequences", "handoffs",
-                     "forecast")
+        for path in ("kpis", "channels", "funnel", "attribution", "sequences")
+    ),
+    *(
+        Op(f"analytics_{path}", "get", lambda _, path=path: f"/api/v1/analytics/{path}",
+           ApiScope.ANALYTICS_READ, NO_ONE)
+        for path in ("handoffs", "forecast")
     ),
 ]  # fmt: skip
 
@@ -887,12 +934,12 @@ def test_an_api_operation_is_refused_exactly_when_the_role_may_not_do_it(op: Op,
 
 @pytest.mark.parametrize("op", [pytest.param(op, id=op.operation_id) for op in OPERATIONS])
 def test_an_api_operation_needs_its_scope_whoever_holds_the_key(op: Op) -> None:
-    # given an admin's key with every scope but the operation's
+    # given an admin's key with every scope an admin may give it but the operation's
     world = world_build()
     target = op.target(world)
     token = core_services.apikey_create(
         name="narrow",
-        scopes=[s for s in ApiScope.values if s != op.scope],
+        scopes=[s for s in apiscopes.scopes_allowed(world.users[ADMIN]) if s != op.scope],
         created_by=world.users[ADMIN],
     ).token
     # when it calls the operation

@@ -37,6 +37,7 @@ from sokyaku.deals.services import pipeline_presets_install
 from sokyaku.handoff.models import Handoff
 from sokyaku.segments import services as segment_services
 from sokyaku.sequences.services import enrollment as enrollment_services
+from tests.api.factories import key_beyond_role
 from tests.sequences.factories import contact_make, sequence_make, template_make, wait
 
 ADMIN = "admin"
@@ -123,9 +124,11 @@ def world_build() -> World:
     _team("東日本チーム", users[REP_A], users[REP_B_TEAM], share=True)
     world = World(users=users)
     for role, user in users.items():
-        world.tokens[role] = core_services.apikey_create(
-            name=f"key of {role}", scopes=list(ApiScope.values), created_by=user
-        ).token
+        # Every scope, also those the role may not give a key: the API must still refuse what
+        # the user may not do (see ``key_beyond_role``).
+        world.tokens[role] = key_beyond_role(
+            user=user, scopes=list(ApiScope.values), name=f"key of {role}"
+        )
     world.tokens[SYSTEM] = core_services.apikey_create(
         name="system key", scopes=list(ApiScope.values), system=True
     ).token

@@ -66,6 +66,7 @@ SKIPPED = {
     "scoring:run_status": "a JSON progress poll",
     "scoring:predictive_status": "a JSON progress poll",
     "deals:referral_reward": "the demo's small load has no referral",
+    "core:apikey_revoke": "an action (POST only), not a page",
 }
 # Pages whose raw values need more than a label: they are rebuilt elsewhere (a structured
 # editor instead of JSON conditions, the sequence editor). The test still renders them and

@@ -1,9 +1,11 @@
 """Analytics API: sequence, handoff and forecast reports (``/api/v1/analytics/…``).
 
-Each needs the ``analytics:read`` scope and a key whose creator may see reports
-(``analytics.view_reports``: marketers and admins); a key made on the command line acts for the
-installation. Reports cover all records, not those of the key's user. A bad period or filter
-answers 422 with ``loc`` ``["query", <parameter>]``.
+Each needs the ``analytics:read`` scope. The sequence report needs a key whose user may see
+reports (``analytics.view_reports``: marketers and admins) and covers all records. The handoff
+and forecast reports need a user who sees handoffs (deals): for marketers and admins they cover
+everyone, for anyone else their own numbers and those of the teams they manage (a sales
+manager's team). A system key acts for the installation. A bad period or filter answers 422
+with ``loc`` ``["query", <parameter>]``; so does an owner or team outside the user's scope.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from ninja import Query, Router
 from sokyaku.analytics.api_common import (
     ERRORS,
     READ,
+    TEAM_FORECAST,
+    TEAM_HANDOFFS,
     filters_of,
     in_query,
     openapi_extra,
     period_of,
     reader,
+    team_scope,
 )
 from sokyaku.analytics.schemas_reports import (
     ForecastReportOut,
@@ -126,22 +131,26 @@ def _group(group: HandoffGroupRow) -> dict[str, Any]:
     "/handoffs",
     response={200: HandoffReportOut, **error_responses(*ERRORS)},
     by_alias=True,
-    auth=READ,
+    auth=TEAM_HANDOFFS,
     operation_id="analytics_handoffs",
     summary="Handoffs created in the period: accepted, rejected with reasons, SLA, speed to "
     "lead and 商談化率, per rep and per trigger",
     description=(
         "`from`/`to` (YYYY-MM-DD), `owner` (a user id: handoffs assigned to them) and `team` "
-        "(a team id). Status, SLA and conversion are as they stand now. Needs the "
-        "`analytics:read` scope."
+        "(a team id). Status, SLA and conversion are as they stand now. A key of a user who "
+        "does not see every report (a sales rep or manager) reads their own handoffs and "
+        "those of the teams they manage. Needs the `analytics:read` scope."
     ),
-    openapi_extra=openapi_extra(_INVALID),
+    openapi_extra=openapi_extra(
+        _INVALID,
+        forbidden="The key lacks the analytics:read scope, or its user may not see handoffs.",
+    ),
 )
 def handoffs_report(request: HttpRequest, params: Query[HandoffsQuery]) -> dict[str, Any]:
-    reader(request)
+    scope = team_scope(request)
     period = period_of(params.from_, params.to)
-    filters = filters_of(owner=params.owner, team=params.team)
-    report = reports.handoff_report(period, filters)
+    filters = filters_of(scope, owner=params.owner, team=params.team)
+    report = reports.handoff_report(period, filters, scope=scope)
     return {
         "from": period.first,
         "to": period.last,
@@ -160,21 +169,27 @@ def handoffs_report(request: HttpRequest, params: Query[HandoffsQuery]) -> dict[
     "/forecast",
     response={200: ForecastReportOut, **error_responses(*ERRORS)},
     by_alias=True,
-    auth=READ,
+    auth=TEAM_FORECAST,
     operation_id="analytics_forecast",
-    summary="Weighted forecast vs won per month and per rep, with the pipeline created",
+    summary="Weighted forecast vs won and quota per month and per rep, with the pipeline created",
     description=(
-        "`from`/`to` (YYYY-MM-DD): every whole month they touch. `weighted` is the open deals' "
-        "amount × stage probability by month of expected close (deals as they are now), `won` "
-        "the amount won by month of closing (Asia/Tokyo), `created` the deals opened in the "
-        "month. Needs the `analytics:read` scope."
+        "`from`/`to` (YYYY-MM-DD): every whole month they touch. `weighted` is the forecast "
+        "of each month as it stood when the month began, `weighted_pipeline` and `committed` "
+        "the open deals now (× stage probability; the commit category), `won` the amount won "
+        "by month of closing (Asia/Tokyo), `created` the deals opened in the month, `quota` "
+        "the reps' quotas and `quota_attainment` won ÷ quota. A key of a user who does not "
+        "see every report reads their own numbers and those of the teams they manage. Needs "
+        "the `analytics:read` scope."
     ),
-    openapi_extra=openapi_extra(_INVALID),
+    openapi_extra=openapi_extra(
+        _INVALID,
+        forbidden="The key lacks the analytics:read scope, or its user may not see deals.",
+    ),
 )
 def forecast_report(request: HttpRequest, params: Query[PeriodQuery]) -> dict[str, Any]:
-    reader(request)
+    scope = team_scope(request)
     period = period_of(params.from_, params.to)
-    report = reports.forecast_report(period)
+    report = reports.forecast_report(period, scope=scope)
     return {
         "from": period.first,
         "to": period.last,

@@ -28,6 +28,7 @@ from django.utils.translation import pgettext_lazy
 
 from sokyaku.analytics.period import Filters, Period, filters_resolve, period_parse
 from sokyaku.core.errors import ValidationError
+from sokyaku.core.visibility import ManagedScope
 
 FILTERS = ("channel", "campaign", "segment", "owner", "team")
 Pairs = list[tuple[int, str]]
@@ -52,8 +53,11 @@ class FilterChoices:
     team: Pairs = field(default_factory=list)
 
 
-def filter_choices(filters: Sequence[str] = FILTERS) -> FilterChoices:
-    """The options of the filter selects ``filters`` names (one query per select)."""
+def filter_choices(
+    filters: Sequence[str] = FILTERS, *, scope: ManagedScope | None = None
+) -> FilterChoices:
+    """The options of the filter selects ``filters`` names (one query per select); with a
+    ``scope``, only its people and teams."""
     from sokyaku.campaigns import selectors as campaign_selectors
     from sokyaku.core import selectors as core_selectors
     from sokyaku.core.templatetags.sokyaku_ui import user_name
@@ -71,9 +75,15 @@ def filter_choices(filters: Sequence[str] = FILTERS) -> FilterChoices:
         segments = segment_selectors.segment_list(user=None).order_by("name")
         out.segment = [(s.pk, s.name) for s in segments]
     if "owner" in filters:
-        out.owner = [(int(u.pk), user_name(u)) for u in core_selectors.user_list()]
+        users = core_selectors.user_list()
+        if scope is not None:
+            users = users.filter(pk__in=sorted(scope.user_ids))
+        out.owner = [(int(u.pk), user_name(u)) for u in users]
     if "team" in filters:
-        out.team = [(t.pk, t.name) for t in handoff_selectors.team_list()]
+        teams = handoff_selectors.team_list()
+        if scope is not None:
+            teams = teams.filter(pk__in=sorted(scope.team_ids))
+        out.team = [(t.pk, t.name) for t in teams]
     return out
 
 
@@ -96,8 +106,10 @@ class ReportForm(forms.Form):
         filters: Sequence[str] = FILTERS,
         choices: FilterChoices | None = None,
         with_compare: bool = True,
+        scope: ManagedScope | None = None,
     ) -> None:
         super().__init__(data if data is not None else {})
+        self.scope = scope
         self.filter_names = tuple(name for name in FILTERS if name in filters)
         self.with_compare = with_compare
         self.fields["from"] = forms.CharField(
@@ -148,7 +160,9 @@ class ReportForm(forms.Form):
         except ValidationError as exc:
             self._add_errors(exc)
         try:
-            self.filters = filters_resolve(**{name: data.get(name) for name in self.filter_names})
+            self.filters = filters_resolve(
+                **{name: data.get(name) for name in self.filter_names}, scope=self.scope
+            )
         except ValidationError as exc:
             self._add_errors(exc)
         return data
@@ -166,9 +180,18 @@ class ReportForm(forms.Form):
 
 
 def report_form(
-    data: QueryDict, *, filters: Sequence[str] = FILTERS, with_compare: bool = True
+    data: QueryDict,
+    *,
+    filters: Sequence[str] = FILTERS,
+    with_compare: bool = True,
+    scope: ManagedScope | None = None,
 ) -> ReportForm:
-    """A bound ``ReportForm`` with the select options of ``filters`` read from the database."""
+    """A bound ``ReportForm`` with the select options of ``filters`` read from the database
+    (with a ``scope``: only its people and teams, and only they are accepted)."""
     return ReportForm(
-        data, filters=filters, choices=filter_choices(filters), with_compare=with_compare
+        data,
+        filters=filters,
+        choices=filter_choices(filters, scope=scope),
+        with_compare=with_compare,
+        scope=scope,
     )

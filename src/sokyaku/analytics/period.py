@@ -20,6 +20,7 @@ from sokyaku.contacts.models import Contact
 from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
 from sokyaku.core.models import Team, TeamMember
+from sokyaku.core.visibility import ManagedScope
 from sokyaku.segments.models import Segment, SegmentMembership
 
 # The longest period one request may cover (ten years of days).
@@ -215,9 +216,12 @@ def filters_resolve(
     segment: object = None,
     owner: object = None,
     team: object = None,
+    scope: ManagedScope | None = None,
 ) -> Filters:
     """Filters from query parameters (ids). Raises ``ValidationError`` naming the parameter when
-    an id is malformed or names nothing — a channel deleted since gets its own message."""
+    an id is malformed or names nothing — a channel deleted since gets its own message. With a
+    ``scope`` (a report narrowed to a user and the teams they manage), an owner or team outside
+    it names nothing either, with the same message."""
     filters = Filters(
         channel_id=_id(channel, "channel"),
         campaign_id=_id(campaign, "campaign"),
@@ -233,8 +237,15 @@ def filters_resolve(
         ("owner", filters.owner_id, get_user_model().objects.all()),
         ("team", filters.team_id, Team.objects.all()),
     )
+    outside = {
+        "owner": scope.user_ids if scope is not None else None,
+        "team": scope.team_ids if scope is not None else None,
+    }
     for field, pk, rows in checks:
-        if pk is not None and not rows.filter(pk=pk).exists():
+        within = outside.get(field)
+        if pk is not None and (
+            (within is not None and pk not in within) or not rows.filter(pk=pk).exists()
+        ):
             missing[field] = _unknown(field, pk)
     if missing:
         raise ValidationError(next(iter(missing.values())), field_errors=missing)

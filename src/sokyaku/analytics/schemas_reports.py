@@ -125,13 +125,22 @@ class HandoffReportOut(Schema):
 
 class ForecastCellOut(Schema):
     month: str | None = Field(description="YYYY-MM (null: the whole period).")
-    weighted: int = Field(description="Open deals × stage probability by expected close (JPY).")
+    weighted: int = Field(
+        description="The forecast as it stood when the month began: deals expected to close in "
+        "it × their stage probability then (JPY)."
+    )
     pipeline: int = Field(description="Open deals' amount by expected close (JPY).")
     won: int = Field(description="Amount won, by month of closing (JPY).")
     variance: int = Field(description="won − weighted.")
     attainment: float | None = Field(description="won ÷ weighted.")
     created: int = Field(description="Deals created.")
     created_amount: int = Field(description="Their amounts (JPY).")
+    quota: int = Field(description="The reps' quotas (JPY; 0 without one).")
+    weighted_pipeline: int = Field(
+        description="Open deals now × stage probability, by expected close (JPY)."
+    )
+    committed: int = Field(description="Open deals in the commit category (JPY).")
+    quota_attainment: float | None = Field(description="won ÷ quota (null without a quota).")
 
 
 class ForecastRepOut(Schema):

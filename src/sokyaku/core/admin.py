@@ -1,5 +1,6 @@
-"""Admin-site pages: API keys (create and revoke them with the ``sokyaku`` command) and, on
-each user's page, their own chat identities."""
+"""Admin-site pages: API keys, read only (make and revoke them on the API keys page of the
+settings or with the ``sokyaku`` command) and, on each user's page, their own chat
+identities."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin

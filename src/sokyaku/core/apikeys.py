@@ -25,7 +25,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja.security import HttpBearer
 
-from sokyaku.core import ratelimit
+from sokyaku.core import apiscopes, ratelimit
 from sokyaku.core.errors import PermissionDenied, TooManyRequests
 from sokyaku.core.http import client_ip
 from sokyaku.core.models import ApiKey, ApiScope
@@ -53,13 +53,17 @@ class ApiKeyAuth(HttpBearer):
     # Shown in the OpenAPI document's security scheme.
     openapi_bearerFormat = "sokyaku API key (sk_…)"
     openapi_description = (
-        "An API key created by an administrator (`sokyaku createapikey`), sent as "
-        "`Authorization: Bearer <key>`. Each operation needs one scope of the key."
+        "An API key (made on the API keys page of the settings, or with `sokyaku "
+        "createapikey`), sent as `Authorization: Bearer <key>`. Each operation needs one scope "
+        "of the key."
     )
 
     def __init__(self, scope: ApiScope | None = None, *perms: str) -> None:
         self.scope = scope
         self.perms = perms
+        if scope is not None:
+            # The operation's line of the role × scope table users' keys are checked against.
+            apiscopes.declare(scope, perms)
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:

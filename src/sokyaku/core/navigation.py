@@ -2,11 +2,12 @@
 
 Marketing and admins get a few direct links and five menus — 集客 (acquire), 育成 (nurture),
 営業 (sales), 分析 (analyse), 設定 (settings). A user whose work is sales (``roles.sales_first``)
-gets their own pages first as direct links — inbox, board, contacts, forecast — and no
-marketing menus. Each entry needs permissions; a marketing page needs the permission to
-*change* what it lists, so a rep who may only look at forms or rules does not meet them in the
-menu (the pages stay reachable by URL with their own checks). An entry whose URL is not
-installed is left out.
+gets their own pages first as direct links — inbox, board, contacts, forecast — then only the
+menus of their reports (handoff and forecast reports, narrowed to their own numbers or their
+team's) and their settings (API keys), no marketing menus. Each entry needs permissions; a
+marketing page needs the permission to *change* what it lists, so a rep who may only look at
+forms or rules does not meet them in the menu (the pages stay reachable by URL with their own
+checks). An entry whose URL is not installed is left out.
 """
 
 from __future__ import annotations
@@ -216,17 +217,18 @@ ANALYSE = _Group(
             key if key == "dashboard" else f"{key}_report",
             label,
             f"analytics:{key}",
-            ("analytics.view_reports",),
+            (perm,),
             matches,
         )
-        for key, label, matches in (
-            ("dashboard", _m("Dashboard"), ("analytics:",)),
-            ("funnel", _m("Funnel"), ()),
-            ("channels", _m("Channel report"), ()),
-            ("attribution", _m("Attribution"), ()),
-            ("sequences", _m("Sequence report"), ()),
-            ("handoffs", _m("Handoff report"), ()),
-            ("forecast", _m("Forecast report"), ()),
+        for key, label, perm, matches in (
+            ("dashboard", _m("Dashboard"), "analytics.view_reports", ("analytics:",)),
+            ("funnel", _m("Funnel"), "analytics.view_reports", ()),
+            ("channels", _m("Channel report"), "analytics.view_reports", ()),
+            ("attribution", _m("Attribution"), "analytics.view_reports", ()),
+            ("sequences", _m("Sequence report"), "analytics.view_reports", ()),
+            # A rep's own numbers, a sales manager's team's (analytics.selectors.scope).
+            ("handoffs", _m("Handoff report"), "handoff.view_handoff", ()),
+            ("forecast", _m("Forecast report"), "deals.view_deal", ()),
         )
     ),
 )
@@ -349,6 +351,8 @@ SETTINGS = _Group(
             "erasure:retention",
             ("privacy.change_retentionpolicy",),
         ),
+        # Everyone's own keys (admins see all of them there).
+        _Entry("api_keys", _m("API keys"), "core:apikeys", (), ("core:apikey",)),
     ),
 )
 

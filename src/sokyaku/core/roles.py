@@ -104,6 +104,9 @@ _WITHHELD: dict[str, tuple[tuple[str, str], ...]] = {
         ("deals", "change_dealstage"),
         ("deals", "add_product"),
         ("deals", "change_product"),
+        # Quotas are set by admins, and by a team's manager for its members (per row).
+        ("deals", "add_quota"),
+        ("deals", "change_quota"),
     ),
 }
 

@@ -18,8 +18,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
-from sokyaku.core import clock, roles
+from sokyaku.core import apiscopes, clock, roles
 from sokyaku.core.errors import Conflict, ValidationError
 from sokyaku.core.models import ApiKey, ApiScope, DataAccessLog, StaffProfile, WorkerHeartbeat
 from sokyaku.core.redaction import Redactor
@@ -52,8 +53,10 @@ def apikey_create(
     ``system=True`` and no user, a system key acting for the installation. The returned
     ``token`` is the only time the secret is available.
 
-    Raises ``ValidationError`` for an empty name, an unknown scope, or neither (or both) of a
-    user and ``system``.
+    A user's key carries only scopes the user may give it (``core.apiscopes``: at least one
+    operation of the scope is one their role may do). Raises ``ValidationError`` for an empty
+    name, an unknown scope, a scope the user may not give, a deactivated user, or neither (or
+    both) of a user and ``system``.
     """
     name = name.strip()
     if not name:
@@ -71,6 +74,8 @@ def apikey_create(
             ),
             field_errors={"scopes": "unknown"},
         )
+    if created_by is not None:
+        _scopes_check(created_by, scopes)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
@@ -84,6 +89,26 @@ def apikey_create(
     )
     logger.info("apikey.created", extra={"apikey": key.pk, "key_name": name, "system": system})
     return NewApiKey(api_key=key, token=f"{KEY_PREFIX}{prefix}_{secret}")
+
+
+def _scopes_check(user: User, scopes: Sequence[str]) -> None:
+    if not user.is_active:
+        message = _("%(user)s is deactivated and cannot be given an API key.") % {
+            "user": user.get_username()
+        }
+        raise ValidationError(message, field_errors={"created_by": message})
+    refused = apiscopes.scopes_refused(user, scopes)
+    if refused:
+        allowed = [scope.value for scope in apiscopes.scopes_allowed(user)]
+        message = _(
+            "%(user)s may not give a key the scope(s) %(refused)s: their role may do none of "
+            "the operations that need them. Scopes they may choose: %(allowed)s."
+        ) % {
+            "user": user.get_username(),
+            "refused": ", ".join(refused),
+            "allowed": ", ".join(allowed) or _("none"),
+        }
+        raise ValidationError(message, field_errors={"scopes": message})
 
 
 def apikey_authenticate(*, token: str) -> ApiKey | None:
@@ -109,15 +134,21 @@ def apikey_authenticate(*, token: str) -> ApiKey | None:
     return key
 
 
-def apikey_revoke(*, prefix: str) -> ApiKey:
-    """Revoke a key by its prefix; it stops working at once. Raises ``ValidationError``."""
+def apikey_revoke(*, prefix: str, actor: User | None = None) -> ApiKey:
+    """Revoke a key by its prefix; it stops working at once (the next request with it is a
+    401). Revoking a revoked key changes nothing. ``actor`` (``None``: the command line) is who
+    revoked it, for the log; callers check that they may. Raises ``ValidationError`` for an
+    unknown prefix."""
     key = ApiKey.objects.filter(prefix=prefix).first()
     if key is None:
         raise ValidationError(f"No API key with prefix {prefix}.")
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         key.save(update_fields=["revoked_at"])
-        logger.info("apikey.revoked", extra={"apikey": key.pk})
+        logger.info(
+            "apikey.revoked",
+            extra={"apikey": key.pk, "actor": actor.pk if actor is not None else None},
+        )
     return key
 
 

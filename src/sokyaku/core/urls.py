@@ -7,6 +7,8 @@ from sokyaku.core import views
 
 settings_urlpatterns: list[URLPattern] = [
     path("access-log/", views.access_log, name="access_log"),
+    path("api-keys/", views.apikeys, name="apikeys"),
+    path("api-keys/<int:key_id>/revoke/", views.apikey_revoke, name="apikey_revoke"),
     path("profile/", views.staff_identity, name="staff_identity"),
     path("users/<int:user_id>/profile/", views.staff_identity, name="staff_identity_of"),
 ]

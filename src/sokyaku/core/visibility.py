@@ -7,6 +7,10 @@ a member of a team that shares records sees every member's rows. Contacts (``own
 reach another rep's record by changing an id in a URL or an API call: the row is simply not
 there for them (404).
 
+Reports on people's work (the handoff report, forecast against quota) are narrower than records:
+a user who does not see every report sees their own numbers and those of the members of the
+teams they manage (``managed_scope``), not those of a team that merely shares records.
+
 An API key acts as the user it belongs to (``api_user``); a system key (made as one on the
 command line, ``ApiKey.is_system``) acts for the installation and sees everything its scopes
 allow. A user's keys are deleted with the user and refused while the user is deactivated
@@ -15,6 +19,7 @@ allow. A user's keys are deleted with the user and refused while the user is dea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -54,6 +59,37 @@ def visible_owner_ids(user: User | AnonymousUser | None) -> frozenset[int] | Non
             ids.add(manager_id)
     # A manager of a team without members still sees their own rows only (``ids``).
     return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class ManagedScope:
+    """Whose numbers a user sees in a team report: ``user_ids`` are the user and the members of
+    the teams they manage, ``team_ids`` those teams (their queues of unassigned handoffs)."""
+
+    user_ids: frozenset[int]
+    team_ids: frozenset[int]
+    own_id: int | None = None
+
+    @property
+    def managed_ids(self) -> frozenset[int]:
+        """The members of the teams the user manages, the user left out."""
+        return self.user_ids - {self.own_id} if self.own_id is not None else self.user_ids
+
+
+def managed_scope(user: User | AnonymousUser) -> ManagedScope:
+    """The user and the members of the teams they manage (one query). Nobody for an anonymous
+    or deactivated user."""
+    if not user.is_authenticated or user.pk is None or not user.is_active:
+        return ManagedScope(user_ids=frozenset(), team_ids=frozenset())
+    ids = {int(user.pk)}
+    teams: set[int] = set()
+    for team_id, member_id in Team.objects.filter(manager_id=user.pk).values_list(
+        "pk", "members__user_id"
+    ):
+        teams.add(team_id)
+        if member_id is not None:
+            ids.add(member_id)
+    return ManagedScope(user_ids=frozenset(ids), team_ids=frozenset(teams), own_id=int(user.pk))
 
 
 def owner_q(user: User | AnonymousUser | None, field: str) -> Q:

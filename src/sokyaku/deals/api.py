@@ -225,6 +225,7 @@ def deal_create(request: HttpRequest, payload: DealIn) -> Status:
         stage=_stage(payload.stage_id, "stage_id"),
         lines=_lines(payload.lines),
         source=ChangeSource.API,
+        forecast_category=payload.forecast_category,
     )
     return Status(201, selectors.deal_get(user=None, id=deal.pk))
 
@@ -257,6 +258,8 @@ def deal_update(request: HttpRequest, deal_id: DealId, payload: DealPatchIn) -> 
     for key in ("name", "amount", "expected_close"):
         if key in sent:
             fields[key] = sent[key]
+    if payload.forecast_category is not None:
+        fields["forecast_category"] = payload.forecast_category
     if "contact_id" in sent:
         fields["contact"] = _contact(request, payload.contact_id, "contact_id")
     if "company_id" in sent:
@@ -363,9 +366,10 @@ def deal_lose(request: HttpRequest, deal_id: DealId, payload: LoseIn) -> Deal:
     summary="Weighted pipeline per month of expected close and won amounts, per owner",
     description=(
         "`from` (YYYY-MM, default this month) and `months` (1–36, default 6). `weighted` is "
-        "each open deal's amount × its stage's probability, by month of expected close; `won` "
-        "the amount won by month of closing (Asia/Tokyo). Only the key's user's visible deals "
-        "count. Needs the `deals:read` scope."
+        "each open deal's amount × its stage's probability, by month of expected close; "
+        "`committed` the open amount of the deals in the commit category; `won` the amount won "
+        "by month of closing (Asia/Tokyo). Omitted deals count nowhere. Only the key's user's "
+        "visible deals count. Needs the `deals:read` scope."
     ),
     openapi_extra=_extra(_FORECAST_ERRORS),
 )
@@ -385,6 +389,8 @@ def deal_forecast(request: HttpRequest, params: Query[ForecastQuery]) -> dict[st
         "weighted_total": result.weighted_total,
         "pipeline_total": result.pipeline_total,
         "won_total": result.won_total,
+        "committed": result.committed,
+        "committed_total": result.committed_total,
     }
 
 

@@ -18,7 +18,15 @@ from django.forms import BaseFormSet, formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from sokyaku.core.errors import SokyakuError
-from sokyaku.deals.models import DealStage, LostReason, Pipeline, Product, RewardStatus, StageKind
+from sokyaku.deals.models import (
+    DealStage,
+    ForecastCategory,
+    LostReason,
+    Pipeline,
+    Product,
+    RewardStatus,
+    StageKind,
+)
 
 Choices = Sequence[tuple[Any, Any]]
 
@@ -90,6 +98,13 @@ class DealForm(ServiceErrors, forms.Form):
     )
     expected_close = forms.CharField(
         label=_("Expected close"), required=False, max_length=10, widget=DATE_WIDGET
+    )
+    forecast_category = forms.ChoiceField(
+        label=_("Forecast category"),
+        choices=ForecastCategory.choices,
+        initial=ForecastCategory.PIPELINE,
+        required=False,
+        help_text=_("How sure you are of it. Omitted deals count in no forecast."),
     )
     stage = forms.TypedChoiceField(label=_("Stage"), coerce=int)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -1,5 +1,5 @@
-"""Deals: pipelines and stages, deals with lines, their stage history; after the sale (増客):
-orders, referral codes and referrals."""
+"""Deals: pipelines and stages, deals with lines, their stage history, sales quotas; after the
+sale (増客): orders, referral codes and referrals."""
 
 from __future__ import annotations
 
@@ -85,6 +85,16 @@ class LostReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class ForecastCategory(models.TextChoices):
+    """How sure the owner is of an open deal (the forecast's commit / best case / pipeline);
+    an omitted deal counts in no forecast figure."""
+
+    COMMIT = "commit", _("Commit")
+    BEST_CASE = "best_case", _("Best case")
+    PIPELINE = "pipeline", _("Pipeline")
+    OMITTED = "omitted", _("Omitted")
+
+
 class Deal(models.Model):
     """An opportunity. ``version`` grows with every change so a stale board move is refused
     instead of overwriting someone else's."""
@@ -120,6 +130,12 @@ class Deal(models.Model):
     expected_close = models.DateField(_("expected close"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=5, choices=DealStatus.choices, default=DealStatus.OPEN
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     lost_reason = models.CharField(
@@ -202,6 +218,35 @@ class DealStageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id} → {self.to_stage_id}"
+
+
+class Quota(models.Model):
+    """What a rep is expected to win in one calendar month (Asia/Tokyo), in yen. Set by admins,
+    and by a team's manager for the team's members; the forecast report sets won against it."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="quotas",
+        verbose_name=_("rep"),
+    )
+    month = models.DateField(_("month"))  # the first day of the month
+    amount = models.PositiveBigIntegerField(_("quota (JPY)"))
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["month", "owner_id"]
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "month"], name="quota_owner_month_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} {self.month:%Y-%m}: {self.amount}"
 
 
 class Order(models.Model):

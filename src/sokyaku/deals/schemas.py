@@ -8,7 +8,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, StrictInt, StrictStr
 
 from sokyaku.core import clock
-from sokyaku.deals.models import Deal, DealStage, LostReason, Pipeline
+from sokyaku.deals.models import Deal, DealStage, ForecastCategory, LostReason, Pipeline
 from sokyaku.lifecycle.schemas import BantIn
 
 MAX_ID = 2**63 - 1
@@ -58,6 +58,10 @@ class DealOut(Schema):
     amount: int | None = Field(description="JPY.")
     weighted_amount: int = Field(description="amount × stage probability / 100 (JPY).")
     expected_close: date | None
+    forecast_category: str = Field(
+        description="commit, best_case, pipeline or omitted (an omitted deal counts in no "
+        "forecast figure)."
+    )
     contact_id: int | None
     company_id: int | None
     owner_id: int | None
@@ -140,6 +144,9 @@ class DealIn(Schema):
         None, ge=0, le=AMOUNT_MAX, description="JPY; default: the lines' total."
     )
     expected_close: date | None = None
+    forecast_category: ForecastCategory = Field(
+        ForecastCategory.PIPELINE, description="commit, best_case, pipeline or omitted."
+    )
     pipeline_id: StrictInt | None = Field(None, ge=1, le=MAX_ID, description="Default pipeline.")
     stage_id: StrictInt | None = Field(
         None, ge=1, le=MAX_ID, description="An open stage; default: the pipeline's first."
@@ -159,6 +166,7 @@ class DealPatchIn(Schema):
     owner_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     amount: StrictInt | None = Field(None, ge=0, le=AMOUNT_MAX)
     expected_close: date | None = None
+    forecast_category: ForecastCategory | None = None
     lines: list[LineIn] | None = Field(None, max_length=100)
 
 
@@ -215,6 +223,8 @@ class ForecastRowOut(Schema):
     weighted_total: int
     pipeline_total: int
     won_total: int
+    committed: list[int]
+    committed_total: int
 
 
 class ForecastOut(Schema):
@@ -226,6 +236,10 @@ class ForecastOut(Schema):
     weighted_total: int
     pipeline_total: int
     won_total: int
+    committed: list[int] = Field(
+        description="Open amount of the deals in the commit category, by expected close (JPY)."
+    )
+    committed_total: int
 
 
 class QualifyDealIn(Schema):

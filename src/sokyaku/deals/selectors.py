@@ -6,12 +6,14 @@ that does not exist. Marketers and admins see every deal. ``None`` as user is th
 API key without a creator), which sees everything.
 
 Sums are whole yen. A deal's weighted amount is ``amount × stage probability / 100``, rounded
-half up; the sums of a board column or a forecast cell round once, over the cell.
+half up; the sums of a board column or a forecast cell round once, over the cell. A deal whose
+forecast category is "omitted" counts in no forecast figure (it stays on the board).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,15 +26,18 @@ from sokyaku.contacts import selectors as contact_selectors
 from sokyaku.contacts.models import Company
 from sokyaku.core import clock
 from sokyaku.core.errors import NotFound, PermissionDenied
-from sokyaku.core.visibility import owner_q
+from sokyaku.core.models import TeamMember
+from sokyaku.core.visibility import managed_scope, owner_q
 from sokyaku.deals.models import (
     Deal,
     DealLine,
     DealStage,
     DealStageChange,
     DealStatus,
+    ForecastCategory,
     Pipeline,
     Product,
+    Quota,
     StageKind,
 )
 
@@ -59,7 +64,8 @@ class BoardColumn:
 class ForecastRow:
     """One owner's forecast: per month of ``Forecast.months`` and in total. ``pipeline`` is
     the open amount by expected close, ``weighted`` the same times the stage probability,
-    ``won`` the amount won by month of closing."""
+    ``committed`` the open amount of the deals in the commit category, ``won`` the amount won
+    by month of closing."""
 
     owner_id: int | None
     owner_name: str
@@ -69,6 +75,8 @@ class ForecastRow:
     weighted_total: int
     pipeline_total: int
     won_total: int
+    committed: list[int] = field(default_factory=list)
+    committed_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Forecast:
     weighted_total: int
     pipeline_total: int
     won_total: int
+    committed: list[int] = field(default_factory=list)
+    committed_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -300,15 +310,25 @@ def _month_of(value: date | datetime) -> date:
     return date(value.year, value.month, 1)
 
 
-def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
+def forecast(
+    *,
+    user: UserLike,
+    start: date,
+    months: int,
+    owner_ids: Collection[int] | None = None,
+) -> Forecast:
     """The forecast for ``months`` months (1–36) from the month of ``start``: per owner and
-    month, the open amount by expected close, weighted by stage probability, and the amount
-    won by month of closing (Asia/Tokyo). Rows are ordered by owner name, unassigned last."""
+    month, the open amount by expected close, weighted by stage probability, the open amount
+    committed (commit category), and the amount won by month of closing (Asia/Tokyo). Omitted
+    deals count nowhere. ``owner_ids`` narrows it to those owners' deals. Rows are ordered by
+    owner name, unassigned last."""
     months = max(1, min(int(months), 36))
     first = _month_start(start)
     month_list = [_add_months(first, i) for i in range(months)]
     end = _add_months(first, months)
-    visible = _visible(user)
+    visible = _visible(user).exclude(forecast_category=ForecastCategory.OMITTED)
+    if owner_ids is not None:
+        visible = visible.filter(owner_id__in=sorted(owner_ids))
     open_rows = (
         visible.filter(
             status=DealStatus.OPEN,
@@ -318,7 +338,11 @@ def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
         )
         .annotate(month=TruncMonth("expected_close"))
         .values("owner_id", "month")
-        .annotate(open_sum=Sum("amount"), weighted_sum=Sum(F("amount") * F("stage__probability")))
+        .annotate(
+            open_sum=Sum("amount"),
+            weighted_sum=Sum(F("amount") * F("stage__probability")),
+            committed_sum=Sum("amount", filter=Q(forecast_category=ForecastCategory.COMMIT)),
+        )
         .order_by()
     )
     start_at = datetime(first.year, first.month, 1, tzinfo=clock.TOKYO)
@@ -336,7 +360,7 @@ def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
     def row_of(owner_id: int | None) -> dict[str, list[int]]:
         return cells.setdefault(
             owner_id,
-            {"weighted": [0] * months, "pipeline": [0] * months, "won": [0] * months},
+            {key: [0] * months for key in ("weighted", "pipeline", "won", "committed")},
         )
 
     for item in open_rows:
@@ -344,6 +368,7 @@ def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
         row = row_of(item["owner_id"])
         row["pipeline"][i] += int(item["open_sum"] or 0)
         row["weighted"][i] += _percent_of(item["weighted_sum"] or 0)
+        row["committed"][i] += int(item["committed_sum"] or 0)
     for won_item in won_rows:
         i = index[_month_of(won_item["month"])]
         row_of(won_item["owner_id"])["won"][i] += int(won_item["won_sum"] or 0)
@@ -361,6 +386,8 @@ def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
             weighted_total=sum(values["weighted"]),
             pipeline_total=sum(values["pipeline"]),
             won_total=sum(values["won"]),
+            committed=values["committed"],
+            committed_total=sum(values["committed"]),
         )
         for owner_id, values in cells.items()
     ]
@@ -370,6 +397,7 @@ def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
         return [sum(getattr(r, key)[i] for r in rows) for i in range(months)]
 
     weighted, pipeline, won = column("weighted"), column("pipeline"), column("won")
+    committed = column("committed")
     return Forecast(
         start=first,
         months=month_list,
@@ -380,7 +408,48 @@ def forecast(*, user: UserLike, start: date, months: int) -> Forecast:
         weighted_total=sum(weighted),
         pipeline_total=sum(pipeline),
         won_total=sum(won),
+        committed=committed,
+        committed_total=sum(committed),
     )
+
+
+# --- quotas ---------------------------------------------------------------------------------
+
+SET_ANY_QUOTA = "deals.change_quota"
+
+
+def quota_settable_ids(*, actor: User | AnonymousUser) -> frozenset[int] | None:
+    """The users whose quotas ``actor`` may set: ``None`` for anyone (``deals.change_quota``,
+    admins), else the members of the teams they manage, themselves left out (empty: nobody)."""
+    if actor.has_perm(SET_ANY_QUOTA):
+        return None
+    return managed_scope(actor).managed_ids
+
+
+def quota_amounts(
+    *, first: date, months: int, owner_ids: Collection[int] | None = None
+) -> dict[tuple[int, date], int]:
+    """(owner id, first day of month) → quota in yen, for ``months`` months from the month of
+    ``first``; narrowed to ``owner_ids`` when given. One query."""
+    start = _month_start(first)
+    rows = Quota.objects.filter(month__gte=start, month__lt=_add_months(start, max(1, months)))
+    if owner_ids is not None:
+        rows = rows.filter(owner_id__in=sorted(owner_ids))
+    return {
+        (owner_id, month): int(amount)
+        for owner_id, month, amount in rows.values_list("owner_id", "month", "amount")
+    }
+
+
+def quota_people(*, settable: Collection[int] | None) -> list[User]:
+    """The active users whose quotas can be set on the quotas page, by name: ``settable`` of
+    them, or (``None``: an admin) every member of a team. One query."""
+    users = User.objects.filter(is_active=True)
+    if settable is None:
+        users = users.filter(pk__in=TeamMember.objects.values("user_id"))
+    else:
+        users = users.filter(pk__in=sorted(settable))
+    return list(users.order_by("last_name", "first_name", "username"))
 
 
 def company_rollup(*, user: UserLike, company_id: int) -> CompanyRollup:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sokyaku.deals.views import board, deals, forecast, qualify, referrals, setup
+from sokyaku.deals.views import board, deals, forecast, qualify, quotas, referrals, setup
 
 app_name = "deals"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:deal_id>/lose/", deals.deal_lose, name="lose"),
     path("qualify/<int:handoff_id>/", qualify.qualify, name="qualify"),
     path("forecast/", forecast.forecast, name="forecast"),
+    path("quotas/", quotas.quotas, name="quotas"),
     path("referrals/", referrals.referral_list, name="referrals"),
     path("referrals/<int:referral_id>/reward/", referrals.referral_reward, name="referral_reward"),
     path(

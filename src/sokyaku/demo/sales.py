@@ -13,8 +13,11 @@ history that wrote) and before the win model is trained (won and lost deals are 
    otherwise; first touches (calls and mails) a few business hours later — mostly within the
    SLA, some late, the newest not yet;
 3. a deal per contact that reached opportunity (won at the moment it became a customer, open in
-   a stage by its age otherwise) and a lost deal per contact disqualified after SQL;
-4. an order per ``purchase`` event, a referral code per customer, and a few referred leads.
+   a stage by its age otherwise — committed in the last open stage, best case in a middle one)
+   and a lost deal per contact disqualified after SQL;
+4. each rep's monthly quota, a little above what they won in an average month, for every month
+   of the history and the next one;
+5. an order per ``purchase`` event, a referral code per customer, and a few referred leads.
 
 Everything is written set-based (``bulk_create``) with the event listeners paused; timeline
 events carry their historical times. Deterministic for a seed and ``now``.
@@ -24,8 +27,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -43,6 +47,7 @@ from sokyaku.deals.models import (
     DealStage,
     DealStageChange,
     DealStatus,
+    ForecastCategory,
     LostReason,
     Order,
     Referral,
@@ -377,6 +382,10 @@ def _deals(
                 deal.expected_close or now.date(),
                 (now + timedelta(days=rng.randint(soon, soon + 45))).date(),
             )
+            if reached == len(open_stages) - 1:
+                deal.forecast_category = ForecastCategory.COMMIT
+            elif reached >= 1:
+                deal.forecast_category = ForecastCategory.BEST_CASE
         deal.stage, deal.stage_entered_at = history[-1]
         deal.updated_at = history[-1][1]
         deal.version = len(history)
@@ -509,6 +518,40 @@ def _referrals(rng: random.Random, paths: list[_Path], now: datetime) -> tuple[i
     return len(referrals), events
 
 
+QUOTA_STEP = 500_000
+
+
+def _month(value: date) -> date:
+    return value.replace(day=1)
+
+
+def _quotas(reps: list[int], now: datetime) -> None:
+    """Each rep's quota for every month from their first deal to the next month: what they won
+    in an average month of the history, plus a tenth, rounded up to ¥500,000 (¥1,000,000 at
+    least), so some months are met and some are not."""
+    won: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    first: dict[int, date] = {}
+    for owner_id, created_at, closed_at, amount, status in Deal.objects.filter(
+        owner_id__in=reps
+    ).values_list("owner_id", "created_at", "closed_at", "amount", "status"):
+        opened = _month(created_at.astimezone(clock.TOKYO).date())
+        first[owner_id] = min(first.get(owner_id, opened), opened)
+        if status == DealStatus.WON and closed_at is not None:
+            won[owner_id][_month(closed_at.astimezone(clock.TOKYO).date())] += amount or 0
+    this_month = _month(now.astimezone(clock.TOKYO).date())
+    after = (this_month + timedelta(days=32)).replace(day=1)
+    for owner_id, start in first.items():
+        months: list[date] = []
+        month = start
+        while month <= after:
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        average = sum(won[owner_id].values()) / max(1, len(months) - 1)
+        quota = max(2 * QUOTA_STEP, -(-int(average * 1.1) // QUOTA_STEP) * QUOTA_STEP)
+        for month in months:
+            deal_services.quotas_save(actor=None, month=month, amounts={owner_id: quota})
+
+
 def sales_demo_setup(*, seed: int = 42, now: datetime | None = None) -> SalesDemo:
     """Write the demo's sales side (see the module docstring)."""
     rng = random.Random(f"sales-{seed}")
@@ -527,6 +570,7 @@ def sales_demo_setup(*, seed: int = 42, now: datetime | None = None) -> SalesDem
             result.handoffs = len(handoffs)
             result.deals, result.won, written = _deals(rng, paths, handoffs, now)
             events += written
+            _quotas(reps, now)
         else:
             deal_services.pipeline_presets_install()
         result.orders = _orders()

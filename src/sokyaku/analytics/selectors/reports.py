@@ -14,14 +14,19 @@ sales, and the money that came of it.
   whose contact has since reached opportunity or got a deal from the handoff, as
   ``metrics.HANDOFFS_CONVERTED``).
 - ``forecast_report``: per calendar month the period touches (whole months) and per rep, the
-  weighted forecast of ``deals.selectors.forecast`` (open deals × stage probability by expected
-  close month — the deals still open now; there are no past snapshots), the amount won by
-  month of closing, and the pipeline created (deals opened in the month).
+  weighted forecast of each month as it stood when the month began, the open pipeline of
+  ``deals.selectors.forecast`` (open deals now, by expected close: amount, × stage probability,
+  and the committed amount), the amount won by month of closing, the pipeline created (deals
+  opened in the month) and the rep's quota (``deals.Quota``), with attainment = won ÷ quota.
+  Deals in the omitted forecast category count in no forecast figure.
 
 Every level is one grouped query; the totals of a level are the sums of its rows (each mail or
 handoff sits in exactly one row), except medians, which are taken over all the durations.
-Reports cover all records: they are marketing's (``analytics.view_reports``), not per rep.
-Rates are ``None`` when their denominator is zero.
+The sequence report covers all records (marketing's, ``analytics.view_reports``). The handoff
+and forecast reports take a ``scope`` (``selectors.scope.report_scope``): ``None`` covers
+everyone; a ``ManagedScope`` narrows them to its people (handoffs assigned to them, and the
+unassigned handoffs of its teams; deals and quotas they own) — a sales manager's team, a rep's
+own numbers. Rates are ``None`` when their denominator is zero.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ from sokyaku.core import clock
 from sokyaku.core.errors import ValidationError
 from sokyaku.core.models import TeamMember
 from sokyaku.core.templatetags.sokyaku_ui import user_name
+from sokyaku.core.visibility import ManagedScope
 from sokyaku.deals import selectors as deal_selectors
-from sokyaku.deals.models import Deal, DealStage, DealStageChange
+from sokyaku.deals.models import Deal, DealStage, DealStageChange, ForecastCategory
 from sokyaku.handoff.models import (
     Handoff,
     HandoffStatus,
@@ -414,9 +420,14 @@ class HandoffReport:
         return self.total.handoffs == 0
 
 
-def _handoffs(period: Period, filters: Filters) -> QuerySet[Handoff]:
+def _handoffs(period: Period, filters: Filters, scope: ManagedScope | None) -> QuerySet[Handoff]:
     start, end = period.bounds()
     rows = Handoff.objects.filter(created_at__gte=start, created_at__lt=end)
+    if scope is not None:
+        rows = rows.filter(
+            Q(assignee_id__in=sorted(scope.user_ids))
+            | Q(assignee__isnull=True, team_id__in=sorted(scope.team_ids))
+        )
     if filters.owner_id is not None:
         rows = rows.filter(assignee_id=filters.owner_id)
     if filters.team_id is not None:
@@ -467,12 +478,14 @@ def _handoff_counts(row: Mapping[str, Any], speeds: list[float]) -> HandoffCount
     )
 
 
-def handoff_report(period: Period, filters: Filters) -> HandoffReport:
+def handoff_report(
+    period: Period, filters: Filters, *, scope: ManagedScope | None = None
+) -> HandoffReport:
     """Handoffs created in the period, narrowed by ``filters`` (owner: the assignee; team: the
-    handoff's team or its members' handoffs; channel, campaign, segment: the contact's).
-    Reps by number of handoffs (unassigned last), triggers likewise, reasons by count.
-    Six queries."""
-    rows = _handoffs(period, filters)
+    handoff's team or its members' handoffs; channel, campaign, segment: the contact's) and by
+    ``scope`` (see the module docstring). Reps by number of handoffs (unassigned last),
+    triggers likewise, reasons by count. Six queries."""
+    rows = _handoffs(period, filters, scope)
     speeds_rep: dict[int | None, list[float]] = defaultdict(list)
     speeds_trigger: dict[tuple[int | None, str], list[float]] = defaultdict(list)
     speeds: list[float] = []
@@ -582,6 +595,10 @@ class ForecastCell:
     won: int = 0
     created: int = 0
     created_amount: int = 0
+    # The open pipeline now: amount × stage probability, and the committed amount.
+    open_weighted: int = 0
+    committed: int = 0
+    quota: int = 0
 
     @property
     def variance(self) -> int:
@@ -593,6 +610,11 @@ class ForecastCell:
         """Won ÷ weighted forecast."""
         return _ratio(self.won, self.weighted)
 
+    @property
+    def quota_attainment(self) -> float | None:
+        """Won ÷ quota (``None`` without a quota)."""
+        return _ratio(self.won, self.quota)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "month": f"{self.month:%Y-%m}" if self.month is not None else None,
@@ -603,6 +625,10 @@ class ForecastCell:
             "attainment": self.attainment,
             "created": self.created,
             "created_amount": self.created_amount,
+            "quota": self.quota,
+            "weighted_pipeline": self.open_weighted,
+            "committed": self.committed,
+            "quota_attainment": self.quota_attainment,
         }
 
 
@@ -624,7 +650,7 @@ class ForecastReport:
     @property
     def no_data(self) -> bool:
         t = self.total
-        return not (t.weighted or t.pipeline or t.won or t.created)
+        return not (t.weighted or t.pipeline or t.won or t.created or t.quota)
 
 
 def _add_months(month: date, count: int) -> date:
@@ -657,6 +683,9 @@ def _sum_cells(cells: Iterable[ForecastCell], month: date | None) -> ForecastCel
         won=sum(c.won for c in items),
         created=sum(c.created for c in items),
         created_amount=sum(c.created_amount for c in items),
+        open_weighted=sum(c.open_weighted for c in items),
+        committed=sum(c.committed for c in items),
+        quota=sum(c.quota for c in items),
     )
 
 
@@ -664,22 +693,27 @@ def _month_start(month: date) -> datetime:
     return datetime(month.year, month.month, 1, tzinfo=clock.TOKYO)
 
 
-def _forecast_at_month_start(months: list[date]) -> dict[tuple[int | None, int], int]:
+def _forecast_at_month_start(
+    months: list[date], owners: Iterable[int] | None = None
+) -> dict[tuple[int | None, int], int]:
     """The weighted forecast of each month as it stood when the month began, per (owner,
     month index), in yen: the deals expected to close in the month that were open at its start
     (or were opened during it), each amount times the probability of the stage it was in then
     (or when it was opened). Deals won, lost or moved since keep the value they were forecast
     at, so a month that has ended is compared with what was expected of it, not with what is
-    still open. Two queries: the deals and their stage moves."""
+    still open. Deals omitted from the forecast (as they are now) are left out; ``owners``
+    narrows it to those owners' deals. Two queries: the deals and their stage moves."""
     first, after = _month_start(months[0]), _month_start(_add_months(months[-1], 1))
+    candidates = Deal.objects.filter(
+        amount__isnull=False,
+        expected_close__gte=months[0],
+        expected_close__lt=after.date(),
+        created_at__lt=after,
+    ).exclude(forecast_category=ForecastCategory.OMITTED)
+    if owners is not None:
+        candidates = candidates.filter(owner_id__in=sorted(owners))
     deals = list(
-        Deal.objects.filter(
-            amount__isnull=False,
-            expected_close__gte=months[0],
-            expected_close__lt=after.date(),
-            created_at__lt=after,
-        )
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=first))
+        candidates.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=first))
         .values_list("pk", "owner_id", "amount", "expected_close", "created_at", "closed_at")
         .order_by()
     )
@@ -715,39 +749,62 @@ def _forecast_at_month_start(months: list[date]) -> dict[tuple[int | None, int],
     return {key: (value + 50) // 100 for key, value in totals.items()}
 
 
-def forecast_report(period: Period) -> ForecastReport:
+_FORECAST_KEYS = (
+    "weighted",
+    "pipeline",
+    "won",
+    "n",
+    "amount",
+    "open_weighted",
+    "committed",
+    "quota",
+)
+
+
+def forecast_report(period: Period, *, scope: ManagedScope | None = None) -> ForecastReport:
     """Forecast vs actual for the whole months the period touches, per rep (by name; no owner
     last) and per month. Weighted is the forecast of each month as it stood when the month
-    began (``_forecast_at_month_start``); pipeline (open amounts by expected close) comes from
-    ``deals.selectors.forecast``; won is the amount of deals won with ``closed_at`` in the month
-    (Asia/Tokyo); created counts the deals opened in the month and their amounts."""
+    began (``_forecast_at_month_start``); pipeline (open amounts by expected close), its
+    weighted amount and the committed amount come from ``deals.selectors.forecast``; won is the
+    amount of deals won with ``closed_at`` in the month (Asia/Tokyo); created counts the deals
+    opened in the month and their amounts; quota is the rep's quota of the month. A rep with a
+    quota has a row even without deals. ``scope`` narrows it to its people's deals and quotas
+    (deals without owner are then left out)."""
     months = report_months(period)
     index = {month: i for i, month in enumerate(months)}
     values: dict[int | None, dict[str, list[int]]] = {}
+    owners = scope.user_ids if scope is not None else None
 
     def row_of(owner_id: int | None) -> dict[str, list[int]]:
-        return values.setdefault(
-            owner_id,
-            {k: [0] * len(months) for k in ("weighted", "pipeline", "won", "n", "amount")},
-        )
+        return values.setdefault(owner_id, {k: [0] * len(months) for k in _FORECAST_KEYS})
 
     for offset in range(0, len(months), _FORECAST_CHUNK):
         chunk = months[offset : offset + _FORECAST_CHUNK]
-        result = deal_selectors.forecast(user=None, start=chunk[0], months=len(chunk))
+        result = deal_selectors.forecast(
+            user=None, start=chunk[0], months=len(chunk), owner_ids=owners
+        )
         for rep in result.rows:
             row = row_of(rep.owner_id)
             for i in range(len(chunk)):
                 row["pipeline"][offset + i] += rep.pipeline[i]
                 row["won"][offset + i] += rep.won[i]
-    for (owner_id, i), weighted in _forecast_at_month_start(months).items():
+                row["open_weighted"][offset + i] += rep.weighted[i]
+                row["committed"][offset + i] += rep.committed[i]
+    for (owner_id, i), weighted in _forecast_at_month_start(months, owners).items():
         row_of(owner_id)["weighted"][i] += weighted
+    for (owner_id, month), amount in deal_selectors.quota_amounts(
+        first=months[0], months=len(months), owner_ids=owners
+    ).items():
+        row_of(owner_id)["quota"][index[month]] += amount
 
     start = datetime(months[0].year, months[0].month, 1, tzinfo=clock.TOKYO)
     after = _add_months(months[-1], 1)
     end = datetime(after.year, after.month, 1, tzinfo=clock.TOKYO)
+    created_deals = Deal.objects.filter(created_at__gte=start, created_at__lt=end)
+    if owners is not None:
+        created_deals = created_deals.filter(owner_id__in=sorted(owners))
     for item in (
-        Deal.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(month=TruncMonth("created_at", tzinfo=clock.TOKYO))
+        created_deals.annotate(month=TruncMonth("created_at", tzinfo=clock.TOKYO))
         .values("owner_id", "month")
         .annotate(n=Count("pk"), amount=Sum("amount"))
         .order_by()
@@ -769,6 +826,9 @@ def forecast_report(period: Period) -> ForecastReport:
                 won=data["won"][i],
                 created=data["n"][i],
                 created_amount=data["amount"][i],
+                open_weighted=data["open_weighted"][i],
+                committed=data["committed"][i],
+                quota=data["quota"][i],
             )
             for i, month in enumerate(months)
         ]

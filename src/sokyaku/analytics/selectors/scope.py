@@ -1,5 +1,5 @@
-"""What a report covers: the additive counts of a period under filters, and the contacts the
-filters leave.
+"""What a report covers: the additive counts of a period under filters, the contacts the
+filters leave, and whose numbers a user sees in the team reports (``report_scope``).
 
 Counts come from the daily rollups when only the source (channel, campaign) is filtered — the
 rollups are split by source — and from the raw tables when owner, team or segment narrow the
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from sokyaku.analytics.metrics import Key, Metric, raw_counts
@@ -18,6 +19,10 @@ from sokyaku.analytics.period import Filters, Period
 from sokyaku.analytics.rollups import rollup_counts
 from sokyaku.campaigns.models import Campaign
 from sokyaku.contacts.models import Contact
+from sokyaku.core.visibility import ManagedScope, managed_scope
+
+# Whoever holds it sees every report over every record (marketers, admins).
+VIEW_REPORTS = "analytics.view_reports"
 
 
 def _keep(key: Key, filters: Filters) -> bool:
@@ -75,3 +80,13 @@ def scope_q(filters: Filters, *, prefix: str = "", live: bool = True) -> Q:
 def scope_contacts(filters: Filters, *, live: bool = True) -> QuerySet[Contact]:
     """The contacts every filter leaves (live ones only unless ``live=False``)."""
     return Contact.objects.filter(scope_q(filters, live=live))
+
+
+def report_scope(user: User | AnonymousUser | None) -> ManagedScope | None:
+    """Whose numbers ``user`` sees in the handoff and forecast reports: everyone's (``None``)
+    for the system and whoever sees every report (``analytics.view_reports``); otherwise their
+    own and those of the members of the teams they manage (a sales manager sees their team, a
+    rep themselves)."""
+    if user is None or user.has_perm(VIEW_REPORTS):
+        return None
+    return managed_scope(user)

@@ -1,4 +1,10 @@
-"""The report pages: sequences and broadcasts, handoffs, forecast vs actual.
+"""The report pages: sequences and broadcasts, handoffs, forecast vs actual and quota.
+
+The sequence report is marketing's (``analytics.view_reports``). The handoff and forecast
+reports are also a sales manager's: whoever sees handoffs (``handoff.view_handoff``) opens the
+handoff report and whoever sees deals (``deals.view_deal``) the forecast report, each narrowed by
+``report_scope`` — everything for marketing and admins, their own numbers and their managed
+teams' for everyone else (a rep sees themselves, a manager their team).
 
 Each page reads its period (and filters) with the shared ``ReportForm``; a refused input (an
 end before the start, a date that is not one, an unknown sequence, owner or team) is shown as
@@ -21,12 +27,12 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from sokyaku.analytics import charts
 from sokyaku.analytics.export import export_format, table_response
-from sokyaku.analytics.forms import ReportForm, report_form
+from sokyaku.analytics.forms import ReportForm, filter_choices, report_form
 from sokyaku.analytics.selectors import reports
 from sokyaku.analytics.selectors.reports import (
     ForecastCell,
@@ -36,10 +42,13 @@ from sokyaku.analytics.selectors.reports import (
     MailCounts,
     SequenceReportRow,
 )
+from sokyaku.analytics.selectors.scope import VIEW_REPORTS, report_scope
 from sokyaku.analytics.templatetags import analytics_ui as ui
 from sokyaku.analytics.templatetags.analytics_reports import minutes
 from sokyaku.core.errors import ValidationError
-from sokyaku.core.http import domain_errors
+from sokyaku.core.http import actor, domain_errors
+from sokyaku.core.visibility import ManagedScope
+from sokyaku.deals.selectors import quota_settable_ids
 
 Table = tuple[list[str], list[list[object]]]
 
@@ -69,13 +78,22 @@ _HANDOFF_HEADER = (
 )
 
 
-def _page(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
-    """GET only, signed in, ``analytics.view_reports``, domain errors as 403/404."""
-    return require_GET(
-        login_required(
-            permission_required("analytics.view_reports", raise_exception=True)(domain_errors(view))
+def _page_needing(
+    perm: str,
+) -> Callable[[Callable[[HttpRequest], HttpResponse]], Callable[[HttpRequest], HttpResponse]]:
+    """GET only, signed in, ``perm``, domain errors as 403/404."""
+
+    def decorate(
+        view: Callable[[HttpRequest], HttpResponse],
+    ) -> Callable[[HttpRequest], HttpResponse]:
+        return require_GET(
+            login_required(permission_required(perm, raise_exception=True)(domain_errors(view)))
         )
-    )
+
+    return decorate
+
+
+_page = _page_needing(VIEW_REPORTS)
 
 
 def _download(
@@ -131,14 +149,35 @@ def _strs(*labels: object) -> list[str]:
     return [str(label) for label in labels]
 
 
-def _base_context(form: ReportForm, current: str) -> dict[str, Any]:
+def _base_context(
+    form: ReportForm, current: str, scope: ManagedScope | None = None
+) -> dict[str, Any]:
     return {
         "section": "analytics",
         "current": current,
         "form": form,
         "period": form.period,
         "valid": False,
+        "scope": scope,
+        "team_names": _team_names(scope),
     }
+
+
+def _team_names(scope: ManagedScope | None) -> list[str]:
+    """The teams a narrowed report covers, for the note above it."""
+    if scope is None or not scope.team_ids:
+        return []
+    choices = filter_choices(("team",), scope=scope)
+    return [name for _pk, name in choices.team]
+
+
+def _scoped_filters(scope: ManagedScope | None) -> tuple[str, ...]:
+    """The owner and team selects, where there is something to choose."""
+    if scope is None:
+        return ("owner", "team")
+    if not scope.team_ids:
+        return ()
+    return ("owner", "team") if len(scope.team_ids) > 1 else ("owner",)
 
 
 def _card(name: str, label: str, value: str) -> dict[str, str]:
@@ -347,13 +386,14 @@ def _rep_chart(report: HandoffReport) -> go.Figure | None:
     return fig
 
 
-@_page
+@_page_needing("handoff.view_handoff")
 def handoffs(request: HttpRequest) -> HttpResponse:
-    form = report_form(request.GET, filters=("owner", "team"), with_compare=False)
-    context = _base_context(form, "handoffs")
+    scope = report_scope(request.user)
+    form = report_form(request.GET, filters=_scoped_filters(scope), with_compare=False, scope=scope)
+    context = _base_context(form, "handoffs", scope)
     if not form.is_valid() or form.period is None:
         return render(request, "analytics/handoffs.html", context)
-    report = reports.handoff_report(form.period, form.filters)
+    report = reports.handoff_report(form.period, form.filters, scope=scope)
     download = _download(request, "handoffs", _handoff_tables(report))
     if download is not None:
         return download
@@ -408,7 +448,26 @@ _FORECAST_HEADER = (
 )
 
 
+_QUOTA_HEADER = (
+    gettext_lazy("Quota"),
+    pgettext_lazy("open now", "Weighted pipeline"),
+    gettext_lazy("Committed"),
+    gettext_lazy("Won"),
+    gettext_lazy("Quota attainment"),
+)
+
+
+def _quota_cells(cell: ForecastCell) -> list[object]:
+    return [cell.quota, cell.open_weighted, cell.committed, cell.won, cell.quota_attainment]
+
+
 def _forecast_tables(report: ForecastReport) -> dict[str, Callable[[], Table]]:
+    def quota() -> Table:
+        header = _strs(_("Rep"), *_QUOTA_HEADER)
+        body = [[row.name, *_quota_cells(row.total)] for row in report.rows]
+        body.append([_("Total"), *_quota_cells(report.total)])
+        return header, body
+
     def months() -> Table:
         header = _strs(_("Month"), *_FORECAST_HEADER)
         body = [[f"{c.month:%Y-%m}", *_forecast_cells(c)] for c in report.month_totals]
@@ -424,7 +483,7 @@ def _forecast_tables(report: ForecastReport) -> dict[str, Callable[[], Table]]:
             body.append([row.name, _("Total"), *_forecast_cells(row.total)])
         return header, body
 
-    return {"months": months, "reps": reps}
+    return {"months": months, "reps": reps, "quota": quota}
 
 
 def _forecast_chart(report: ForecastReport) -> go.Figure:
@@ -447,13 +506,15 @@ def _forecast_chart(report: ForecastReport) -> go.Figure:
     return fig
 
 
-@_page
+@_page_needing("deals.view_deal")
 def forecast(request: HttpRequest) -> HttpResponse:
-    form = report_form(request.GET, filters=(), with_compare=False)
-    context = _base_context(form, "forecast")
+    scope = report_scope(request.user)
+    form = report_form(request.GET, filters=(), with_compare=False, scope=scope)
+    context = _base_context(form, "forecast", scope)
+    context["may_set_quotas"] = quota_settable_ids(actor=actor(request)) != frozenset()
     if not form.is_valid() or form.period is None:
         return render(request, "analytics/forecast.html", context)
-    report = reports.forecast_report(form.period)
+    report = reports.forecast_report(form.period, scope=scope)
     download = _download(request, "forecast", _forecast_tables(report))
     if download is not None:
         return download
@@ -461,8 +522,11 @@ def forecast(request: HttpRequest) -> HttpResponse:
     context.update(
         valid=True,
         cards=[
-            _card("weighted", _("Weighted forecast"), ui.yen(total.weighted)),
+            _card("quota", _("Quota"), ui.yen(total.quota)),
             _card("won", _("Won"), ui.yen(total.won)),
+            _card("quota_attainment", _("Quota attainment"), ui.percent(total.quota_attainment)),
+            _card("committed", _("Committed"), ui.yen(total.committed)),
+            _card("weighted", _("Weighted forecast"), ui.yen(total.weighted)),
             _card("attainment", _("Attainment"), ui.percent(total.attainment)),
             _card("created_amount", _("Pipeline created"), ui.yen(total.created_amount)),
         ],

@@ -3,6 +3,7 @@
 - ``pipelines``: pipelines, their stages and products (the settings page), the default preset;
 - ``deals``: create, update, move on the board (optimistic ``version``), win, lose, reopen;
 - ``qualify``: a rep accepts a handoff with BANT, which becomes an SQL and a deal;
+- ``quotas``: what each rep is expected to win per month;
 - ``stagnation``: the periodic alert for deals sitting too long in a stage.
 """
 
@@ -22,6 +23,7 @@ from sokyaku.deals.services.pipelines import (
     stage_save,
 )
 from sokyaku.deals.services.qualify import handoff_qualify
+from sokyaku.deals.services.quotas import quotas_save
 from sokyaku.deals.services.stagnation import stagnation_tick
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "pipeline_presets_install",
     "pipeline_save",
     "product_save",
+    "quotas_save",
     "stage_delete",
     "stage_save",
     "stagnation_tick",

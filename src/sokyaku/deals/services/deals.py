@@ -39,6 +39,7 @@ from sokyaku.deals.models import (
     DealStage,
     DealStageChange,
     DealStatus,
+    ForecastCategory,
     LostReason,
     Pipeline,
     Product,
@@ -69,7 +70,18 @@ BEFORE_OPPORTUNITY = frozenset(
     }
 )
 BEFORE_CUSTOMER = frozenset({"", *Stage.values}) - {Stage.CUSTOMER, Stage.ADVOCATE}
-EDITABLE = frozenset({"name", "contact", "company", "owner", "amount", "expected_close", "lines"})
+EDITABLE = frozenset(
+    {
+        "name",
+        "contact",
+        "company",
+        "owner",
+        "amount",
+        "expected_close",
+        "forecast_category",
+        "lines",
+    }
+)
 _EVENT_SOURCE: dict[str, str] = {
     ChangeSource.USER: EventSource.UI,
     ChangeSource.API: EventSource.API,
@@ -131,6 +143,17 @@ def _date(value: Any) -> date | None:
         raise _invalid(
             "expected_close", _("Enter the expected close date as YYYY-MM-DD.")
         ) from None
+
+
+def _category(value: Any) -> str:
+    category = str(value or ForecastCategory.PIPELINE)
+    if category not in ForecastCategory.values:
+        raise _invalid(
+            "forecast_category",
+            _("Choose a forecast category: %(choices)s.")
+            % {"choices": ", ".join(str(label) for label in ForecastCategory.labels)},
+        )
+    return category
 
 
 def _owner(owner: User | None) -> User | None:
@@ -350,13 +373,15 @@ def deal_create(
     handoff: Any = None,
     bant: Any = None,
     source: str | None = None,
+    forecast_category: str | None = None,
 ) -> Deal:
     """Create a deal in ``stage`` (an open stage of ``pipeline``; default: the default pipeline's
     first stage).
 
     The company defaults to the contact's; the owner to the contact's owner, else ``actor``.
-    With ``lines`` and no ``amount``, the amount is the lines' total. The contact becomes an
-    opportunity when it is before that; a ``deal_created`` event goes on its timeline.
+    With ``lines`` and no ``amount``, the amount is the lines' total. The forecast category
+    defaults to pipeline. The contact becomes an opportunity when it is before that; a
+    ``deal_created`` event goes on its timeline.
 
     Raises ``ValidationError`` with field errors for a missing name, an amount that is not a
     whole number of yen ≥ 0, a bad date, an inactive owner, a company that is not the
@@ -369,6 +394,7 @@ def deal_create(
     name = _name(name)
     amount_value = amount_parse(amount)
     close = _date(expected_close)
+    category = _category(forecast_category)
     company = _contact_company(contact, company)
     if owner is None:
         owner = (contact.owner if contact is not None else None) or actor
@@ -397,6 +423,7 @@ def deal_create(
             owner=owner,
             amount=amount_value,
             expected_close=close,
+            forecast_category=category,
             handoff=handoff,
             bant=bant,
             stage_entered_at=now,
@@ -435,8 +462,9 @@ def deal_update(
     *, deal: Deal, actor: User | None, version: int | None, source: str | None = None, **fields: Any
 ) -> Deal:
     """Edit a deal's ``name``, ``contact``, ``company``, ``owner``, ``amount``,
-    ``expected_close`` or ``lines`` (only the keys given). New lines without a new amount set
-    the amount to their total. Moves between stages go through ``deal_move``.
+    ``expected_close``, ``forecast_category`` or ``lines`` (only the keys given). New lines
+    without a new amount set the amount to their total. Moves between stages go through
+    ``deal_move``.
 
     Raises ``Conflict`` when ``version`` (``None``: not checked) is stale, ``ValidationError``
     for an unknown field and the input errors of ``deal_create``, and when a won deal would be
@@ -464,6 +492,9 @@ def deal_update(
         if "owner" in fields:
             current.owner = _owner(fields["owner"])
             changed.append("owner")
+        if "forecast_category" in fields:
+            current.forecast_category = _category(fields["forecast_category"])
+            changed.append("forecast_category")
         new_contact = "contact" in fields and fields["contact"] != current.contact
         if "contact" in fields or "company" in fields:
             contact = fields.get("contact", current.contact)

@@ -139,6 +139,7 @@ def deal_create(request: HttpRequest) -> HttpResponse:
                     pipeline=stage.pipeline,
                     stage=stage,
                     lines=[line for _f, line in formset.lines()],
+                    forecast_category=data["forecast_category"] or None,
                 )
             except ValidationError as exc:
                 _apply_errors(form, formset, exc)
@@ -159,6 +160,7 @@ def _edit_initial(deal: Deal) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         # With lines that add up to the amount, an empty amount keeps following the lines.
         "amount": "" if lines and deal.amount == total else deal.amount,
         "expected_close": deal.expected_close.isoformat() if deal.expected_close else "",
+        "forecast_category": deal.forecast_category,
         "version": deal.version,
     }
     line_initial = [
@@ -198,6 +200,8 @@ def deal_edit(request: HttpRequest, deal_id: int) -> HttpResponse:
             "owner": _owner(request, data["owner"]),
             "expected_close": data["expected_close"] or None,
         }
+        if data["forecast_category"]:
+            fields["forecast_category"] = data["forecast_category"]
         lines = [line for _f, line in formset.lines()]
         fields["lines"] = lines
         if data["amount"] or not lines:

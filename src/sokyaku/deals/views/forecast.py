@@ -69,5 +69,6 @@ def forecast(request: HttpRequest) -> HttpResponse:
         "prev_month": _shift(start, -MONTHS),
         "next_month": _shift(start, MONTHS),
         "is_current": start == this_month,
+        "may_set_quotas": selectors.quota_settable_ids(actor=request.user) != frozenset(),
     }
     return render(request, "deals/forecast.html", context)

@@ -7,12 +7,21 @@ from typing import Any
 
 import pytest
 
+from sokyaku.activity.models import Event
 from sokyaku.consent.models import ConsentStatus, HashedSuppression, LegalBasis
 from sokyaku.consent.services import Evidence, consent_record
 from sokyaku.contacts import identity
 from sokyaku.contacts.models import Company, Contact
-from sokyaku.contacts.services import ContactInput, contact_merge, contact_update, contact_upsert
+from sokyaku.contacts.services import (
+    ContactInput,
+    contact_merge,
+    contact_note_add,
+    contact_update,
+    contact_upsert,
+)
 from sokyaku.core.errors import ValidationError
+from sokyaku.handoff.models import SalesActivity
+from sokyaku.handoff.services.activities import activity_log
 from sokyaku.messaging.models import Message, MessageStatus
 from sokyaku.messaging.services import delivery
 from sokyaku.privacy.models import ErasureLog
@@ -97,6 +106,21 @@ def test_an_erased_row_is_never_edited_merged_or_segmented_again() -> None:
         contact_merge(winner=other, loser=Contact.objects.get(pk=person.pk))
     segment_services.segment_refresh(segment=everyone)
     assert set(SegmentMembership.objects.values_list("contact_id", flat=True)) == {other.pk}
+
+
+def test_no_note_or_sales_activity_is_written_about_an_erased_person(admin_user) -> None:  # type: ignore[no-untyped-def]
+    # given an erased person
+    person = _person()
+    erase_contact(person, by=None, reason="")
+    person = Contact.objects.get(pk=person.pk)
+    # when staff try to note something about them, on the timeline or as a call
+    with pytest.raises(ValidationError):
+        contact_note_add(contact=person, text="加藤さんに電話", author=admin_user)
+    with pytest.raises(ValidationError):
+        activity_log(contact=person, actor=admin_user, kind="call", body="加藤さんと話した")
+    # then nothing was stored about them
+    assert not Event.objects.filter(contact_id=person.pk, type="note").exists()
+    assert not SalesActivity.objects.filter(contact_id=person.pk).exists()
 
 
 def test_an_office_phone_does_not_make_colleagues_unmailable_a_mobile_does() -> None:

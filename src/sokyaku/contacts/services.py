@@ -665,10 +665,12 @@ def _update(
 
 
 def contact_note_add(*, contact: Contact, text: str, author: User) -> None:
-    """Add a note to a contact's timeline."""
+    """Add a note to a contact's timeline. Refused for an erased person (a note would hold
+    personal data again)."""
     text = text.strip()
     if not text:
         raise ValidationError("A note cannot be empty.", field_errors={"text": "required"})
+    _refuse_erased([contact.pk])
     activity_services.event_ingest(
         event=event_factories.note(
             occurred_at=clock.now(), contact_id=contact.pk, text=text, author=author.get_username()

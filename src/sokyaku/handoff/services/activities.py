@@ -65,7 +65,7 @@ def activity_log(
     Writes the ``SalesActivity`` and its timeline event; a touch (call, mail, meeting) at or after
     the open handoff's creation records its first touch and SLA state. Raises
     ``ValidationError`` for an unknown kind, an empty note, texts that are too long, a time in
-    the future or without a time zone, or a merged-away contact.
+    the future or without a time zone, or a merged-away or erased contact.
     """
     subject = (subject or "").strip()
     body = (body or "").strip()
@@ -88,6 +88,8 @@ def activity_log(
         errors["occurred_at"] = "Log what happened: the time is in the future."
     if contact.merged_into_id is not None:
         errors["contact"] = "merged into another contact"
+    elif Contact.objects.filter(pk=contact.pk, erased_at__isnull=False).exists():
+        errors["contact"] = "This person was erased at their request; nothing more is logged."
     if errors:
         raise ValidationError(next(iter(errors.values())), field_errors=errors)
     with transaction.atomic():

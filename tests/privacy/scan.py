@@ -85,15 +85,38 @@ def table_hits(needles: Iterable[str]) -> list[str]:
     return hits
 
 
-def file_hits(root: Path, needles: Iterable[str], *, skip: Iterable[Path] = ()) -> list[str]:
-    """``path: needle`` for every file under ``root`` (but ``skip``) that holds a needle."""
+def files_state(root: Path) -> dict[Path, tuple[int, int]]:
+    """Each file under ``root`` with its modification time and size, to tell later which ones
+    were written since (the data dir is shared by the tests run before)."""
+    state: dict[Path, tuple[int, int]] = {}
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(folder, name).resolve()
+            stat = path.stat()
+            state[path] = (stat.st_mtime_ns, stat.st_size)
+    return state
+
+
+def file_hits(
+    root: Path,
+    needles: Iterable[str],
+    *,
+    skip: Iterable[Path] = (),
+    unchanged_since: dict[Path, tuple[int, int]] | None = None,
+) -> list[str]:
+    """``path: needle`` for every file under ``root`` (but ``skip``, and but the files that are
+    as they were in ``unchanged_since``) that holds a needle."""
     needles = list(needles)
     skipped = {p.resolve() for p in skip}
+    before = unchanged_since or {}
     hits: list[str] = []
     for folder, _dirs, files in os.walk(root):
         for name in files:
             path = Path(folder, name)
             if path.resolve() in skipped:
+                continue
+            stat = path.stat()
+            if before.get(path.resolve()) == (stat.st_mtime_ns, stat.st_size):
                 continue
             hits.extend(f"{path}: {needle}" for needle in _found(_file_text(path), needles))
     return hits

@@ -31,7 +31,7 @@ from tests.handoff.factories import tokyo, webhook
 from tests.messaging.engine_factories import sender_make, template_make
 from tests.privacy import erasure_world
 from tests.privacy.erasure_world import EMAIL, IMPORT_MAPPING, MOBILE, NEEDLES
-from tests.privacy.scan import file_hits, model_hits, table_hits
+from tests.privacy.scan import file_hits, files_state, model_hits, table_hits
 
 pytestmark = pytest.mark.django_db
 
@@ -70,14 +70,19 @@ def _database_files() -> list[Path]:
     return [Path(name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
 
 
-def _files() -> list[str]:
-    return file_hits(Path(django_settings.DATA_DIR), NEEDLES, skip=_database_files())
+def _files(before: dict[Path, tuple[int, int]]) -> list[str]:
+    """Hits in the data dir's files written since ``before`` (files of earlier tests in the
+    same data dir are not this person's, whatever names they hold)."""
+    return file_hits(
+        Path(django_settings.DATA_DIR), NEEDLES, skip=_database_files(), unchanged_since=before
+    )
 
 
 def test_an_erased_person_is_nowhere_the_numbers_stay_and_they_stay_unmailable(
     django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     # given a person who reached us through every path, and what the reports say of that
+    files_before = files_state(Path(django_settings.DATA_DIR))
     with webhook() as hook:
         world = erasure_world.world_build(
             capture=django_capture_on_commit_callbacks, settings=settings, webhook=hook
@@ -94,7 +99,7 @@ def test_an_erased_person_is_nowhere_the_numbers_stay_and_they_stay_unmailable(
             "contacts.ImportRowError", "contacts.Company", "core.DataAccessLog",
         } <= tables  # fmt: skip
         assert table_hits(NEEDLES)
-        found_in = {Path(hit.split(": ")[0]).parent.name for hit in _files()}
+        found_in = {Path(hit.split(": ")[0]).parent.name for hit in _files(files_before)}
         assert sink_dir().name in found_in and len(found_in) >= 2
 
         # when an admin erases them
@@ -103,7 +108,7 @@ def test_an_erased_person_is_nowhere_the_numbers_stay_and_they_stay_unmailable(
         # then nothing of them is left: no field of any model, no column of any table, no file
         assert model_hits(NEEDLES) == []
         assert table_hits(NEEDLES) == []
-        assert _files() == []
+        assert _files(files_before) == []
         # and every report and rollup gives the same numbers
         assert _reports(world.api) == reports_before
         assert _rollups() == rollups_before

@@ -4,6 +4,7 @@ counting in the page, opens it, gets the reject form's error, and logs a call.""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,7 +90,11 @@ def test_rep_works_a_handoff_with_a_live_countdown(  # type: ignore[no-untyped-d
         expect(row).to_contain_text("鈴木 一郎")
         expect(row.locator("[data-sla-due]")).to_have_text("3 h 12 min left")
 
-        page.wait_for_function("window.sokyakuCountdown !== undefined")
+        # (polled from here: the page's CSP forbids the eval a page-side wait would use)
+        deadline = time.monotonic() + 10
+        while not page.evaluate("() => window.sokyakuCountdown !== undefined"):
+            assert time.monotonic() < deadline, "the countdown script never started"
+            time.sleep(0.05)
 
         # when two hours pass in the browser, the countdown follows without a reload
         page.clock.run_for("02:01:00")
